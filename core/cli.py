@@ -1,0 +1,65 @@
+"""The `gamelab` command: one entry point whose subcommands are thin calls into each package's `main(argv)`.
+
+Every job also runs on its own as `python -m package.module`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+__all__ = ["COMMANDS", "BENCHES", "main"]
+
+# subcommand -> (module whose main(argv) runs it, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("agents.train", "AlphaZero self-play training run for a board game"),
+    "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
+    "play": ("arena.play", "pygame viewer: play against an agent, or watch agents play"),
+    "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
+    "tournament": ("arena.tournament", "round robin between players with an Elo table"),
+    "replay": ("arena.replay", "open a recorded game in the viewer"),
+    "gan": ("generative.gan.cli", "train or evaluate a GAN (gan train, gan eval)"),
+    "generate": ("generative.gan.generate", "generate images from a GAN run or checkpoint"),
+    "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),
+    "dream": ("generative.style.dream", "Deep Dream on an image"),
+    "bench": ("", "benchmarks: bench envs | selfplay | gan | style"),
+}
+
+BENCHES: dict[str, tuple[str, str]] = {
+    "envs": ("envs.bench", "batched game steps per second against PettingZoo"),
+    "selfplay": ("agents.bench", "network, search and self-play throughput"),
+    "gan": ("generative.gan.bench", "GAN training images per second, eager fp32 against the tuned path"),
+    "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
+}
+
+
+def _usage(table: dict[str, tuple[str, str]], prog: str) -> str:
+    width = max(len(name) for name in table)
+    lines = [f"usage: {prog} COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in table.items()]
+    lines += ["", f"'{prog} COMMAND --help' shows a command's options."]
+    return "\n".join(lines)
+
+
+def _dispatch(table: dict[str, tuple[str, str]], argv: list[str], prog: str) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(table, prog))
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in table:
+        print(f"{prog}: unknown command {name!r}\n\n{_usage(table, prog)}", file=sys.stderr)
+        return 2
+    if name == "bench" and table is COMMANDS:
+        return _dispatch(BENCHES, rest, f"{prog} bench")
+    module = importlib.import_module(table[name][0])
+    return int(module.main(rest) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a gamelab subcommand. Returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return _dispatch(COMMANDS, argv, "gamelab")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

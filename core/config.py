@@ -1,0 +1,158 @@
+"""Job configuration: one frozen dataclass per job, presets from small TOML files, `--key=value` overrides.
+
+An unknown key or a value of the wrong type is a `ConfigError` naming the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["ConfigError", "parse_config", "load_toml_presets", "config_to_dict", "config_from_dict"]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration key, value or preset is wrong."""
+
+
+def load_toml_presets(path: str | os.PathLike) -> dict[str, dict]:
+    """Read a TOML file of presets, one table per preset name."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            presets = tomllib.load(f)
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: no such preset file") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    bad = [name for name, table in presets.items() if not isinstance(table, dict)]
+    if bad:
+        raise ConfigError(f"{path}: presets must be tables; {', '.join(bad)} is not")
+    return presets
+
+
+def parse_config(
+    cls: type[T],
+    overrides: list[str] | None = None,
+    presets: dict[str, dict] | None = None,
+    preset: str | None = None,
+) -> T:
+    """Build a config: defaults of `cls`, then the preset's values, then `--key=value` overrides.
+
+    Args:
+        cls: a dataclass type.
+        overrides: strings like "--lr=0.01" or "lr=0.01"; dashes in keys may be written as underscores or dashes.
+        presets: name -> values, e.g. from `load_toml_presets`.
+        preset: the preset to apply, or None.
+    """
+    values: dict[str, Any] = {}
+    if preset is not None:
+        presets = presets or {}
+        if preset not in presets:
+            raise ConfigError(f"unknown preset {preset!r}; known: {', '.join(sorted(presets)) or 'none'}")
+        values.update(presets[preset])
+    for item in overrides or []:
+        text = item[2:] if item.startswith("--") else item
+        if "=" not in text:
+            raise ConfigError(f"override {item!r} must look like --key=value")
+        key, raw = text.split("=", 1)
+        values[key.replace("-", "_")] = raw
+    return config_from_dict(cls, values)
+
+
+def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
+    """Build a dataclass from a dict, converting strings to the field types; unknown keys are an error."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) for {cls.__name__}: {', '.join(unknown)}; known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {name: _convert(name, value, hints[name]) for name, value in values.items()}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"invalid {cls.__name__}: {err}") from err
+
+
+def config_to_dict(cfg: Any) -> dict:
+    """A dataclass config as a plain dict (for JSON, checkpoints)."""
+    return dataclasses.asdict(cfg)
+
+
+def _convert(name: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(name, value, arg)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(f"{name}: cannot read {value!r} as {hint}")
+    if origin in (tuple, list):
+        items = value
+        if isinstance(value, str):
+            items = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{name}: expected a list, got {value!r}")
+        item_types = args if origin is tuple and args and args[-1] is not Ellipsis else (args[0] if args else str,)
+        if origin is tuple and len(item_types) > 1:
+            if len(items) != len(item_types):
+                raise ConfigError(f"{name}: expected {len(item_types)} values, got {value!r}")
+            return tuple(_convert(name, v, t) for v, t in zip(items, item_types))
+        converted = [_convert(name, v, item_types[0]) for v in items]
+        return tuple(converted) if origin is tuple else converted
+    if origin is typing.Literal:
+        for arg in args:
+            try:
+                if _convert(name, value, type(arg)) == arg:
+                    return arg
+            except ConfigError:
+                pass
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(map(repr, args))}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).replace("_", ""))
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+    if hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name}: expected a string, got {value!r}")
+        return value
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: expected a table, got {value!r}")
+        return value
+    return value
