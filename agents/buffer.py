@@ -1,0 +1,169 @@
+"""Replay buffer of self-play positions, kept as shards on disk and sampled with a random symmetry of the game.
+
+Each call to `ReplayBuffer.add` writes one shard `shard_NNNNNN.npz` (atomically: temp file, fsync, rename) into the
+buffer directory and appends it to an in-memory window of the most recent `window` positions. Shards that fall wholly
+outside the window are deleted. A resumed run rebuilds the window from the shards on disk, ignoring (and removing)
+shards written after the checkpoint it resumes from.
+
+Dimension letters: P positions, S sampled batch, A actions, C/H/W planes.
+
+Shard fields: planes float16 [P, C, H, W], policy float32 [P, A] (search policy target), mask bool [P, A] (legal moves),
+value float32 [P] (final outcome from the view of the position's player to move), full bool [P] (position searched
+with the full simulation budget; only these train the policy head).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry"]
+
+FIELDS = ("planes", "policy", "mask", "value", "full")
+_DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_}
+_SHARD = re.compile(r"^shard_(\d{6})\.npz$")
+
+
+def apply_symmetry(
+    symmetry: tuple, planes: torch.Tensor, policy: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Map a batch of positions through one game symmetry.
+
+    Args:
+        symmetry: (transform, perm) from `game.symmetries()`.
+        planes: [S, C, H, W]; policy: [S, A]; mask: [S, A].
+    Returns:
+        (transform(planes), policy[:, perm], mask[:, perm]).
+    """
+    transform, perm = symmetry
+    perm = perm.to(policy.device)
+    return transform(planes), policy[:, perm], mask[:, perm]
+
+
+class ReplayBuffer:
+    """A window of the most recent positions, backed by npz shards in `directory`.
+
+    Args:
+        directory: the run's buffer/ folder (created if missing).
+        window: number of most recent positions kept for sampling.
+        symmetries: `game.symmetries()`; sampling applies one at random per position (None: identity only).
+    """
+
+    def __init__(self, directory: str | os.PathLike, window: int, symmetries: list | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.window = int(window)
+        self.symmetries = list(symmetries) if symmetries else None
+        self.next_shard = 0  # index of the next shard to write
+        self.positions_total = 0  # positions ever added
+        self._shards: list[tuple[int, dict[str, np.ndarray]]] = []  # (index, arrays) in order, newest last
+        self._cache: dict[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return sum(len(arrays["value"]) for _, arrays in self._shards)
+
+    def add(self, data: dict[str, np.ndarray | torch.Tensor]) -> Path | None:
+        """Write one shard of positions and add it to the window.
+
+        Args:
+            data: the FIELDS as arrays or tensors with leading dim P.
+        Returns:
+            The shard path (None when P == 0).
+        """
+        arrays = {k: _to_numpy(data[k]).astype(_DTYPES[k], copy=False) for k in FIELDS}
+        count = len(arrays["value"])
+        if count == 0:
+            return None
+        if any(len(a) != count for a in arrays.values()):
+            raise ValueError(f"replay buffer: fields have different lengths {[len(a) for a in arrays.values()]}")
+        path = self.directory / f"shard_{self.next_shard:06d}.npz"
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        self._shards.append((self.next_shard, arrays))
+        self.next_shard += 1
+        self.positions_total += count
+        self._trim()
+        return path
+
+    def _trim(self) -> None:
+        """Drop (and delete) the oldest shards that lie wholly outside the window."""
+        while len(self._shards) > 1 and len(self) - len(self._shards[0][1]["value"]) >= self.window:
+            index, _ = self._shards.pop(0)
+            (self.directory / f"shard_{index:06d}.npz").unlink(missing_ok=True)
+        self._cache = None
+
+    def _window_arrays(self) -> dict[str, np.ndarray]:
+        if self._cache is None:
+            if not self._shards:
+                raise ValueError("replay buffer is empty")
+            cat = {k: np.concatenate([arrays[k] for _, arrays in self._shards]) for k in FIELDS}
+            self._cache = {k: v[-self.window :] for k, v in cat.items()}
+        return self._cache
+
+    def sample(self, batch: int, generator: np.random.Generator, device: str | torch.device = "cpu") -> dict:
+        """Sample positions uniformly from the window, each under a random game symmetry.
+
+        Args:
+            batch: S, the number of positions.
+            generator: numpy random generator (part of the run's saved RNG state through numpy's global seed).
+            device: where the returned tensors live.
+        Returns:
+            dict with planes float32 [S, C, H, W], policy [S, A], mask bool [S, A], value [S], full bool [S].
+        """
+        arrays = self._window_arrays()
+        idx = generator.integers(0, len(arrays["value"]), size=batch)
+        out = {k: torch.from_numpy(np.ascontiguousarray(arrays[k][idx])).to(device) for k in FIELDS}
+        out["planes"] = out["planes"].float()
+        if self.symmetries and len(self.symmetries) > 1:
+            which = torch.from_numpy(generator.integers(0, len(self.symmetries), size=batch)).to(device)
+            planes, policy, mask = out["planes"].clone(), out["policy"].clone(), out["mask"].clone()
+            for s, sym in enumerate(self.symmetries):
+                rows = (which == s).nonzero().squeeze(1)
+                if s == 0 or rows.numel() == 0:
+                    continue  # identity first
+                p, q, m = apply_symmetry(sym, out["planes"][rows], out["policy"][rows], out["mask"][rows])
+                planes[rows], policy[rows], mask[rows] = p, q, m
+            out.update(planes=planes, policy=policy, mask=mask)
+        return out
+
+    def state_dict(self) -> dict:
+        """Counters saved in each checkpoint (the data itself lives in the shards)."""
+        return {"next_shard": self.next_shard, "positions_total": self.positions_total, "window": self.window}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Rebuild the window from the shards on disk written before the checkpoint; remove later ones."""
+        self.next_shard = int(state["next_shard"])
+        self.positions_total = int(state["positions_total"])
+        found = []
+        for path in self.directory.iterdir():
+            m = _SHARD.match(path.name)
+            if path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)  # a write cut short
+            elif m and int(m.group(1)) >= self.next_shard:
+                path.unlink()  # written by the unfinished iteration after the checkpoint
+            elif m:
+                found.append(int(m.group(1)))
+        self._shards, total = [], 0
+        for index in sorted(found, reverse=True):
+            if total >= self.window:
+                (self.directory / f"shard_{index:06d}.npz").unlink()
+                continue
+            with np.load(self.directory / f"shard_{index:06d}.npz") as z:
+                arrays = {k: z[k] for k in FIELDS}
+            self._shards.insert(0, (index, arrays))
+            total += len(arrays["value"])
+        self._cache = None
+
+
+def _to_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

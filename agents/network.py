@@ -1,0 +1,110 @@
+"""PolicyValueNet: the AlphaZero policy-value network built from the core blocks.
+
+A residual trunk (He et al. 2016; Silver et al. 2017) with a policy head (logits over the game's actions) and a
+value head (tanh, the expected outcome for the player to move). With `global_pool`, every third residual block
+(at least one) carries KataGo's global pooling bias.
+
+Dimension letters: B batch, C/H/W input planes, A actions, F trunk channels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from core.blocks import ConvNormAct, ResidualBlock, init_weights
+
+__all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net"]
+
+# name -> constructor kwargs; b<blocks>c<channels>
+PRESETS: dict[str, dict[str, int]] = {
+    "b2c16": {"blocks": 2, "channels": 16},
+    "b4c32": {"blocks": 4, "channels": 32},
+    "b6c64": {"blocks": 6, "channels": 64},
+    "b10c128": {"blocks": 10, "channels": 128},
+}
+
+
+class PolicyValueNet(nn.Module):
+    """Residual policy-value network.
+
+    Args:
+        planes_shape: (C, H, W) of the game's input planes.
+        num_actions: A.
+        blocks: residual blocks in the trunk.
+        channels: F, trunk width.
+        global_pool: put a global pooling bias in every third block (KataGo).
+        norm: normalization of every conv ("batch", "group", "instance", "none").
+    """
+
+    def __init__(
+        self,
+        planes_shape: tuple[int, int, int],
+        num_actions: int,
+        blocks: int = 6,
+        channels: int = 64,
+        global_pool: bool = False,
+        norm: str = "batch",
+    ):
+        super().__init__()
+        c, h, w = (int(x) for x in planes_shape)
+        self.config: dict[str, Any] = {
+            "planes_shape": [c, h, w],
+            "num_actions": int(num_actions),
+            "blocks": int(blocks),
+            "channels": int(channels),
+            "global_pool": bool(global_pool),
+            "norm": str(norm),
+        }
+        pool_at = ({i for i in range(blocks) if i % 3 == 2} or {blocks - 1}) if global_pool else set()
+        self.stem = ConvNormAct(c, channels, norm=norm)
+        self.trunk = nn.Sequential(
+            *(ResidualBlock(channels, norm=norm, global_pool=i in pool_at) for i in range(blocks))
+        )
+        self.policy_conv = ConvNormAct(channels, 2, kernel=1, norm=norm)
+        self.policy_fc = nn.Linear(2 * h * w, num_actions)
+        self.value_conv = ConvNormAct(channels, 1, kernel=1, norm=norm)
+        self.value_fc = nn.Sequential(nn.Linear(h * w, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
+        init_weights(self, "he")
+        # small final layers: a fresh net starts near a uniform policy and a zero value
+        for layer in (self.policy_fc, self.value_fc[-1]):
+            nn.init.normal_(layer.weight, 0.0, 0.01)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PolicyValueNet:
+        """Rebuild a net from its `config` dict."""
+        kw = dict(config)
+        kw["planes_shape"] = tuple(kw["planes_shape"])
+        return cls(**kw)
+
+    def forward(self, planes: Tensor) -> tuple[Tensor, Tensor]:
+        """Args: planes [B, C, H, W]. Returns: (logits [B, A], value [B] in [-1, 1])."""
+        x = self.trunk(self.stem(planes))  # [B, F, H, W]
+        logits = self.policy_fc(self.policy_conv(x).flatten(1))
+        value = torch.tanh(self.value_fc(self.value_conv(x).flatten(1))).squeeze(1)
+        return logits, value
+
+
+def load_policy_value_net(path: Any, device: str | torch.device = "cpu") -> tuple[PolicyValueNet, Any]:
+    """Load the net and its game from an "alphazero" checkpoint.
+
+    The payload holds "game": {"name", "options"}, "net_config" and "model" (a state dict, EMA or latest weights).
+
+    Returns:
+        (net in eval mode on `device`, game).
+    Raises:
+        core.checkpoint.CheckpointError: missing, damaged or wrong-kind file, or a payload without those keys.
+    """
+    import envs
+    from core.checkpoint import CheckpointError, load_checkpoint
+
+    payload = load_checkpoint(path, kind="alphazero", map_location="cpu")
+    missing = [k for k in ("game", "net_config", "model") if k not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: alphazero checkpoint lacks {', '.join(missing)}")
+    game = envs.get_game(payload["game"]["name"], **dict(payload["game"].get("options", {})))
+    net = PolicyValueNet.from_config(payload["net_config"])
+    net.load_state_dict(payload["model"])
+    return net.to(device).eval(), game

@@ -1,0 +1,120 @@
+"""A line protocol for outside tools: one position per line on stdin, the agent's move per line on stdout.
+
+    gamelab agent GAME [--checkpoint PATH] [--sims N] [--device auto|cpu|cuda]
+
+A position is the list of moves from the start: for connect_four a string of 1-based column digits, as in the
+Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-separated action ids ("4 0 8"). An empty
+line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
+an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
+
+Without --checkpoint the bundled model agents/models/GAME.pt is used when present.
+
+Dimension letters: A actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from agents import mcts
+from agents.evaluators import network_evaluator
+from agents.network import load_policy_value_net
+from core.checkpoint import CheckpointError
+from core.device import autocast, pick_device, set_cpu_threads
+from envs import IllegalActionError
+
+__all__ = ["MODEL_DIR", "parse_moves", "format_move", "main"]
+
+MODEL_DIR = Path(__file__).parent / "models"
+
+
+def parse_moves(game, line: str) -> list[int]:
+    """Action ids of a move-list line.
+
+    Raises:
+        ValueError: the line is not a move list in the game's notation (range checks are left to the game).
+    """
+    text = line.strip()
+    if game.name == "connect_four":
+        if text and not (text.isascii() and text.isdigit()):
+            raise ValueError(f"expected a string of column digits 1-7, got {text!r}")
+        return [int(ch) - 1 for ch in text]
+    tokens = text.split()
+    bad = [t for t in tokens if not (t.isascii() and t.isdigit())]
+    if bad:
+        raise ValueError(f"expected space-separated action ids, got {bad[0]!r}")
+    return [int(t) for t in tokens]
+
+
+def format_move(game, action: int) -> str:
+    """An action id in the protocol's notation (connect four: 1-based column)."""
+    return str(action + 1) if game.name == "connect_four" else str(action)
+
+
+def _position(game, moves: list[int], device: torch.device):
+    """The state after `moves` from the start, batch 1; raises ValueError for an illegal move or a finished game."""
+    state = game.init(1, device=device)
+    for n, a in enumerate(moves):
+        if bool(game.outcome(state)[0][0]):
+            raise ValueError(f"the game is over after {n} moves")
+        if not 0 <= a < game.num_actions:
+            raise ValueError(f"move {n + 1} ({format_move(game, a)}) is out of range")
+        try:
+            state = game.step(state, torch.tensor([a], device=device), check=True)
+        except IllegalActionError:
+            raise ValueError(f"move {n + 1} ({format_move(game, a)}) is illegal") from None
+    if bool(game.outcome(state)[0][0]):
+        raise ValueError("the game is over")
+    return state
+
+
+def _choose(game, state, net, device: torch.device, sims: int) -> int:
+    if sims <= 0:  # the raw policy
+        with torch.no_grad(), autocast(device):
+            logits, _ = net(game.planes(state))
+        logits = logits.float().masked_fill(~game.legal_mask(state), -torch.inf)
+        return int(logits.argmax(-1)[0])
+    result = mcts.search(game, state, network_evaluator(net, device), num_simulations=sims)
+    return int(mcts.select_action(result, 0.0)[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab agent`. Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="gamelab agent", description=__doc__.split("\n\n")[0])
+    parser.add_argument("game", help="registered game name, e.g. connect_four, tictactoe")
+    parser.add_argument("--checkpoint", default=None, help="alphazero checkpoint (default agents/models/GAME.pt)")
+    parser.add_argument("--sims", type=int, default=200, help="search simulations per move (0: raw policy)")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    set_cpu_threads(args.threads)
+    path = Path(args.checkpoint) if args.checkpoint else MODEL_DIR / f"{args.game}.pt"
+    if args.checkpoint is None and not path.is_file():
+        print(f"error: no bundled model for {args.game} ({path}); give one with --checkpoint PATH", file=sys.stderr)
+        return 2
+    try:
+        device = pick_device(args.device)
+        net, game = load_policy_value_net(path, device=device)
+    except (CheckpointError, ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if game.name != args.game:
+        print(f"error: {path} holds a {game.name} model, not {args.game}", file=sys.stderr)
+        return 2
+    for line in sys.stdin:
+        try:
+            state = _position(game, parse_moves(game, line), device)
+            answer = format_move(game, _choose(game, state, net, device, args.sims))
+        except ValueError as err:
+            answer = f"error: {err}"
+        sys.stdout.write(answer + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Self-play: G games in lockstep with the batched search; finished games restart in place.
+
+Every move, one batched search runs for all G games (one network call per simulation for all of them), one action per
+game is chosen (temperature `temperature` for the first `temperature_moves` moves of a game, then greedy), and all games
+step together. A finished game is replaced in its slot by a fresh one at once, so the batch stays full. Games still
+running when `SelfPlay.run` returns continue in the next call (with the newer network).
+
+Options: root Dirichlet noise, tree reuse between moves, Gumbel root search, and KataGo's playout cap randomization
+(with probability `full_search_prob` a move gets the full budget and noise and its policy is a training target; else a
+fast search with `fast_simulations` and no noise; every position still trains the value head).
+
+Dimension letters: G games in the batch, P positions, A actions, C/H/W planes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from agents import mcts
+from core.progress import progress
+from envs import state as state_ops
+
+__all__ = ["SelfPlay"]
+
+
+class SelfPlay:
+    """G concurrent self-play games that persist across calls to `run`.
+
+    Args:
+        game: a game from `envs.get_game`.
+        num_games: G, games played in lockstep.
+        device: where states, trees and the network live.
+        num_simulations: full search budget per move.
+        c_puct, dirichlet_alpha, dirichlet_fraction, gumbel, max_considered_actions: passed to `agents.mcts.search`.
+        temperature: move-selection temperature for the first `temperature_moves` moves of each game (then 0).
+        tree_reuse: keep the subtree under the played move for the next search.
+        full_search_prob: playout cap randomization; 1.0 turns it off (every move a full search).
+        fast_simulations: budget of the fast searches.
+        seed: seed of the generator used for noise-free move sampling and playout cap draws.
+    """
+
+    def __init__(
+        self,
+        game,
+        num_games: int,
+        *,
+        device: str | torch.device = "cpu",
+        num_simulations: int = 64,
+        c_puct: float = 1.5,
+        dirichlet_alpha: float = 0.3,
+        dirichlet_fraction: float = 0.25,
+        temperature: float = 1.0,
+        temperature_moves: int = 8,
+        tree_reuse: bool = True,
+        gumbel: bool = False,
+        max_considered_actions: int = 16,
+        full_search_prob: float = 1.0,
+        fast_simulations: int = 16,
+        seed: int = 0,
+    ) -> None:
+        self.game = game
+        self.num_games = int(num_games)
+        self.device = torch.device(device)
+        self.num_simulations = int(num_simulations)
+        self.search_kwargs = {"c_puct": c_puct, "dirichlet_alpha": dirichlet_alpha}
+        if gumbel:
+            self.search_kwargs.update(gumbel=True, max_considered_actions=max_considered_actions)
+        self.dirichlet_fraction = float(dirichlet_fraction)
+        self.temperature = float(temperature)
+        self.temperature_moves = int(temperature_moves)
+        self.tree_reuse = bool(tree_reuse)
+        self.full_search_prob = float(full_search_prob)
+        self.fast_simulations = int(fast_simulations)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(int(seed))
+        self.rng = np.random.default_rng(int(seed))
+        self.reset()
+
+    def reset(self) -> None:
+        """Start G fresh games and forget any unfinished trajectories."""
+        g = self.num_games
+        self.state = self.game.init(g, device=self.device)
+        self.tree = None
+        self.episode = torch.arange(g)  # [G] id of the episode in each slot (host)
+        self.next_episode = g
+        self.outcomes: dict[int, float] = {}  # episode id -> outcome from the first player's view
+        self.records: list[dict[str, torch.Tensor]] = []  # one per move, on the host
+        self.ready = 0  # recorded positions of finished games
+
+    def _search(self, evaluate, full: bool):
+        sims = self.num_simulations if full else self.fast_simulations
+        noise = self.dirichlet_fraction if full else 0.0
+        tree = self.tree if self.tree_reuse else None
+        return mcts.search(
+            self.game,
+            self.state,
+            evaluate,
+            num_simulations=sims,
+            dirichlet_fraction=noise,
+            tree=tree,
+            **self.search_kwargs,
+        )
+
+    def step(self, evaluate) -> tuple[int, int]:
+        """Play one move in every game.
+
+        Returns:
+            (games finished by this move, simulations run per game).
+        """
+        game, state = self.game, self.state
+        full = bool(self.full_search_prob >= 1.0 or self.rng.random() < self.full_search_prob)
+        result = self._search(evaluate, full)
+        temp = torch.where(state.moves < self.temperature_moves, self.temperature, 0.0).to(self.device)
+        action = mcts.select_action(result, temp, generator=self.generator)  # [G]
+        self.records.append(
+            {
+                "planes": game.planes(state).to(torch.float16).cpu(),
+                "policy": result.policy.float().cpu(),
+                "mask": game.legal_mask(state).cpu(),
+                "player": state.player.cpu(),
+                "episode": self.episode.clone(),
+                "full": torch.full((self.num_games,), full),
+            }
+        )
+        state = game.step(state, action, check=False)
+        tree = mcts.advance_tree(result.tree, action) if self.tree_reuse else None
+        done, value = game.outcome(state)
+        finished = 0
+        if bool(done.any()):
+            rows = done.nonzero().squeeze(1).cpu()
+            z_first = torch.where(state.player == 0, value, -value)[done].float().cpu()  # first player's view
+            for ep, z in zip(self.episode[rows].tolist(), z_first.tolist(), strict=True):
+                self.outcomes[ep] = z
+            self.ready += int(state.moves[done].sum())  # every move of a game is one recorded position
+            finished = len(rows)
+            self.episode[rows] = torch.arange(self.next_episode, self.next_episode + finished)
+            self.next_episode += finished
+            state = state_ops.where(done, game.init(self.num_games, device=self.device), state)
+            tree = None  # the restarted slots have no tree; the next search builds all trees afresh
+        self.state, self.tree = state, tree
+        return finished, (self.num_simulations if full else self.fast_simulations)
+
+    def run(self, evaluate, min_positions: int, *, show_progress: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+        """Play until at least `min_positions` positions of finished games are collected.
+
+        Args:
+            evaluate: EvaluateFn (planes [G,C,H,W], mask [G,A]) -> (logits [G,A], value [G]).
+            min_positions: lower bound on P.
+        Returns:
+            (trajectories, stats). trajectories: planes float16 [P,C,H,W], policy [P,A], mask bool [P,A],
+            value [P] (outcome from the view of the position's player to move), full bool [P];
+            stats: games, positions, moves, simulations, seconds, first_wins, draws, second_wins, mean_length.
+        """
+        start = time.perf_counter()
+        games = moves = sims = 0
+        ready = self.ready
+        bar = progress(total=min_positions, desc="self-play", unit="pos", disable=not show_progress or None)
+        bar.update(min(ready, min_positions))
+        while ready < min_positions:
+            finished, used = self.step(evaluate)
+            moves += 1
+            sims += used * self.num_games
+            games += finished
+            if finished:
+                new_ready = self.ready
+                bar.update(min(new_ready, min_positions) - min(ready, min_positions))
+                ready = new_ready
+        bar.close()
+        data, z_games = self._collect()
+        seconds = time.perf_counter() - start
+        z = np.asarray(z_games, dtype=np.float32)
+        stats = {
+            "games": games,
+            "positions": len(data["value"]),
+            "moves": moves,
+            "simulations": sims,
+            "seconds": seconds,
+            "first_wins": int((z > 0).sum()),
+            "draws": int((z == 0).sum()),
+            "second_wins": int((z < 0).sum()),
+            "mean_length": float(len(data["value"]) / max(len(z), 1)),
+        }
+        return data, stats
+
+    def _collect(self) -> tuple[dict[str, np.ndarray], list[float]]:
+        """Split the records into finished trajectories (returned) and unfinished ones (kept)."""
+        cat = {k: torch.cat([r[k] for r in self.records]) for k in self.records[0]} if self.records else None
+        z_games = list(self.outcomes.values())
+        if cat is None:
+            return {}, z_games
+        ids = torch.tensor(sorted(self.outcomes), dtype=torch.long)
+        z_by_id = torch.tensor([self.outcomes[i] for i in ids.tolist()], dtype=torch.float32)
+        ready = torch.isin(cat["episode"], ids)
+        pos = torch.searchsorted(ids, cat["episode"][ready])
+        z_first = z_by_id[pos]
+        value = torch.where(cat["player"][ready] == 0, z_first, -z_first)
+        data = {
+            "planes": cat["planes"][ready].numpy(),
+            "policy": cat["policy"][ready].numpy(),
+            "mask": cat["mask"][ready].numpy(),
+            "value": value.numpy(),
+            "full": cat["full"][ready].numpy(),
+        }
+        keep = ~ready
+        self.records = [{k: v[keep] for k, v in cat.items()}] if bool(keep.any()) else []
+        self.outcomes = {}
+        self.ready = 0
+        return data, z_games

@@ -1,0 +1,110 @@
+"""The viewer's start screen: pick a game, an opponent, a side and a strength."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pygame
+
+from arena.ui import THEME, Button, draw_text
+
+__all__ = ["MenuChoice", "Menu", "OPPONENTS", "SIDES", "STRENGTHS"]
+
+GAME_CHOICES = ["tictactoe", "connect_four", "othello", "gomoku", "hex", "go"]
+OPPONENTS = ["bundled", "rollout", "alphabeta", "random", "human", "watch"]
+SIDES = ["first", "second", "random"]
+# strength level -> (search simulations, alpha-beta depth)
+STRENGTHS = {"easy": (50, 2), "medium": (200, 3), "hard": (800, 4), "max": (3200, 6)}
+
+
+@dataclass
+class MenuChoice:
+    """What the person picked."""
+
+    game: str = "connect_four"
+    opponent: str = "bundled"
+    side: str = "first"
+    strength: str = "hard"
+    options: dict = field(default_factory=dict)
+
+
+class Menu:
+    """Rows of toggle buttons and a Start button; keys: Up/Down pick a row, Left/Right a value, Enter starts."""
+
+    ROWS = ("game", "opponent", "side", "strength")
+
+    def __init__(self, choice: MenuChoice, opponents: list[str] | None = None):
+        self.choice = choice
+        self.values = {
+            "game": GAME_CHOICES,
+            "opponent": opponents or OPPONENTS,
+            "side": SIDES,
+            "strength": list(STRENGTHS),
+        }
+        self.row = 0
+        self.started = False
+        self.buttons: list[Button] = []
+
+    def _set(self, row: str, value: str) -> None:
+        setattr(self.choice, row, value)
+
+    def _layout(self, size: tuple[int, int]) -> None:
+        w, h = size
+        self.buttons = []
+        top = max(110, h // 2 - 170)
+        for r, row in enumerate(self.ROWS):
+            values = self.values[row]
+            bw = min(140, (w - 220) // len(values) - 8)
+            x = 190
+            for value in values:
+                rect = pygame.Rect(x, top + r * 62, bw, 40)
+                button = Button(value.replace("_", " "), lambda row=row, value=value: self._set(row, value), rect)
+                button.selected = getattr(self.choice, row) == value
+                self.buttons.append(button)
+                x += bw + 8
+        start = pygame.Rect(0, 0, 220, 50)
+        start.center = (w // 2, top + len(self.ROWS) * 62 + 50)
+        self.buttons.append(Button("Start", self._start, start, key="Enter"))
+
+    def _start(self) -> None:
+        self.started = True
+
+    def handle(self, event: pygame.event.Event, size: tuple[int, int]) -> None:
+        """React to one pygame event."""
+        self._layout(size)
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            for button in self.buttons:
+                if button.hit(event.pos):
+                    button.action()
+        elif event.type == pygame.KEYDOWN:
+            row = self.ROWS[self.row]
+            values = self.values[row]
+            index = values.index(getattr(self.choice, row)) if getattr(self.choice, row) in values else 0
+            if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+                self.started = True
+            elif event.key == pygame.K_UP:
+                self.row = (self.row - 1) % len(self.ROWS)
+            elif event.key == pygame.K_DOWN:
+                self.row = (self.row + 1) % len(self.ROWS)
+            elif event.key in (pygame.K_LEFT, pygame.K_RIGHT):
+                step = 1 if event.key == pygame.K_RIGHT else -1
+                self._set(row, values[(index + step) % len(values)])
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Draw the whole start screen."""
+        size = surface.get_size()
+        self._layout(size)
+        surface.fill(THEME["bg"])
+        draw_text(surface, "gamelab", (size[0] // 2, 30), size=56, bold=True, anchor="midtop")
+        draw_text(
+            surface, "pick a game and an opponent", (size[0] // 2, 80), size=22, color=THEME["muted"], anchor="midtop"
+        )
+        top = max(110, size[1] // 2 - 170)
+        for r, row in enumerate(self.ROWS):
+            color = THEME["accent"] if r == self.row else THEME["text"]
+            draw_text(surface, row.capitalize(), (40, top + r * 62 + 10), size=26, color=color, bold=True)
+        mouse = pygame.mouse.get_pos()
+        for button in self.buttons:
+            button.draw(surface, mouse)
+        hint = "mouse or arrow keys, Enter to start, Esc to quit"
+        draw_text(surface, hint, (size[0] // 2, size[1] - 20), size=18, color=THEME["muted"], anchor="midbottom")

@@ -1,0 +1,342 @@
+"""Recorded games: one JSON line per game, loading, replaying, and SGF export for go, gomoku and hex.
+
+A record (one line of a `.jsonl` file under `replays/` or a chosen folder) is a dict:
+
+    {"format": "gamelab-replay", "version": 1, "id": "<uuid hex>", "time": "2026-01-01T12:00:00Z", "duration_s": 1.2,
+     "game": {"id": "connect_four_v0", "name": "connect_four", "options": {}, "board_shape": [6, 7], "num_actions": 7},
+     "players": [{"name": "alphabeta:4", "checkpoint": null, "search": {"depth": 4}}, {...}],   # in move order
+     "moves": [3, 3, 2, ...],                      # action ids from the start position
+     "result": 1.0,                                # the first player's score: 1 win, 0.5 draw, 0 loss; null if unfinished
+     "winner": 0,                                  # 0 first player, 1 second, null for a draw or an unfinished game
+     "move_info": [{"value": 0.1, "top": [[3, 120], [2, 40]]}, null, ...],   # per move, when the mover searched
+     ...extra keys (e.g. "reason": "resign", "match": "<match id>")}
+
+`value` is the mover's value estimate from its own point of view; `top` lists the most visited actions with
+their visit counts. Lines are appended with one write each followed by a flush, so concurrent writers interleave
+whole lines and a crash loses at most the line being written; `load_replays` skips a damaged line with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import uuid
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "append_records",
+    "checkpoint_hash",
+    "default_replay_path",
+    "load_replays",
+    "make_record",
+    "move_info_from",
+    "parse_sgf",
+    "player_record",
+    "replay_states",
+    "to_sgf",
+]
+
+FORMAT, VERSION = "gamelab-replay", 1
+_SGF_GM = {"go": 1, "gomoku": 4, "hex": 11}
+
+
+def checkpoint_hash(path: str | os.PathLike, length: int = 8) -> str:
+    """First `length` hex digits of the SHA-256 of a file (identifies a checkpoint in names and records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:length]
+
+
+def player_record(player: Any) -> dict:
+    """What a record keeps about a player: its name, checkpoint hash and search settings (None where absent)."""
+    if isinstance(player, str):
+        return {"name": player, "checkpoint": None, "search": None}
+    return {
+        "name": str(getattr(player, "name", type(player).__name__)),
+        "checkpoint": getattr(player, "checkpoint", None),
+        "search": getattr(player, "search", None),
+    }
+
+
+def move_info_from(info: dict | None, i: int, top: int = 5) -> dict | None:
+    """One move's entry for `move_info` from a searching player's `info` (row `i` of its [B, ...] tensors).
+
+    Args:
+        info: `player.info` ({"visits": [B, A], "value": [B], "policy": [B, A]}) or None.
+        i: the row of the game in the batch the player was called on.
+        top: how many of the most visited actions to keep.
+    Returns:
+        {"value": float | None, "top": [[action, visits], ...]} or None without info.
+    """
+    if not info:
+        return None
+    out: dict[str, Any] = {"value": None, "top": []}
+    value = info.get("value")
+    if value is not None:
+        out["value"] = round(float(value[i]), 4)
+    visits = info.get("visits")
+    if visits is not None:
+        row = visits[i].detach().float().cpu() if hasattr(visits, "detach") else visits[i]
+        k = min(top, int(row.shape[0]))
+        vals, acts = row.topk(k)
+        out["top"] = [[int(a), round(float(v), 3)] for a, v in zip(acts, vals, strict=True) if float(v) > 0]
+    return out
+
+
+def make_record(
+    game: Any,
+    moves: Sequence[int],
+    result: float | None,
+    players: Sequence[Any],
+    *,
+    move_info: Sequence[dict | None] | None = None,
+    duration_s: float | None = None,
+    **extra: Any,
+) -> dict:
+    """Build one game record.
+
+    Args:
+        game: the game object (its id, name, options, board_shape, num_actions are kept).
+        moves: action ids from the start position.
+        result: the first player's score (1, 0.5, 0), or None for an unfinished game.
+        players: two players (objects with `.name`, or names) in move order.
+        move_info: per move an entry from `move_info_from` or None.
+        duration_s: wall time of the game.
+        **extra: more keys to store (JSON-serializable).
+    Returns:
+        The record dict.
+    """
+    if len(players) != 2:
+        raise ValueError("a record needs exactly two players, in move order")
+    winner = None if result is None or result == 0.5 else (0 if result == 1.0 else 1)
+    rec = {
+        "format": FORMAT,
+        "version": VERSION,
+        "id": uuid.uuid4().hex,
+        "time": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": None if duration_s is None else round(float(duration_s), 3),
+        "game": {
+            "id": getattr(game, "id", None),
+            "name": game.name,
+            "options": dict(getattr(game, "options", {}) or {}),
+            "board_shape": list(game.board_shape),
+            "num_actions": int(game.num_actions),
+        },
+        "players": [player_record(p) for p in players],
+        "moves": [int(m) for m in moves],
+        "result": None if result is None else float(result),
+        "winner": winner,
+        "move_info": list(move_info) if move_info is not None else [None] * len(moves),
+    }
+    rec.update(extra)
+    return rec
+
+
+def default_replay_path(directory: str | os.PathLike, game_name: str) -> Path:
+    """`<directory>/<game_name>-<YYYYmmdd>.jsonl` (one file per game and day)."""
+    day = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d")
+    return Path(directory) / f"{game_name}-{day}.jsonl"
+
+
+def append_records(path: str | os.PathLike, records: Iterable[dict]) -> Path:
+    """Append records to a JSONL file, one `write` per line followed by a flush (creates folders as needed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            f.flush()
+    return path
+
+
+def load_replays(path: str | os.PathLike) -> list[dict]:
+    """Read every record of a JSONL replay file (or of every `*.jsonl` file in a folder, by name).
+
+    Blank lines are ignored; a line that is not a JSON object (e.g. cut off by a crash) is skipped with a warning
+    naming the file and line.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    out = []
+    for file in files:
+        with open(file, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as e:
+                    warnings.warn(f"{file}:{lineno}: damaged replay line skipped ({e.msg})", stacklevel=2)
+                    continue
+                if not isinstance(rec, dict) or "moves" not in rec or "game" not in rec:
+                    warnings.warn(f"{file}:{lineno}: not a game record, skipped", stacklevel=2)
+                    continue
+                out.append(rec)
+    return out
+
+
+def replay_states(record: dict, *, device: str = "cpu", upto: int | None = None) -> tuple[Any, list[Any]]:
+    """Rebuild a recorded game.
+
+    Args:
+        record: a record from `load_replays` or `make_record`.
+        device: where to build the states.
+        upto: replay only the first `upto` moves (None: all).
+    Returns:
+        (game, states): the game object and the states after 0, 1, ..., len(moves) moves (each a batch of one).
+    """
+    import torch
+
+    from envs import get_game
+
+    game = get_game(record["game"]["name"], **record["game"].get("options", {}))
+    state = game.init(1, device=device)
+    states = [state]
+    for a in record["moves"][:upto]:
+        state = game.step(state, torch.tensor([int(a)], device=device))
+        states.append(state)
+    return game, states
+
+
+# ---------------------------------------------------------------- SGF
+
+
+def _sgf_point(name: str, action: int, shape: Sequence[int]) -> str:
+    H, W = int(shape[0]), int(shape[1])
+    if action == H * W:
+        return ""  # pass
+    r, c = divmod(int(action), W)
+    if name == "hex":
+        return f"{chr(97 + c)}{r + 1}"
+    return f"{chr(97 + c)}{chr(97 + r)}"
+
+
+def _sgf_action(name: str, point: str, shape: Sequence[int]) -> int:
+    H, W = int(shape[0]), int(shape[1])
+    if point == "" or (point == "tt" and name == "go" and max(H, W) <= 19):
+        return H * W
+    if name == "hex":
+        c, r = ord(point[0]) - 97, int(point[1:]) - 1
+    else:
+        c, r = ord(point[0]) - 97, ord(point[1]) - 97
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"SGF point {point!r} outside a {H}x{W} board")
+    return r * W + c
+
+
+def _sgf_escape(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("]", "\\]")
+
+
+def to_sgf(record: dict) -> str:
+    """SGF (FF[4]) of a recorded go, gomoku or hex game. The first player is B, the second W.
+
+    Points are `<col letter><row letter>` from the top left (go, gomoku) or `<col letter><row number>` as in HexGui
+    (hex); a go pass is an empty move `B[]`. In hex, B (the first player) connects the top and bottom rows.
+    """
+    g = record["game"]
+    name = g["name"]
+    if name not in _SGF_GM:
+        raise ValueError(f"SGF export is for go, gomoku and hex, not {name!r}")
+    H, W = g["board_shape"]
+    size = f"{W}" if H == W else f"{W}:{H}"
+    props = [f"FF[4]GM[{_SGF_GM[name]}]CA[UTF-8]AP[gamelab:1]SZ[{size}]"]
+    if name == "go":
+        props.append(f"KM[{g.get('options', {}).get('komi', 7.5)}]RU[Tromp-Taylor]")
+    p0, p1 = (p.get("name", "?") for p in record.get("players", [{}, {}]))
+    props.append(f"PB[{_sgf_escape(p0)}]PW[{_sgf_escape(p1)}]")
+    if record.get("time"):
+        props.append(f"DT[{record['time'][:10]}]")
+    result = record.get("result")
+    if result is not None:
+        props.append("RE[0]" if result == 0.5 else f"RE[{'B' if result == 1.0 else 'W'}+]")
+    nodes = []
+    for k, a in enumerate(record["moves"]):
+        color = "B" if k % 2 == 0 else "W"
+        nodes.append(f";{color}[{_sgf_point(name, a, (H, W))}]")
+    return "(;" + "".join(props) + "\n" + "\n".join(nodes) + ")\n"
+
+
+_SGF_PROP = re.compile(r"([A-Z]+)((?:\[(?:[^\]\\]|\\.)*\]\s*)+)", re.S)
+_SGF_VALUE = re.compile(r"\[((?:[^\]\\]|\\.)*)\]", re.S)
+
+
+def parse_sgf(text: str) -> dict:
+    """Parse the main line of a go, gomoku or hex SGF file.
+
+    Returns:
+        {"game": "go"|"gomoku"|"hex", "board_shape": (H, W), "komi": float | None, "players": [PB, PW],
+         "result": RE | None, "moves": [action ids], "colors": ["B"|"W", ...]}
+    """
+    start = text.find("(")
+    if start < 0:
+        raise ValueError("not an SGF game tree: no '('")
+    # nodes of the main line: split on ';' outside property values
+    nodes, buf, depth, in_value, escape = [], [], 0, False, False
+    for ch in text[start + 1 :]:
+        if in_value:
+            buf.append(ch)
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == "]":
+                in_value = False
+            continue
+        if ch == "[":
+            in_value = True
+            buf.append(ch)
+        elif ch == "(":
+            depth += 1  # a variation: the main line is the first one, later ones are skipped
+            if depth > 1:
+                break
+        elif ch == ")":
+            break
+        elif ch == ";":
+            if buf:
+                nodes.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    if buf:
+        nodes.append("".join(buf))
+    parsed = []
+    for node in nodes:
+        props: dict[str, list[str]] = {}
+        for m in _SGF_PROP.finditer(node):
+            vals = [re.sub(r"\\(.)", r"\1", v) for v in _SGF_VALUE.findall(m.group(2))]
+            props.setdefault(m.group(1), []).extend(vals)
+        parsed.append(props)
+    if not parsed:
+        raise ValueError("SGF without nodes")
+    root = parsed[0]
+    gm = int(root.get("GM", ["1"])[0])
+    names = {v: k for k, v in _SGF_GM.items()}
+    if gm not in names:
+        raise ValueError(f"SGF game type GM[{gm}] is not go, gomoku or hex")
+    name = names[gm]
+    sz = root.get("SZ", ["19"])[0]
+    W, H = (int(x) for x in sz.split(":")) if ":" in sz else (int(sz), int(sz))
+    moves, colors = [], []
+    for props in parsed:
+        for color in ("B", "W"):
+            if color in props:
+                moves.append(_sgf_action(name, props[color][0].strip(), (H, W)))
+                colors.append(color)
+    return {
+        "game": name,
+        "board_shape": (H, W),
+        "komi": float(root["KM"][0]) if "KM" in root else None,
+        "players": [root.get("PB", [None])[0], root.get("PW", [None])[0]],
+        "result": root.get("RE", [None])[0],
+        "moves": moves,
+        "colors": colors,
+    }

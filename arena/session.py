@@ -1,0 +1,181 @@
+"""A game being played or reviewed: the move history with a cursor, undo/redo, and its record.
+
+One mechanism serves play and review: the history holds every position reached, the cursor says which one is
+shown. Undo and redo move the cursor; a move played with the cursor before the end of the history replaces the
+future (so continuing a recorded game from any point is just playing a move there).
+No pygame here, so the logic is tested without a display.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from envs.base import IllegalActionError
+
+__all__ = ["GameSession", "result_text"]
+
+
+@dataclass
+class GameSession:
+    """A single game (batch of 1) with its history.
+
+    Args:
+        game: a batched game (envs protocol).
+        players: display names of the first and second player.
+    """
+
+    game: Any
+    players: list[str] = field(default_factory=lambda: ["human", "human"])
+    device: str = "cpu"
+    states: list[Any] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    infos: list[dict | None] = field(default_factory=list)  # per move: {"value", "top"} when the mover searched
+    cursor: int = 0
+    resigned: int | None = None  # the player (0/1) who resigned at the cursor position
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if not self.states:
+            self.states = [self.game.init(1, self.device)]
+        self.cursor = min(self.cursor, len(self.states) - 1)
+
+    # --- the position shown ---
+    @property
+    def state(self) -> Any:
+        return self.states[self.cursor]
+
+    @property
+    def to_move(self) -> int:
+        return int(self.state.player[0])
+
+    @property
+    def legal(self) -> torch.Tensor:
+        """BoolTensor[A] of legal actions in the shown position (all False when the game is over)."""
+        if self.over:
+            return torch.zeros(self.game.num_actions, dtype=torch.bool)
+        return self.game.legal_mask(self.state)[0]
+
+    @property
+    def over(self) -> bool:
+        return self.resigned is not None or bool(self.game.outcome(self.state)[0][0])
+
+    @property
+    def winner(self) -> int | None:
+        """0 or 1 for a won game, None for a draw or a game still going."""
+        if self.resigned is not None:
+            return 1 - self.resigned
+        done, value = self.game.outcome(self.state)
+        if not bool(done[0]) or float(value[0]) == 0:
+            return None
+        return self.to_move if float(value[0]) > 0 else 1 - self.to_move
+
+    @property
+    def last_action(self) -> int | None:
+        return self.actions[self.cursor - 1] if self.cursor > 0 else None
+
+    @property
+    def at_end(self) -> bool:
+        return self.cursor == len(self.states) - 1
+
+    # --- changing it ---
+    def play(self, action: int, info: dict | None = None) -> None:
+        """Play an action at the cursor, dropping any moves after it.
+
+        Raises:
+            IllegalActionError: the action is not legal here (or the game is over).
+        """
+        if self.over:
+            raise IllegalActionError(f"{self.game.name}: the game is over")
+        action_t = torch.tensor([int(action)], device=self.state.player.device)
+        new_state = self.game.step(self.state, action_t, check=True)
+        del self.states[self.cursor + 1 :], self.actions[self.cursor :], self.infos[self.cursor :]
+        self.states.append(new_state)
+        self.actions.append(int(action))
+        self.infos.append(info)
+        self.cursor += 1
+
+    def resign(self, player: int | None = None) -> None:
+        """The given player (default: the one to move) resigns; the moves after the cursor are dropped."""
+        del self.states[self.cursor + 1 :], self.actions[self.cursor :], self.infos[self.cursor :]
+        self.resigned = self.to_move if player is None else int(player)
+
+    def undo(self, plies: int = 1) -> bool:
+        """Step the cursor back; returns whether it moved."""
+        if self.resigned is not None:
+            self.resigned = None
+            return True
+        new = max(0, self.cursor - plies)
+        moved, self.cursor = new != self.cursor, new
+        return moved
+
+    def redo(self, plies: int = 1) -> bool:
+        """Step the cursor forward through moves already played; returns whether it moved."""
+        new = min(len(self.states) - 1, self.cursor + plies)
+        moved, self.cursor = new != self.cursor, new
+        return moved
+
+    def jump(self, move_number: int) -> None:
+        """Show the position after `move_number` moves (clamped to the history)."""
+        self.resigned = None
+        self.cursor = max(0, min(len(self.states) - 1, int(move_number)))
+
+    # --- records ---
+    def result(self) -> dict:
+        """The result as a record field: winner (0/1/None), reason, and score for the first player (1, 0.5, 0)."""
+        if not self.over:
+            return {"winner": None, "reason": "unfinished", "score": None}
+        winner = self.winner
+        reason = "resignation" if self.resigned is not None else ("draw" if winner is None else "win")
+        score = 0.5 if winner is None else float(winner == 0)
+        return {"winner": winner, "reason": reason, "score": score}
+
+    def record(self, players: list | None = None) -> dict:
+        """The game up to the cursor as one replay record (arena.replays format).
+
+        Args:
+            players: the two players (objects with a name, or names); default the session's player names.
+        """
+        from arena.replays import make_record
+
+        result = self.result()
+        return make_record(
+            self.game,
+            self.actions[: self.cursor],
+            result["score"],
+            players or self.players,
+            move_info=self.infos[: self.cursor],
+            duration_s=time.time() - self.started,
+            reason=result["reason"],
+        )
+
+    @classmethod
+    def from_moves(cls, game: Any, moves: list[int], **kwargs: Any) -> GameSession:
+        """A session with `moves` played from the start and the cursor at the end.
+
+        Raises:
+            IllegalActionError: a move is illegal where it is played (the message names the move number).
+        """
+        session = cls(game, **kwargs)
+        for n, action in enumerate(moves):
+            try:
+                session.play(int(action))
+            except IllegalActionError as err:
+                raise IllegalActionError(f"move {n + 1} ({action}): {err}") from err
+        return session
+
+
+def result_text(session: GameSession) -> str:
+    """A one-line human description of the result, e.g. 'black (human) wins by resignation'."""
+    result = session.result()
+    if result["reason"] == "unfinished":
+        return ""
+    if result["winner"] is None:
+        return "Draw"
+    name = session.players[result["winner"]]
+    side = ("first", "second")[result["winner"]]
+    suffix = " by resignation" if result["reason"] == "resignation" else ""
+    return f"{name} ({side} player) wins{suffix}"

@@ -1,0 +1,169 @@
+"""Small pygame widgets for the viewer: text, buttons, bars, overlays.
+
+Everything draws onto a surface given by the caller and keeps no global state but a font cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pygame
+
+__all__ = [
+    "THEME",
+    "font",
+    "draw_text",
+    "Button",
+    "draw_bar",
+    "draw_value_bar",
+    "draw_heatmap",
+    "draw_banner",
+    "draw_panel_box",
+    "wrap_text",
+]
+
+THEME = {
+    "bg": (32, 36, 44),
+    "panel": (44, 49, 60),
+    "text": (232, 234, 238),
+    "muted": (150, 156, 170),
+    "accent": (90, 160, 250),
+    "button": (64, 72, 88),
+    "button_hover": (84, 96, 118),
+    "button_off": (50, 54, 62),
+    "good": (80, 190, 110),
+    "bad": (230, 80, 80),
+    "legal": (60, 200, 120),
+    "heat": (255, 120, 30),
+    "banner": (20, 22, 28),
+}
+
+
+@lru_cache(maxsize=32)
+def font(size: int, bold: bool = False) -> pygame.font.Font:
+    """pygame's bundled default font at a pixel size (works offline, no system fonts needed)."""
+    if not pygame.font.get_init():
+        pygame.font.init()
+    f = pygame.font.Font(None, size)
+    f.set_bold(bold)
+    return f
+
+
+def draw_text(
+    surface: pygame.Surface,
+    text: str,
+    pos: tuple[int, int],
+    size: int = 22,
+    color: tuple[int, int, int] = THEME["text"],
+    bold: bool = False,
+    anchor: str = "topleft",
+) -> pygame.Rect:
+    """Draw one line of text with its `anchor` point (a pygame.Rect attribute name) at pos; returns its rect."""
+    image = font(size, bold).render(text, True, color)
+    rect = image.get_rect(**{anchor: pos})
+    surface.blit(image, rect)
+    return rect
+
+
+def wrap_text(text: str, size: int, width: int) -> list[str]:
+    """Split text into lines that fit `width` pixels at font `size`."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if font(size).size(candidate)[0] <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class Button:
+    """A clickable labelled rectangle; `key` is the keyboard shortcut shown in the label."""
+
+    label: str
+    action: Callable[[], None]
+    rect: pygame.Rect
+    key: str = ""
+    enabled: bool = True
+    selected: bool = False
+
+    def draw(self, surface: pygame.Surface, mouse: tuple[int, int]) -> None:
+        hover = self.enabled and self.rect.collidepoint(mouse)
+        color = THEME["button_off"] if not self.enabled else THEME["button_hover"] if hover else THEME["button"]
+        if self.selected:
+            color = THEME["accent"]
+        pygame.draw.rect(surface, color, self.rect, border_radius=6)
+        text_color = THEME["text"] if self.enabled else THEME["muted"]
+        label = f"{self.label}  [{self.key}]" if self.key else self.label
+        size = 20 if self.rect.height >= 26 else 17
+        draw_text(surface, label, self.rect.center, size=size, color=text_color, anchor="center")
+
+    def hit(self, pos: tuple[int, int]) -> bool:
+        return self.enabled and self.rect.collidepoint(pos)
+
+
+def draw_bar(surface: pygame.Surface, rect: pygame.Rect, fraction: float, color=THEME["accent"]) -> None:
+    """A horizontal progress bar filled to `fraction` (0..1)."""
+    pygame.draw.rect(surface, THEME["button_off"], rect, border_radius=4)
+    filled = rect.copy()
+    filled.width = round(rect.width * max(0.0, min(1.0, fraction)))
+    if filled.width > 0:
+        pygame.draw.rect(surface, color, filled, border_radius=4)
+
+
+def draw_value_bar(surface: pygame.Surface, rect: pygame.Rect, value: float, colors: tuple) -> None:
+    """A bar split at the expected score for the first player: value in [-1, 1] from the first player's view."""
+    share = (max(-1.0, min(1.0, value)) + 1) / 2
+    left = rect.copy()
+    left.width = round(rect.width * share)
+    pygame.draw.rect(surface, colors[1], rect, border_radius=4)
+    if left.width > 0:
+        pygame.draw.rect(surface, colors[0], left, border_radius=4)
+    pygame.draw.line(surface, THEME["muted"], (rect.centerx, rect.top - 2), (rect.centerx, rect.bottom + 2), 1)
+
+
+def draw_heatmap(
+    surface: pygame.Surface, cells: list[tuple[pygame.Rect, float, str]], color=THEME["heat"], max_alpha: int = 170
+) -> None:
+    """Translucent squares over board cells, alpha by weight (0..1), with a label (e.g. a visit share)."""
+    overlay = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
+    for rect, weight, _ in cells:
+        alpha = round(max_alpha * max(0.0, min(1.0, weight)) ** 0.5)
+        if alpha > 0:
+            pygame.draw.rect(overlay, (*color, alpha), rect.inflate(-4, -4), border_radius=4)
+    surface.blit(overlay, (0, 0))
+    for rect, _, label in cells:
+        if label:
+            size = max(12, min(22, rect.height // 3))
+            draw_text(surface, label, rect.center, size=size, color=(10, 10, 10), bold=True, anchor="center")
+
+
+def draw_banner(surface: pygame.Surface, text: str, sub: str = "") -> None:
+    """A wide translucent banner across the middle of the surface (game over)."""
+    w, h = surface.get_size()
+    band = pygame.Surface((w, 90), pygame.SRCALPHA)
+    band.fill((*THEME["banner"], 215))
+    surface.blit(band, (0, h // 2 - 45))
+    draw_text(surface, text, (w // 2, h // 2 - 12), size=38, bold=True, anchor="center")
+    if sub:
+        draw_text(surface, sub, (w // 2, h // 2 + 24), size=20, color=THEME["muted"], anchor="center")
+
+
+def draw_panel_box(surface: pygame.Surface, rect: pygame.Rect, title: str, lines: list[tuple[str, str]]) -> None:
+    """A rounded box with a title and (key, description) rows: the help overlay."""
+    shade = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
+    shade.fill((0, 0, 0, 150))
+    surface.blit(shade, (0, 0))
+    pygame.draw.rect(surface, THEME["panel"], rect, border_radius=10)
+    draw_text(surface, title, (rect.centerx, rect.top + 16), size=30, bold=True, anchor="midtop")
+    y = rect.top + 58
+    for key, text in lines:
+        draw_text(surface, key, (rect.left + 24, y), size=21, color=THEME["accent"], bold=True)
+        draw_text(surface, text, (rect.left + 170, y), size=21)
+        y += 25

@@ -1,0 +1,224 @@
+"""Shared pieces of the game protocol: the illegal-action error, action checking and board symmetries.
+
+Dimension letters: B games, A actions, H/W board rows/columns.
+
+A game is any object with the attributes and methods of the protocol (``id``, ``name``, ``num_actions``,
+``planes_shape``, ``board_shape``, ``max_moves``, ``options``, ``pass_action``, ``init``, ``step``, ``legal_mask``,
+``outcome``, ``planes``, ``symmetries``, ``draw``, ``action_rect``, ``action_at``); `Game` spells it out for type hints.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "IllegalActionError",
+    "Game",
+    "Symmetry",
+    "as_actions",
+    "check_actions",
+    "dihedral_symmetries",
+    "transform_planes",
+    "grid_rect",
+    "grid_action_at",
+    "line_windows",
+    "completes_line",
+    "outcome_value",
+]
+
+Symmetry = tuple[Callable[[Tensor], Tensor], Tensor]
+
+
+class IllegalActionError(ValueError):
+    """An action that is out of range or illegal in its position (raised by ``step(..., check=True)``)."""
+
+
+class Game(Protocol):
+    """The batched, immutable game protocol (see DESIGN.md); for type hints only."""
+
+    id: str
+    name: str
+    num_actions: int
+    planes_shape: tuple[int, int, int]
+    board_shape: tuple[int, int]
+    max_moves: int
+    options: dict[str, Any]
+    pass_action: int | None
+
+    def init(self, batch: int, device: str | torch.device = "cpu") -> Any: ...
+    def step(self, state: Any, action: Tensor, *, check: bool = True) -> Any: ...
+    def legal_mask(self, state: Any) -> Tensor: ...
+    def outcome(self, state: Any) -> tuple[Tensor, Tensor]: ...
+    def planes(self, state: Any) -> Tensor: ...
+    def symmetries(self) -> list[Symmetry]: ...
+    def draw(self, surface: Any, state: Any, i: int) -> None: ...
+    def action_rect(self, action: int, size: tuple[int, int]) -> Any: ...
+    def action_at(self, pos: tuple[int, int], size: tuple[int, int]) -> int | None: ...
+
+
+def as_actions(action: Any, batch: int, device: torch.device) -> Tensor:
+    """Turn what a caller passes as actions (tensor, array, list, int) into a LongTensor[B] on `device`.
+
+    Raises:
+        IllegalActionError: if the actions cannot be read as B integers.
+    """
+    try:
+        a = torch.as_tensor(action, device=device)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise IllegalActionError(f"actions must be integers, got {action!r}") from e
+    if a.dtype.is_floating_point or a.dtype.is_complex or a.dtype == torch.bool:
+        raise IllegalActionError(f"actions must be integers, got dtype {a.dtype}")
+    if a.dim() == 0:
+        a = a.expand(batch)
+    if a.shape != (batch,):
+        raise IllegalActionError(f"expected actions of shape ({batch},), got {tuple(a.shape)}")
+    return a.long()
+
+
+def check_actions(name: str, action: Tensor, legal: Tensor, live: Tensor) -> None:
+    """Raise IllegalActionError naming the first live game whose action is out of range or illegal.
+
+    Args:
+        name: game name for the message.
+        action: LongTensor[B].
+        legal: BoolTensor[B, A] legal mask of the positions the actions are played in.
+        live: BoolTensor[B], games not yet over (finished games ignore their action).
+    """
+    num_actions = legal.shape[1]
+    in_range = (action >= 0) & (action < num_actions)
+    ok = in_range & legal.gather(1, action.clamp(0, num_actions - 1)[:, None])[:, 0]
+    bad = live & ~ok
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        a = int(action[i])
+        if not bool(in_range[i]):
+            why = f"is out of range 0..{num_actions - 1}"
+        else:
+            legal_list = legal[i].nonzero()[:, 0].tolist()
+            shown = ", ".join(map(str, legal_list[:20])) + (", ..." if len(legal_list) > 20 else "")
+            why = f"is illegal (legal actions: {shown})"
+        raise IllegalActionError(f"{name}: game {i}: action {a} {why}")
+
+
+def transform_planes(x: Tensor, k: int = 0, flip: bool = False) -> Tensor:
+    """Rotate the last two dims by k quarter turns (torch.rot90), then mirror left-right if `flip`."""
+    if k:
+        x = torch.rot90(x, k, dims=(-2, -1))
+    if flip:
+        x = torch.flip(x, dims=(-1,))
+    return x
+
+
+def dihedral_symmetries(height: int, width: int, extra_actions: int = 0) -> list[Symmetry]:
+    """Board symmetries as (plane transform, action permutation) pairs; identity first.
+
+    Square boards get the 8 symmetries of the square, others the 4 of the rectangle. Actions are the cells
+    (a = r * W + c) followed by `extra_actions` non-board actions (pass) that every symmetry leaves in place.
+    The permutation satisfies: mask of the transformed position == mask[..., perm].
+
+    Args:
+        height, width: board size H, W.
+        extra_actions: number of actions after the H*W cells.
+    Returns:
+        list of (transform, LongTensor[A]) with A = H*W + extra_actions.
+    """
+    if height == width:
+        params = [(k, f) for f in (False, True) for k in range(4)]
+    else:
+        params = [(0, False), (2, False), (0, True), (2, True)]
+    cells = torch.arange(height * width).view(height, width)
+    extra = torch.arange(height * width, height * width + extra_actions)
+    out: list[Symmetry] = []
+    for k, f in params:
+        fn = functools.partial(transform_planes, k=k, flip=f)
+        perm = torch.cat([fn(cells).reshape(-1), extra])
+        out.append((fn, perm))
+    return out
+
+
+def grid_rect(action: int, size: tuple[int, int], board_shape: tuple[int, int], margin: float = 0.0) -> Any:
+    """The pygame.Rect of cell `action` (row-major) of an HxW grid filling a surface of `size`, or None if off board.
+
+    Args:
+        margin: border around the grid as a fraction of the cell size.
+    """
+    import pygame
+
+    h, w = board_shape
+    if not 0 <= int(action) < h * w:
+        return None
+    r, c = divmod(int(action), w)
+    x0, y0, cw, ch = _grid_geometry(size, board_shape, margin)
+    return pygame.Rect(round(x0 + c * cw), round(y0 + r * ch), round(cw), round(ch))
+
+
+def grid_action_at(
+    pos: tuple[int, int], size: tuple[int, int], board_shape: tuple[int, int], margin: float = 0.0
+) -> int | None:
+    """The cell (row-major action id) under pixel `pos` on a surface of `size`, or None outside the grid."""
+    h, w = board_shape
+    x0, y0, cw, ch = _grid_geometry(size, board_shape, margin)
+    c = int((pos[0] - x0) // cw)
+    r = int((pos[1] - y0) // ch)
+    if 0 <= r < h and 0 <= c < w:
+        return r * w + c
+    return None
+
+
+def _grid_geometry(size: tuple[int, int], board_shape: tuple[int, int], margin: float) -> tuple[float, ...]:
+    h, w = board_shape
+    cw = size[0] / (w + 2 * margin)
+    ch = size[1] / (h + 2 * margin)
+    return margin * cw, margin * ch, cw, ch
+
+
+def line_windows(height: int, width: int, length: int) -> Tensor:
+    """For every cell, the straight windows of `length` cells (rows, columns, both diagonals) that contain it.
+
+    Cells with fewer windows than the most-covered cell repeat their first window (harmless for any/all tests).
+
+    Returns:
+        LongTensor[H*W, M, length] of row-major cell ids; M = most windows through one cell.
+    Raises:
+        ValueError: if some cell lies on no window (length longer than the board).
+    """
+    per_cell: list[list[list[int]]] = [[] for _ in range(height * width)]
+    for r in range(height):
+        for c in range(width):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                cells = [(r + i * dr, c + i * dc) for i in range(length)]
+                if all(0 <= rr < height and 0 <= cc < width for rr, cc in cells):
+                    window = [rr * width + cc for rr, cc in cells]
+                    for cell in window:
+                        per_cell[cell].append(window)
+    if any(not ws for ws in per_cell):
+        raise ValueError(f"no line of {length} fits on a {height}x{width} board")
+    most = max(len(ws) for ws in per_cell)
+    return torch.tensor([ws + [ws[0]] * (most - len(ws)) for ws in per_cell], dtype=torch.long)
+
+
+def completes_line(board: Tensor, cell: Tensor, color: Tensor, windows: Tensor) -> Tensor:
+    """Whether some window through `cell` is all `color` (a win by a stone just placed there).
+
+    Args:
+        board: [B, N] stone colours (any integer dtype).
+        cell: LongTensor[B] cell of the stone just placed.
+        color: [B] colour of that stone (same dtype as board).
+        windows: LongTensor[N, M, K] from line_windows.
+    Returns:
+        BoolTensor[B].
+    """
+    idx = windows[cell]  # [B, M, K]
+    vals = board.gather(1, idx.reshape(idx.shape[0], -1)).view(idx.shape)
+    return (vals == color.view(-1, 1, 1)).all(2).any(1)
+
+
+def outcome_value(done: Tensor, winner: Tensor, player: Tensor) -> tuple[Tensor, Tensor]:
+    """(done[B], value[B]) from the winner (-1 none/draw, else 0 or 1) for the player to move."""
+    value = (winner == player).float() - (winner == 1 - player).float()
+    return done.clone(), value

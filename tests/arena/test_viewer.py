@@ -1,0 +1,183 @@
+"""The pygame viewer driven by synthetic events under SDL's dummy video driver."""
+
+import random
+
+import pygame
+import pytest
+
+from arena.play import Viewer, main, render_screenshot
+from arena.replay import load_session
+from arena.replays import load_replays
+
+SIZE = (900, 640)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pygame():
+    pygame.display.init()
+    pygame.font.init()
+    yield
+    pygame.quit()
+
+
+def _frame(viewer: Viewer) -> pygame.Surface:
+    surface = pygame.Surface(SIZE)
+    viewer.update()
+    viewer.draw(surface)
+    return surface
+
+
+def _click(viewer: Viewer, pos) -> None:
+    viewer.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
+
+
+def _wait_for_agent(viewer: Viewer) -> None:
+    for _ in range(2000):
+        viewer.update()
+        if viewer.thinker is None and (viewer.session.over or not viewer.agent_to_move):
+            return
+        if viewer.thinker is not None:
+            viewer.thinker.wait(5)
+    raise AssertionError("the agent never moved")
+
+
+def _cell_center(viewer: Viewer, action: int) -> tuple[int, int]:
+    rect = viewer.game.action_rect(action, viewer.board_rect.size)
+    return (viewer.board_rect.left + rect.centerx, viewer.board_rect.top + rect.centery)
+
+
+def test_whole_game_by_mouse_against_an_agent_is_recorded(tmp_path):
+    viewer = Viewer("tictactoe", seats=("human", "alphabeta:2"), record_dir=tmp_path)
+    rng = random.Random(0)
+    clicks = 0
+    while not viewer.session.over:
+        _frame(viewer)
+        legal = viewer.session.legal.nonzero()[:, 0].tolist()
+        before = viewer.session.cursor
+        _click(viewer, _cell_center(viewer, rng.choice(legal)))
+        assert viewer.session.cursor == before + 1, "a click on a legal cell plays it"
+        clicks += 1
+        _wait_for_agent(viewer)
+    _frame(viewer)
+    records = load_replays(next(tmp_path.glob("tictactoe*.jsonl")))
+    assert len(records) == 1
+    assert records[0]["moves"] == viewer.session.actions
+    assert len(records[0]["moves"]) in (2 * clicks - 1, 2 * clicks)
+
+
+def test_click_puts_the_piece_where_the_click_was():
+    viewer = Viewer("connect_four", seats=("human", "human"), record_dir=None)
+    _frame(viewer)
+    board = viewer.board_rect
+    column_rect = viewer.game.action_rect(3, board.size)
+    # the bottom cell of column 3, where the first stone lands
+    target = (board.left + column_rect.centerx, board.top + column_rect.bottom - column_rect.width // 2)
+    before = _frame(viewer).get_at(target)
+    _click(viewer, (board.left + column_rect.centerx, board.top + column_rect.top + 10))
+    after = _frame(viewer).get_at(target)
+    assert viewer.session.actions == [3]
+    assert before != after
+    assert after.r > 150 and after.g < 110 and after.b < 110, f"expected the first player's red stone, got {after}"
+    # a click outside the board plays nothing and says why
+    _click(viewer, (board.right + 5, board.bottom - 5))
+    assert viewer.session.actions == [3]
+
+
+def test_illegal_clicks_are_ignored_with_a_hint():
+    viewer = Viewer("tictactoe", seats=("human", "human"), record_dir=None)
+    _frame(viewer)
+    center = _cell_center(viewer, 4)
+    _click(viewer, center)
+    _click(viewer, center)  # occupied now
+    assert viewer.session.actions == [4] and viewer.message == "illegal move"
+
+
+def test_undo_redo_swap_resign_new():
+    viewer = Viewer("tictactoe", seats=("human", "human"), record_dir=None)
+    _frame(viewer)
+    for a in (0, 4, 8):
+        _click(viewer, _cell_center(viewer, a))
+    viewer.undo()
+    assert viewer.session.cursor == 2 and viewer.session.actions == [0, 4, 8]
+    viewer.redo()
+    assert viewer.session.cursor == 3
+    viewer.undo()
+    _click(viewer, _cell_center(viewer, 2))  # a new move replaces the future
+    assert viewer.session.actions == [0, 4, 2]
+    viewer.resign()
+    assert viewer.session.over and viewer.session.winner == 0  # second player (to move) resigned
+    viewer.swap_sides()
+    viewer.new_game()
+    assert viewer.session.cursor == 0 and not viewer.session.over
+
+
+def test_monkey_thousands_of_random_events():
+    rng = random.Random(1)
+    keys = [
+        pygame.K_u,
+        pygame.K_r,
+        pygame.K_n,
+        pygame.K_s,
+        pygame.K_x,
+        pygame.K_h,
+        pygame.K_p,
+        pygame.K_LEFT,
+        pygame.K_RIGHT,
+        pygame.K_HOME,
+        pygame.K_END,
+        pygame.K_F1,
+        pygame.K_a,
+        pygame.K_c,
+        pygame.K_m,
+        pygame.K_1,
+        pygame.K_5,
+        pygame.K_9,
+        pygame.K_PLUS,
+        pygame.K_MINUS,
+    ]
+    for game, seats in (
+        ("connect_four", ("human", "random")),
+        ("go", ("human", "human")),
+        ("othello", ("random", "human")),
+    ):
+        viewer = Viewer(
+            game,
+            {"size": 6} if game == "othello" else ({"size": 5} if game == "go" else {}),
+            seats=seats,
+            record_dir=None,
+        )
+        for n in range(1200):
+            if rng.random() < 0.6:
+                pos = (rng.randrange(SIZE[0]), rng.randrange(SIZE[1]))
+                viewer.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
+            else:
+                key = rng.choice(keys)
+                viewer.handle(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=pygame.key.name(key)[:1], mod=0))
+            viewer.quit_to_menu = False
+            if n % 10 == 0:
+                _frame(viewer)
+            if viewer.thinker is not None:
+                viewer.thinker.wait(5)
+        viewer.close()
+
+
+def test_screenshot_command_and_replay_round_trip(tmp_path):
+    out = tmp_path / "shot.png"
+    assert main(["connect_four", "--opponent", "human", "--screenshot", str(out), "--moves", "3 3 4"]) == 0
+    image = pygame.image.load(str(out))
+    assert image.get_size() == (1000, 720)
+    viewer = Viewer("connect_four", seats=("human", "human"), record_dir=tmp_path)
+    _frame(viewer)
+    for a in (3, 2, 3, 2, 3, 2, 3):
+        viewer.try_move(a)
+    _frame(viewer)  # game over: recorded
+    path = next(tmp_path.glob("connect_four*.jsonl"))
+    session = load_session(path)
+    assert session.cursor == 0
+    session.jump(len(session.states) - 1)
+    assert session.actions == [3, 2, 3, 2, 3, 2, 3] and session.over and session.winner == 0
+    game = viewer.game
+    assert bool((game.planes(session.state) == game.planes(viewer.session.state)).all())
+    assert render_screenshot(
+        Viewer("connect_four", seats=("human", "human"), review=session, record_dir=None), tmp_path / "review.png"
+    ).is_file()
