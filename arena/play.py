@@ -22,7 +22,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["Viewer", "main", "HELP_KEYS"]
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+__all__ = ["Viewer", "main", "HELP_KEYS", "display_name"]
 
 HELP_KEYS = [
     ("click", "play a move (legal cells are marked)"),
@@ -50,6 +52,11 @@ SIDE_COLORS = {  # stone colours of the first and second player, for the panel a
     "hex": ((200, 40, 40), (30, 70, 170)),
     "tictactoe": ((200, 40, 40), (30, 70, 170)),
 }
+
+
+def display_name(game_name: str) -> str:
+    """The name of a game as people write it ("connect_four" -> "Connect Four")."""
+    return {"tictactoe": "Tic-tac-toe"}.get(game_name, game_name.replace("_", " ").title())
 
 
 def _pygame():
@@ -143,7 +150,11 @@ class Viewer:
         from arena.session import GameSession
 
         self._record_if_needed()
-        self._cancel_thinking()
+        for thinker in (self.thinker, self.hint_thinker):
+            if thinker is not None:
+                thinker.stop()
+                thinker.wait(10)
+        self.thinker = self.hint_thinker = None
         self.session = GameSession(self.game, players=self._names())
         self.reviewing = False
         self.recorded_key = None
@@ -222,7 +233,7 @@ class Viewer:
         if self.players[self.session.to_move] is not None:
             self.say("wait for the agent to move (M: move now)")
             return
-        if not bool(self.session.legal[action]):
+        if not 0 <= action < self.game.num_actions or not bool(self.session.legal[action]):
             self.say("illegal move")
             return
         self.session.play(action)
@@ -365,7 +376,11 @@ class Viewer:
     def close(self) -> None:
         """Record an unfinished game and stop background work."""
         self._record_if_needed()
-        self._cancel_thinking()
+        for thinker in (self.thinker, self.hint_thinker):
+            if thinker is not None:
+                thinker.stop()
+                thinker.wait(10)
+        self.thinker = self.hint_thinker = None
 
     # --- drawing ---
     def _layout(self, size: tuple[int, int]):
@@ -447,7 +462,7 @@ class Viewer:
         pygame = _pygame()
         pygame.draw.rect(surface, THEME["panel"], panel, border_radius=10)
         x, y = panel.left + 16, panel.top + 14
-        draw_text(surface, self.game.name.replace("_", " ").title(), (x, y), size=32, bold=True)
+        draw_text(surface, display_name(self.game.name), (x, y), size=32, bold=True)
         y += 40
         colors = SIDE_COLORS.get(self.game.name, ((25, 25, 25), (235, 235, 235)))
         for side in (0, 1):

@@ -7,13 +7,25 @@ move now; other players (random, alpha-beta) are called whole.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from typing import Any
 
 import torch
 
-__all__ = ["Thinker"]
+__all__ = ["Thinker", "stop_all"]
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # thinkers whose thread may still run
+
+
+@atexit.register
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every thinker and wait for its thread, so no search is left running while the interpreter exits."""
+    for thinker in list(_LIVE):
+        thinker.stop()
+        thinker.wait(timeout)
 
 
 class Thinker:
@@ -37,6 +49,7 @@ class Thinker:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        _LIVE.add(self)
         self._thread.start()
 
     @property

@@ -66,7 +66,7 @@ def rows_equal(a: S, b: S) -> Tensor:
     eq = None
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        e = (x == y).reshape(x.shape[0], -1).all(dim=1)
+        e = (x == y).reshape(x.shape[0], -1).all(dim=1) if x[0:1].numel() else (x == y).reshape(x.shape[0])
         eq = e if eq is None else eq & e
     assert eq is not None
     return eq

@@ -129,16 +129,18 @@ def _against_pettingzoo(num_games: int, size: int = 9, komi: float = 7.5, seed: 
 
 
 def test_pettingzoo_random_games():
-    stats = _against_pettingzoo(1000, seed=1)
+    # 200 games by default; with the slow run below, 1,200 games at 9x9, komi 7.5
+    stats = _against_pettingzoo(200, seed=1)
     # the sample covers both endings, captures and ko
-    assert stats["two_passes"] > 500 and stats["max_moves"] > 100, stats
-    assert stats["captures"] > 1000 and stats["ko"] > 100, stats
+    assert stats["two_passes"] > 100 and stats["max_moves"] > 20, stats
+    assert stats["captures"] > 1000 and stats["ko"] > 50, stats
 
 
 @pytest.mark.slow
 def test_pettingzoo_random_games_more():
-    stats = _against_pettingzoo(4000, seed=2)
-    assert stats["two_passes"] > 2000 and stats["max_moves"] > 400, stats
+    stats = _against_pettingzoo(1000, seed=2)
+    assert stats["two_passes"] > 500 and stats["max_moves"] > 100, stats
+    assert stats["captures"] > 5000 and stats["ko"] > 250, stats
 
 
 @pytest.mark.parametrize("size", [5, 19])

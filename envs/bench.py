@@ -1,0 +1,349 @@
+"""Batched game steps per second, against PettingZoo's own environments: `gamelab bench envs`.
+
+    gamelab bench envs                                    # every game, B = 1, 64, 1024, 4096, all cores
+    gamelab bench envs --games connect_four --batches 4096 --seconds 3 --threads 2 --json
+
+For each game and batch size B the loop below runs for `--seconds` and counts moves (one per game of the batch per
+iteration): legal mask -> a uniformly random legal action per game -> `step(..., check=False)` (the fast path) ->
+`outcome` -> finished games reset in place (`reset_finished`, a row-wise select against a fresh batch). Everything
+is timed, so the figure is what a self-play or rollout loop gets, not the bare `step`. Each figure is the best of
+`--repeats` runs that share the `--seconds` (timeit's rule: on a shared machine the least disturbed run). The loop with
+`check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
+PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5), its AEC environment plays random legal
+moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours at the
+largest B (4096 by default) to it.
+
+Dimension letters: B games, A actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import envs
+from core.device import pick_device, synchronize
+from envs.base import Game
+from envs.state import where
+
+__all__ = [
+    "BenchConfig",
+    "PETTINGZOO",
+    "reset_finished",
+    "random_legal_actions",
+    "batched_steps_per_s",
+    "pettingzoo_steps_per_s",
+    "run_bench",
+    "main",
+]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    device: str = "cpu"
+    games: tuple[str, ...] = tuple(envs.GAMES)
+    batches: tuple[int, ...] = (1, 64, 1024, 4096)
+    seconds: float = 1.0
+    checked_batch: int = 1024
+    threads: int | None = None  # torch CPU threads; None: every core this process may use
+    pettingzoo: bool = True
+    repeats: int = 3  # each figure is the best of this many runs sharing `seconds`
+    seed: int = 0
+
+
+# our game name -> (PettingZoo module, env kwargs, our game options that match them)
+PETTINGZOO: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "tictactoe": ("pettingzoo.classic.tictactoe_v3", {}, {}),
+    "connect_four": ("pettingzoo.classic.connect_four_v3", {}, {}),
+    "go": ("pettingzoo.classic.go_v5", {"board_size": 9, "komi": 7.5}, {"size": 9, "komi": 7.5}),
+}
+
+
+def reset_finished(game: Game, state: Any, fresh: Any) -> tuple[Any, Tensor]:
+    """Restart finished games in place: rows of `state` whose game is over become the rows of `fresh`.
+
+    Args:
+        game: the game.
+        state: B positions.
+        fresh: B start positions (game.init(B), made once and reused: states are immutable).
+    Returns:
+        (new state, done BoolTensor[B] of the rows that were reset). No host sync.
+    """
+    done, _ = game.outcome(state)
+    return where(done, fresh, state), done
+
+
+def random_legal_actions(mask: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """A uniformly random legal action per row of mask BoolTensor[B, A] (0 for rows without one). LongTensor[B].
+
+    Draws one number per row, k uniform in 0..count-1, and takes the (k+1)-th legal action: a binary search in the
+    row's running count of legal actions (B random numbers instead of B * A; several times faster on a CPU).
+    """
+    small = torch.int16 if mask.shape[1] < 2**15 else torch.int32
+    count = mask.sum(1, dtype=small)  # [B]
+    k = (torch.rand(mask.shape[0], generator=generator, device=mask.device) * count).to(small)
+    k = torch.minimum(k, count - 1)  # float rounding could give k == count
+    running = mask.cumsum(1, dtype=small)  # [B, A], non-decreasing
+    return torch.searchsorted(running, (k + 1)[:, None]).squeeze(1).clamp_(max=mask.shape[1] - 1)
+
+
+def _best_of(rates: list[float], steps: int, seconds: float, finished: int) -> dict[str, Any]:
+    return {"steps_per_s": max(rates), "runs": rates, "steps": steps, "seconds": seconds, "games_finished": finished}
+
+
+def batched_steps_per_s(
+    game: Game,
+    batch: int,
+    seconds: float,
+    *,
+    device: torch.device,
+    check: bool = False,
+    seed: int = 0,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Moves per second of the random-play loop (see the module docstring) on B games.
+
+    The time is split into `repeats` runs and the best run counts (as timeit does: on a shared machine the fastest
+    run is the one least disturbed by other work).
+
+    Returns:
+        {"steps_per_s" (best run), "runs" (each run's rate), "steps", "seconds", "games_finished"} (totals).
+    """
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    fresh = game.init(batch, device)
+    state = fresh
+
+    def run(iterations: int) -> Tensor:
+        nonlocal state
+        finished = torch.zeros((), dtype=torch.long, device=device)
+        for _ in range(iterations):
+            action = random_legal_actions(game.legal_mask(state), gen)
+            state = game.step(state, action, check=check)
+            state, done = reset_finished(game, state, fresh)
+            finished += done.sum()
+        return finished
+
+    run(3)  # warm-up: table caches, allocator
+    synchronize(device)
+    rates, total_steps, total_time, finished = [], 0, 0.0, 0
+    for _ in range(max(1, repeats)):
+        iterations, block = 0, 1
+        start = time.perf_counter()
+        while True:
+            finished += int(run(block))  # (a device sync)
+            iterations += block
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds / max(1, repeats):
+                break
+            # blocks of about 0.05 s: few clock reads and device syncs, and the run stops close to its time
+            block = max(1, min(2 * block, int(0.05 * iterations / elapsed)))
+        rates.append(iterations * batch / elapsed)
+        total_steps += iterations * batch
+        total_time += elapsed
+    return _best_of(rates, total_steps, total_time, finished)
+
+
+def pettingzoo_steps_per_s(name: str, seconds: float, *, seed: int = 0, repeats: int = 3) -> dict[str, Any]:
+    """Moves per second of PettingZoo's own env for game `name` (random legal moves, reset after each game),
+    best of `repeats` runs as in batched_steps_per_s.
+
+    Returns:
+        {"env", "steps_per_s", "runs", "steps", "seconds", "games_finished"}.
+    """
+    import importlib
+
+    module_name, kwargs, _ = PETTINGZOO[name]
+    env = importlib.import_module(module_name).env(**kwargs)
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    rates, total_steps, total_time, finished = [], 0, 0.0, 0
+    for _ in range(max(1, repeats)):
+        steps = 0
+        start = time.perf_counter()
+        while True:
+            obs, _, term, trunc, _ = env.last()
+            if term or trunc:
+                finished += 1
+                env.reset()
+                continue
+            env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+            steps += 1
+            if steps % 16 == 0 and time.perf_counter() - start >= seconds / max(1, repeats):
+                break
+        elapsed = time.perf_counter() - start
+        rates.append(steps / elapsed)
+        total_steps += steps
+        total_time += elapsed
+    env.close()
+    return {"env": module_name.rsplit(".", 1)[1], **_best_of(rates, total_steps, total_time, finished)}
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Measure every game of `cfg`; returns the JSON-ready result (see `main`).
+
+    Raises:
+        ValueError: unknown game, bad batch size, or a device that is not available.
+    """
+    device = pick_device(cfg.device)
+    threads = cfg.threads or _cores()
+    torch.set_num_threads(threads)
+    unknown = [g for g in cfg.games if g not in envs.GAMES]
+    if unknown:
+        raise ValueError(f"unknown game(s) {', '.join(unknown)}; known: {', '.join(envs.GAMES)}")
+    if not cfg.batches or min(cfg.batches) < 1 or cfg.checked_batch < 1:
+        raise ValueError("batch sizes must be positive integers")
+    log = log or (lambda _: None)
+    ratio_batch = max(cfg.batches)
+    result: dict[str, Any] = {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "cores": _cores(),
+        "seconds": cfg.seconds,
+        "repeats": cfg.repeats,
+        "batches": list(cfg.batches),
+        "checked_batch": cfg.checked_batch,
+        "ratio_batch": ratio_batch,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "games": {},
+    }
+    for name in cfg.games:
+        options = PETTINGZOO[name][2] if name in PETTINGZOO else {}
+        try:
+            game = envs.get_game(name, **options)
+        except ModuleNotFoundError as e:
+            log(f"{name}: not available ({e})")
+            result["games"][name] = {"available": False, "reason": str(e)}
+            continue
+        row: dict[str, Any] = {"available": True, "id": game.id, "options": dict(game.options), "batched": {}}
+        for b in cfg.batches:
+            log(f"{name}: B={b}")
+            row["batched"][str(b)] = batched_steps_per_s(
+                game, b, cfg.seconds, device=device, seed=cfg.seed, repeats=cfg.repeats
+            )
+        log(f"{name}: B={cfg.checked_batch}, check=True")
+        checked = batched_steps_per_s(
+            game, cfg.checked_batch, cfg.seconds, device=device, check=True, seed=cfg.seed, repeats=cfg.repeats
+        )
+        row["checked"] = {"batch": cfg.checked_batch, **checked}
+        row["pettingzoo"] = None
+        row["ratio"] = None
+        if cfg.pettingzoo and name in PETTINGZOO:
+            log(f"{name}: PettingZoo {PETTINGZOO[name][0]}")
+            pz = pettingzoo_steps_per_s(name, cfg.seconds, seed=cfg.seed, repeats=cfg.repeats)
+            row["pettingzoo"] = pz
+            row["ratio"] = row["batched"][str(ratio_batch)]["steps_per_s"] / pz["steps_per_s"]
+        result["games"][name] = row
+    return result
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The result of run_bench as a text table (steps per second, k = 1e3, M = 1e6)."""
+    batches, cb, rb = result["batches"], result["checked_batch"], result["ratio_batch"]
+    head = (
+        f"gamelab bench envs: device {result['device']}, {result['threads']} torch threads "
+        f"({result['cores']} cores), {result['seconds']:g} s per figure (best of {result['repeats']} runs), "
+        f"torch {result['torch']}\n"
+        "moves per second over the whole batch: batched mask -> random legal move -> step -> outcome -> reset "
+        "finished games\n"
+    )
+    cols = ["game"] + [f"B={b}" for b in batches] + [f"checked B={cb}", "PettingZoo", "env", f"ours B={rb} / PZ"]
+    rows = []
+    for name, row in result["games"].items():
+        if not row["available"]:
+            rows.append([name] + ["-"] * (len(cols) - 2) + ["not available"])
+            continue
+        cells = [name] + [_si(row["batched"][str(b)]["steps_per_s"]) for b in batches]
+        cells.append(_si(row["checked"]["steps_per_s"]))
+        pz = row["pettingzoo"]
+        cells += [_si(pz["steps_per_s"]), pz["env"], f"{row['ratio']:.0f}x"] if pz else ["-", "-", "-"]
+        rows.append(cells)
+    widths = [max(len(str(r[i])) for r in [cols] + rows) for i in range(len(cols))]
+    lines = [
+        "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [cols] + rows
+    ]
+    opts = [f"{n}: {r['options']}" for n, r in result["games"].items() if r["available"] and r["options"]]
+    foot = f"\noptions: {'; '.join(opts)}" if opts else ""
+    return head + "\n".join(lines) + foot
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [n for n in names if n not in envs.GAMES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"unknown game(s) in {text!r}; known: {', '.join(envs.GAMES)}")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`gamelab bench envs`: print the steps-per-second table (or, with --json, one JSON object)."""
+    d = BenchConfig()
+    p = argparse.ArgumentParser(
+        prog="gamelab bench envs",
+        description="Batched game steps per second (random legal moves, finished games reset in place), and "
+        "PettingZoo's own connect_four_v3, tictactoe_v3 and go_v5 (9x9) measured in the same run.",
+    )
+    p.add_argument("--device", default=d.device, help="cpu (default), cuda, cuda:N, mps or auto")
+    p.add_argument("--games", type=_name_list, default=d.games, help="comma-separated games (default: all)")
+    p.add_argument(
+        "--batches", type=_int_list, default=d.batches, help="comma-separated batch sizes B (default 1,64,1024,4096)"
+    )
+    p.add_argument("--seconds", type=float, default=d.seconds, help="time per figure (default %(default)s)")
+    p.add_argument(
+        "--checked-batch", type=int, default=d.checked_batch, help="B of the check=True figure (default %(default)s)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument("--no-pettingzoo", dest="pettingzoo", action="store_false", help="skip PettingZoo's envs")
+    p.add_argument("--repeats", type=int, default=d.repeats, help="runs per figure, best counts (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = p.parse_args(argv)
+    cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
+    try:
+        result = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except ValueError as e:
+        print(f"gamelab bench envs: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result) if args.json else format_table(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
