@@ -1,1 +1,1 @@
-"""gamelab package."""
+"""GANs: models, losses, augmentation, the trainer, offline evaluation, generation and benchmarks."""

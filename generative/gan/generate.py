@@ -1,0 +1,123 @@
+"""`gamelab generate RUN_OR_CHECKPOINT`: images from a trained GAN generator.
+
+    gamelab generate RUN [--n N] [--grid PATH] [--out DIR] [--seed S] [--class K] [--ema|--raw]
+                         [--interpolate STEPS --gif PATH]
+
+Writes a grid PNG (default RUN/generated/grid_seed<S>.png, or ./generated_grid.png for a checkpoint file), single
+PNGs with --out, and with --interpolate a GIF walking the latent space between random points (spherical
+interpolation) plus a PNG strip of the same frames next to it (PATH with the suffix .png).
+
+Dimension letters: N images, T interpolation steps, R interpolation rows, Z latent size, C/H/W image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from core.checkpoint import CheckpointError
+from generative.images import make_gif, make_grid, save_grid, save_image
+
+from .trainer import load_generator
+
+__all__ = ["sample", "interpolate", "slerp", "main"]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between latent batches a, b [R, Z] at fraction t (linear when nearly parallel)."""
+    an, bn = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
+    omega = torch.acos((an * bn).sum(1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    linear = (1 - t) * a + t * b
+    spherical = (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+    return torch.where(so.abs() < 1e-5, linear, spherical)
+
+
+def _labels(g, n: int, class_id: int | None, gen: torch.Generator) -> torch.Tensor | None:
+    k = getattr(g, "num_classes", 0)
+    if class_id is not None:
+        if k == 0:
+            raise ValueError("--class needs a class-conditional generator (train with --cond)")
+        if not 0 <= class_id < k:
+            raise ValueError(f"--class must be in 0..{k - 1}, got {class_id}")
+        return torch.full((n,), class_id, dtype=torch.long)
+    return torch.randint(k, (n,), generator=gen) if k else None
+
+
+@torch.no_grad()
+def sample(g, n: int, seed: int = 0, class_id: int | None = None) -> torch.Tensor:
+    """n images [N, C, H, W] in [0, 1] from generator g, reproducible by seed."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, g.z_dim, generator=gen)
+    y = _labels(g, n, class_id, gen)
+    out = [g(z[i : i + 256], None if y is None else y[i : i + 256]).float() for i in range(0, n, 256)]
+    return ((torch.cat(out) + 1) / 2).clamp(0, 1)
+
+
+@torch.no_grad()
+def interpolate(g, rows: int, steps: int, seed: int = 0, class_id: int | None = None) -> torch.Tensor:
+    """Latent walks: rows random start/end pairs, steps frames each. Returns [T, R, C, H, W] in [0, 1]."""
+    if steps < 2:
+        raise ValueError(f"--interpolate needs at least 2 steps, got {steps}")
+    gen = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(rows, g.z_dim, generator=gen), torch.randn(rows, g.z_dim, generator=gen)
+    y = _labels(g, rows, class_id, gen)
+    frames = [g(slerp(a, b, t), y).float() for t in torch.linspace(0, 1, steps).tolist()]
+    return ((torch.stack(frames) + 1) / 2).clamp(0, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate a grid, single images and/or an interpolation. Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="gamelab generate", description="Generate images from a GAN run.")
+    parser.add_argument("run", help="run directory (latest checkpoint) or checkpoint file")
+    parser.add_argument("--n", type=int, default=64, help="images to generate")
+    parser.add_argument("--grid", metavar="PATH", help="write the images as one grid PNG")
+    parser.add_argument("--out", metavar="DIR", help="write each image as DIR/sample_NNNN.png")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--class", dest="class_id", type=int, help="class label (conditional generators)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--ema", dest="ema", action="store_true", default=True, help="EMA generator (default)")
+    which.add_argument("--raw", dest="ema", action="store_false", help="the raw (non-averaged) generator")
+    parser.add_argument("--interpolate", type=int, metavar="STEPS", help="latent interpolation frames")
+    parser.add_argument("--gif", metavar="PATH", help="GIF of the interpolation (needs --interpolate)")
+    parser.add_argument("--nrow", type=int, help="images per grid row")
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+    if args.gif and not args.interpolate:
+        parser.error("--gif needs --interpolate STEPS")
+    try:
+        g, info = load_generator(args.run, ema=args.ema)
+        run = Path(args.run)
+        written = []
+        if args.interpolate:
+            rows = min(args.n, 8)
+            frames = interpolate(g, rows, args.interpolate, seed=args.seed, class_id=args.class_id)  # [T, R, ...]
+            gif = Path(args.gif or (run / "generated" if run.is_dir() else Path(".")) / "interpolation.gif")
+            pictures = [make_grid(f, nrow=rows) for f in frames]
+            written.append(make_gif(pictures + pictures[-2:0:-1], gif, duration_ms=80))
+            strip = frames.transpose(0, 1).reshape(-1, *frames.shape[2:])  # row r holds pair r's walk
+            written.append(save_grid(strip, gif.with_suffix(".png"), nrow=args.interpolate))
+        if args.grid or args.out or not args.interpolate:
+            images = sample(g, args.n, seed=args.seed, class_id=args.class_id)
+            default = run / "generated" / f"grid_seed{args.seed}.png" if run.is_dir() else Path("generated_grid.png")
+            grid = args.grid or default
+            written.append(save_grid(images, grid, nrow=args.nrow))
+            if args.out:
+                for i, image in enumerate(images):
+                    save_image(image, Path(args.out) / f"sample_{i:04d}.png")
+                written.append(Path(args.out))
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        print(f"gamelab generate: {err}", file=sys.stderr)
+        return 2
+    print(f"{info['path']} (step {info['step']}, {'ema' if args.ema else 'raw'} generator)")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

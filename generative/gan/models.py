@@ -1,0 +1,171 @@
+"""GAN generators and discriminators: DCGAN, a ResNet GAN with spectral norm (SNGAN), a WGAN-GP critic, and
+class-conditional variants (label embedding into the generator, projection discriminator, Miyato & Koyama 2018).
+
+Dimension letters: B batch, Z latent size, K classes, C image channels, H = W = S image side (a power of two, >= 8),
+F feature channels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from core.blocks import init_weights
+
+__all__ = ["ARCHS", "Generator", "Discriminator", "build_models", "model_config"]
+
+ARCHS = ("dcgan", "sngan", "wgan-gp")
+
+
+def _sn(module: nn.Module, on: bool) -> nn.Module:
+    return spectral_norm(module) if on else module
+
+
+def _levels(size: int) -> int:
+    levels = int(math.log2(size)) - 2  # 4x4 base, doubled per level
+    if size < 8 or 2 ** (levels + 2) != size:
+        raise ValueError(f"image size must be a power of two >= 8, got {size}")
+    return levels
+
+
+class _UpBlock(nn.Module):
+    """SNGAN generator block: BN-ReLU-up-conv-BN-ReLU-conv plus an upsampled 1x1 shortcut. [B,Fi,H,W] -> [B,Fo,2H,2W]"""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.BatchNorm2d(cin), nn.ReLU(), nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, padding=1),
+            nn.BatchNorm2d(cout), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
+        )  # fmt: skip
+        self.skip = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x) + self.skip(x)
+
+
+class _DownBlock(nn.Module):
+    """SNGAN discriminator block with spectral norm: (ReLU)-conv-ReLU-conv-avgpool plus a 1x1 shortcut."""
+
+    def __init__(self, cin: int, cout: int, first: bool = False, down: bool = True):
+        super().__init__()
+        pool = nn.AvgPool2d(2) if down else nn.Identity()
+        layers = [] if first else [nn.ReLU()]
+        layers += [spectral_norm(nn.Conv2d(cin, cout, 3, padding=1)), nn.ReLU()]
+        layers += [spectral_norm(nn.Conv2d(cout, cout, 3, padding=1)), pool]
+        self.main = nn.Sequential(*layers)
+        if first:
+            self.skip = nn.Sequential(pool, spectral_norm(nn.Conv2d(cin, cout, 1)))
+        else:
+            self.skip = nn.Sequential(spectral_norm(nn.Conv2d(cin, cout, 1)), pool)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x) + self.skip(x)
+
+
+class Generator(nn.Module):
+    """Maps noise z [B, Z] (and labels y [B] when conditional) to images [B, C, S, S] in [-1, 1].
+
+    Args:
+        arch: "dcgan" or "wgan-gp" (transposed convolutions with batch norm) or "sngan" (ResNet up-blocks).
+        size: image side S. channels: C. z_dim: Z. width: F of the last block (doubles per level toward 4x4).
+        num_classes: K > 0 makes it conditional (a label embedding concatenated to z).
+    """
+
+    def __init__(self, arch: str, size: int, channels: int, z_dim: int, width: int, num_classes: int = 0):
+        super().__init__()
+        levels = _levels(size)
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
+        zin = z_dim * (2 if num_classes else 1)
+        widths = [width * 2 ** (levels - i) for i in range(levels + 1)]  # 4x4 ... SxS
+        self.fc = nn.Linear(zin, widths[0] * 16)
+        self.base = widths[0]
+        if arch == "sngan":
+            blocks = [_UpBlock(widths[i], widths[i + 1]) for i in range(levels)]
+            head = [nn.BatchNorm2d(widths[-1]), nn.ReLU(), nn.Conv2d(widths[-1], channels, 3, padding=1), nn.Tanh()]
+            self.body = nn.Sequential(*blocks, *head)
+            self.pre = nn.Identity()
+        else:
+            self.pre = nn.Sequential(nn.BatchNorm2d(widths[0]), nn.ReLU())
+            blocks = []
+            for i in range(levels):
+                blocks += [nn.ConvTranspose2d(widths[i], widths[i + 1], 4, 2, 1, bias=False)]
+                blocks += [nn.BatchNorm2d(widths[i + 1]), nn.ReLU()]
+            self.body = nn.Sequential(*blocks, nn.Conv2d(widths[-1], channels, 3, padding=1), nn.Tanh())
+        init_weights(self, "normal" if arch != "sngan" else "xavier")
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("a conditional generator needs labels y")
+            z = torch.cat([z, self.embed(y)], dim=1)  # [B, 2Z]
+        h = self.fc(z).view(z.shape[0], self.base, 4, 4)
+        return self.body(self.pre(h))
+
+
+class Discriminator(nn.Module):
+    """Maps images [B, C, S, S] (and labels y [B] when conditional) to one logit per image [B].
+
+    Args:
+        arch: "dcgan" (strided convs, batch norm, leaky ReLU), "wgan-gp" (same without batch norm: the gradient
+            penalty is per sample) or "sngan" (ResNet down-blocks, spectral norm everywhere).
+        num_classes: K > 0 adds the projection term <embed(y), phi(x)>.
+    """
+
+    def __init__(self, arch: str, size: int, channels: int, width: int, num_classes: int = 0):
+        super().__init__()
+        levels = _levels(size)
+        widths = [width * 2**i for i in range(levels + 1)]  # S ... 4x4
+        sn = arch == "sngan"
+        if sn:
+            blocks = [_DownBlock(channels, widths[0], first=True)]
+            blocks += [_DownBlock(widths[i], widths[i + 1]) for i in range(levels - 1)]
+            blocks += [_DownBlock(widths[levels - 1], widths[levels], down=False), nn.ReLU()]
+            features = widths[levels]
+        else:
+            norm = arch == "dcgan"
+            blocks = [nn.Conv2d(channels, widths[0], 3, 1, 1), nn.LeakyReLU(0.2)]
+            for i in range(levels):
+                blocks += [nn.Conv2d(widths[i], widths[i + 1], 4, 2, 1, bias=not norm)]
+                blocks += [nn.BatchNorm2d(widths[i + 1]) if norm else nn.Identity(), nn.LeakyReLU(0.2)]
+            features = widths[levels]
+        self.body = nn.Sequential(*blocks)
+        self.fc = _sn(nn.Linear(features, 1), sn)
+        self.embed = _sn(nn.Embedding(num_classes, features), sn) if num_classes else None
+        self.num_classes = num_classes
+        init_weights(self, "normal" if not sn else "xavier")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally summed features phi(x) [B, F]."""
+        return self.body(x).sum(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        out = self.fc(h).squeeze(1)  # [B]
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("a conditional discriminator needs labels y")
+            out = out + (self.embed(y) * h).sum(dim=1)
+        return out
+
+
+def model_config(
+    arch: str, size: int, channels: int, z_dim: int = 64, g_width: int = 32, d_width: int = 32, num_classes: int = 0
+) -> dict:
+    """The keyword arguments that rebuild a model pair (stored in checkpoints)."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown GAN architecture {arch!r}: use one of {', '.join(ARCHS)}")
+    _levels(size)
+    return dict(arch=arch, size=size, channels=channels, z_dim=z_dim, g_width=g_width, d_width=d_width,
+                num_classes=num_classes)  # fmt: skip
+
+
+def build_models(config: dict) -> tuple[Generator, Discriminator]:
+    """Build (G, D) from a `model_config` dict."""
+    c = model_config(**config)
+    g = Generator(c["arch"], c["size"], c["channels"], c["z_dim"], c["g_width"], c["num_classes"])
+    d = Discriminator(c["arch"], c["size"], c["channels"], c["d_width"], c["num_classes"])
+    return g, d
