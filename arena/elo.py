@@ -112,10 +112,16 @@ class EloTable:
 def records_from_games(games: Iterable[dict]) -> list[tuple[str, str, float]]:
     """Turn game dicts (as in `MatchResult.games` or replay lines) into `(first, second, score_of_first)` records.
 
-    Each dict needs "players": [name_first, name_second] (in move order) and "result": the first player's score
-    (1, 0.5 or 0).
+    Each dict needs "players": [first, second] (in move order; names, or replay-record player dicts with a "name")
+    and "result": the first player's score (1, 0.5 or 0). Unfinished games (result None) are left out.
     """
-    return [(g["players"][0], g["players"][1], float(g["result"])) for g in games]
+
+    def name(p: str | dict) -> str:
+        return p["name"] if isinstance(p, dict) else p
+
+    return [
+        (name(g["players"][0]), name(g["players"][1]), float(g["result"])) for g in games if g["result"] is not None
+    ]
 
 
 def _aggregate(records: Iterable[tuple]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -100,6 +100,7 @@ class Viewer:
         self.device = device
         self.seed = seed
         self.hint_spec = hint_spec
+        self.notice = ""  # set when a seat could not get the player it asked for
         self.players = [self._make_player(spec) for spec in self.seat_specs]
         self.hint_player = None
         self.session = review or GameSession(self.game, players=self._names())
@@ -114,6 +115,8 @@ class Viewer:
         self.speed = 2
         self.next_move_at = 0.0
         self.message, self.message_until = "", 0.0
+        if self.notice:
+            self.say(self.notice, 8)
         self.recorded_key = None
         self.buttons: list = []
         self.quit_to_menu = False
@@ -121,11 +124,20 @@ class Viewer:
 
     # --- players ---
     def _make_player(self, spec: str):
+        """The player of a seat spec; a game without a bundled model gets rollout MCTS instead, with a notice."""
         if spec == "human":
             return None
-        from agents.players import make_player
+        from agents.players import MissingModelError, make_player
 
-        return make_player(spec, self.game, device=self.device, seed=self.seed)
+        try:
+            return make_player(spec, self.game, device=self.device, seed=self.seed)
+        except MissingModelError:
+            if not spec.startswith("bundled"):
+                raise
+            fallback = "rollout:" + (spec.partition(":")[2] or "400")
+            self.notice = f"no bundled model for {display_name(self.game.name)}: playing {fallback}"
+            print(f"gamelab play: {self.notice}", file=sys.stderr)
+            return make_player(fallback, self.game, device=self.device, seed=self.seed)
 
     def _names(self) -> list[str]:
         return [

@@ -18,6 +18,17 @@ from pathlib import Path
 __all__ = ["main", "load_session"]
 
 
+def _record_from_sgf(sgf: dict) -> dict:
+    """The parts of a replay record that an SGF game gives: game and options, players, moves."""
+    H, W = sgf["board_shape"]
+    if H != W:
+        raise ValueError(f"SGF board {W}x{H}: only square boards are supported")
+    options = {"size": H}
+    if sgf["game"] == "go" and sgf.get("komi") is not None:
+        options["komi"] = sgf["komi"]
+    return {"game": {"name": sgf["game"], "options": options}, "players": sgf["players"], "moves": sgf["moves"]}
+
+
 def load_session(path: str | os.PathLike, index: int = -1):
     """The GameSession of game `index` of a replay file (JSONL, or SGF), with the cursor at the start.
 
@@ -32,7 +43,7 @@ def load_session(path: str | os.PathLike, index: int = -1):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such replay file")
     if path.suffix.lower() == ".sgf":
-        records = [parse_sgf(path.read_text(encoding="utf-8"))]
+        records = [_record_from_sgf(parse_sgf(path.read_text(encoding="utf-8")))]
     else:
         records = load_replays(path)
     if not records:
@@ -41,7 +52,7 @@ def load_session(path: str | os.PathLike, index: int = -1):
         raise ValueError(f"{path}: game index {index} out of range (the file holds {len(records)} games)")
     record = records[index]
     game = envs.get_game(record["game"]["name"], **record["game"].get("options", {}))
-    names = [p.get("name", "?") if isinstance(p, dict) else str(p) for p in record.get("players", ["?", "?"])]
+    names = [p.get("name", "?") if isinstance(p, dict) else str(p or "?") for p in record.get("players", ["?", "?"])]
     session = GameSession.from_moves(game, record["moves"], players=names)
     session.infos = list(record.get("move_info") or [None] * len(record["moves"]))
     if record.get("reason") == "resignation" and record.get("winner") is not None:
@@ -61,8 +72,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sims", type=int, default=400)
     p.add_argument("--move", type=int, default=0, help="start at this move number")
     p.add_argument("--screenshot", default=None, metavar="PATH", help="write a PNG of the position and exit")
+    p.add_argument("--sgf", default=None, metavar="PATH", help="write the game as SGF (go, gomoku, hex) and exit")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    if args.sgf:
+        from arena.replays import load_replays, to_sgf
+        from core.checkpoint import atomic_write
+
+        try:
+            text = to_sgf(load_replays(args.file)[args.index])
+        except (OSError, ValueError, IndexError) as err:
+            print(f"gamelab replay: {err}", file=sys.stderr)
+            return 2
+        atomic_write(args.sgf, text.encode("utf-8"))
+        print(args.sgf)
+        return 0
     if args.list:
         from arena.replays import load_replays
 

@@ -6,7 +6,7 @@ A record (one line of a `.jsonl` file under `replays/` or a chosen folder) is a 
      "game": {"id": "connect_four_v0", "name": "connect_four", "options": {}, "board_shape": [6, 7], "num_actions": 7},
      "players": [{"name": "alphabeta:4", "checkpoint": null, "search": {"depth": 4}}, {...}],   # in move order
      "moves": [3, 3, 2, ...],                      # action ids from the start position
-     "result": 1.0,                                # the first player's score: 1 win, 0.5 draw, 0 loss; null if unfinished
+     "result": 1.0,                                # first player: 1 win, 0.5 draw, 0 loss; null: unfinished
      "winner": 0,                                  # 0 first player, 1 second, null for a draw or an unfinished game
      "move_info": [{"value": 0.1, "top": [[3, 120], [2, 40]]}, null, ...],   # per move, when the mover searched
      ...extra keys (e.g. "reason": "resign", "match": "<match id>")}

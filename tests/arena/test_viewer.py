@@ -181,3 +181,33 @@ def test_screenshot_command_and_replay_round_trip(tmp_path):
     assert render_screenshot(
         Viewer("connect_four", seats=("human", "human"), review=session, record_dir=None), tmp_path / "review.png"
     ).is_file()
+
+
+def test_go_game_played_in_the_viewer_exports_to_sgf(tmp_path):
+    from arena.replay import main as replay_main
+    from arena.replays import parse_sgf
+
+    viewer = Viewer("go", {"size": 5}, seats=("human", "human"), record_dir=tmp_path)
+    _frame(viewer)
+    moves = [6, 7, 12, 13, 25, 25]  # four stones, then two passes end the game
+    for a in moves:
+        viewer.try_move(a)
+    _frame(viewer)
+    assert viewer.session.over
+    replays = next(tmp_path.glob("go*.jsonl"))
+    sgf = tmp_path / "game.sgf"
+    assert replay_main([str(replays), "--sgf", str(sgf)]) == 0
+    parsed = parse_sgf(sgf.read_text())
+    assert parsed["game"] == "go" and tuple(parsed["board_shape"]) == (5, 5) and parsed["moves"] == moves
+    session = load_session(sgf)
+    session.jump(len(moves))
+    assert session.over and session.state.board.tolist() == viewer.session.state.board.tolist()
+
+
+def test_game_without_a_bundled_model_gets_a_search_opponent(tmp_path):
+    viewer = Viewer("gomoku", {"size": 9}, seats=("human", "bundled:16"), record_dir=None)
+    assert viewer.players[1].name.startswith("rollout") and "no bundled model" in viewer.message
+    viewer.try_move(40)
+    _wait_for_agent(viewer)
+    assert viewer.session.state.moves.tolist() == [2]
+    viewer.close()

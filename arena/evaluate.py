@@ -1,0 +1,284 @@
+"""Strength against perfect play: the Connect Four test sets and an exhaustive tic-tac-toe check.
+
+    python -m arena.evaluate connect_four alphabeta:4 --limit 200
+    python -m arena.evaluate tictactoe alphabeta:9
+
+Connect Four: Pascal Pons' public test sets, read at run time from the folder named by the environment variable
+GAMELAB_CONNECT4_BENCH, else `<repo root>/../shared/benchmarks/connect4` (the data stays there; it is not part of
+this package). Each `Test_X.scores` file lists per position the exact score of every move (see the README in that
+folder). A move is a *mistake* when it changes the game-theoretic outcome (sign(score of the move) != sign(best
+score); AlphaZero.jl's criterion: in a lost position every move is correct), and a *strict mistake* when it is not
+an optimal move (score below the best). An illegal move counts as both.
+
+Tic-tac-toe: every reachable position that is not over, solved by a plain minimax over Python tuples; a mistake is
+a move whose minimax value is below the best move's.
+
+Dimension letters: B positions of a batch, A actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from envs import state as state_ops
+
+__all__ = [
+    "DEFAULT_SETS",
+    "bench_dir_default",
+    "load_scores",
+    "connect4_benchmark",
+    "tictactoe_positions",
+    "tictactoe_exhaustive",
+    "main",
+]
+
+DEFAULT_SETS = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2")
+_ENV = "GAMELAB_CONNECT4_BENCH"
+
+
+def bench_dir_default() -> Path:
+    """The Connect Four benchmark folder: $GAMELAB_CONNECT4_BENCH, else <repo root>/../shared/benchmarks/connect4."""
+    env = os.environ.get(_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "connect4"
+
+
+def load_scores(path: str | os.PathLike) -> list[tuple[str, list[int | None]]]:
+    """Read a `Test_X.scores` file: per line (moves as 1-based column digits, score of each column; None: full).
+
+    Raises:
+        FileNotFoundError: the file is missing (the message names it).
+        ValueError: a malformed line (file and line number in the message).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"connect four benchmark scores not found: {path}")
+    out = []
+    with open(path, encoding="ascii") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 9:
+                raise ValueError(f"{path}:{lineno}: expected 'moves score s1 .. s7', got {line.strip()!r}")
+            out.append((parts[0], [None if x == "x" else int(x) for x in parts[2:]]))
+    return out
+
+
+def _positions(game: Any, sequences: list[list[int]], device: str = "cpu") -> Any:
+    """State [B] after playing each sequence of actions from the start (rows stop at their own length)."""
+    state = game.init(len(sequences), device=device)
+    longest = max((len(s) for s in sequences), default=0)
+    for k in range(longest):
+        active = torch.tensor([len(s) > k for s in sequences], device=device)
+        action = torch.tensor([s[k] if len(s) > k else 0 for s in sequences], device=device)
+        stepped = game.step(state_ops.take(state, active), action[active])
+        state = state_ops.where(active, _scatter_rows(state, active, stepped), state)
+    return state
+
+
+def _scatter_rows(state: Any, rows: Any, part: Any) -> Any:
+    """`state` with its rows where rows[B] is True replaced by the rows of `part` (in order)."""
+
+    def put(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        out[rows] = y
+        return out
+
+    return state_ops.state_map(put, state, part)
+
+
+def _play(player: Any, game: Any, state: Any, chunk: int) -> torch.Tensor:
+    """The player's actions for all rows, called on chunks of `chunk` rows -> LongTensor[B] on the CPU."""
+    out = []
+    n = state.player.shape[0]
+    for lo in range(0, n, chunk):
+        part = state_ops.take(state, slice(lo, lo + chunk))
+        out.append(torch.as_tensor(player(game, part)).reshape(-1).long().cpu())
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
+
+
+def connect4_benchmark(
+    player: Any,
+    *,
+    sets: tuple[str, ...] | list[str] = DEFAULT_SETS,
+    limit: int | None = None,
+    bench_dir: str | os.PathLike | None = None,
+    chunk: int = 250,
+) -> dict[str, dict]:
+    """Mistake rates of a player on Connect Four test sets against perfect play.
+
+    Args:
+        player: a player (`player(game, state) -> LongTensor[B]`).
+        sets: names of the test sets (each needs its `.scores` file).
+        limit: use only the first `limit` positions of each set.
+        bench_dir: the benchmark folder (default: `bench_dir_default()`).
+        chunk: positions per call of the player.
+    Returns:
+        {set name: {"positions": int, "mistakes": int, "mistake_rate": float, "strict_mistakes": int,
+        "strict_mistake_rate": float}}.
+    Raises:
+        FileNotFoundError: the folder or a set's scores file is missing.
+    """
+    from envs import get_game
+
+    game = get_game("connect_four")
+    folder = Path(bench_dir) if bench_dir is not None else bench_dir_default()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"connect four benchmark folder not found: {folder} (set {_ENV})")
+    results = {}
+    for name in sets:
+        rows = load_scores(folder / f"{name}.scores")[: limit if limit is not None else None]
+        state = _positions(game, [[int(ch) - 1 for ch in moves] for moves, _ in rows])
+        chosen = _play(player, game, state, chunk).tolist()
+        mistakes = strict = 0
+        for (_, scores), c in zip(rows, chosen):
+            best = max(s for s in scores if s is not None)
+            v = scores[c] if 0 <= c < len(scores) else None
+            if v is None:  # illegal move
+                mistakes += 1
+                strict += 1
+                continue
+            sign = lambda x: (x > 0) - (x < 0)  # noqa: E731
+            mistakes += sign(v) != sign(best)
+            strict += v != best
+        n = len(rows)
+        results[name] = {
+            "positions": n,
+            "mistakes": int(mistakes),
+            "mistake_rate": mistakes / max(n, 1),
+            "strict_mistakes": int(strict),
+            "strict_mistake_rate": strict / max(n, 1),
+        }
+    return results
+
+
+# ------------------------------------------------------------------------------------------------- tic-tac-toe
+_LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+
+
+def _winner(board: tuple[int, ...]) -> int:
+    for a, b, c in _LINES:
+        if board[a] and board[a] == board[b] == board[c]:
+            return board[a]
+    return 0
+
+
+@functools.cache
+def _minimax(board: tuple[int, ...], mover: int) -> int:
+    """Value (+1 win, 0 draw, -1 loss) of a position for `mover` (1 or 2) to move."""
+    w = _winner(board)
+    if w:
+        return 1 if w == mover else -1
+    if all(board):
+        return 0
+    return max(_move_value(board, mover, a) for a in range(9) if not board[a])
+
+
+def _move_value(board: tuple[int, ...], mover: int, a: int) -> int:
+    child = board[:a] + (mover,) + board[a + 1 :]
+    return -_minimax(child, 3 - mover)
+
+
+def tictactoe_positions() -> list[tuple[list[int], tuple[int, ...], int]]:
+    """Every reachable tic-tac-toe position that is not over: (moves from the start, board, mover 1 or 2)."""
+    seen: dict[tuple[int, ...], list[int]] = {}
+    out = []
+    stack: list[tuple[tuple[int, ...], list[int]]] = [((0,) * 9, [])]
+    while stack:
+        board, moves = stack.pop()
+        if board in seen:
+            continue
+        seen[board] = moves
+        if _winner(board) or all(board):
+            continue
+        mover = 1 if len(moves) % 2 == 0 else 2
+        out.append((moves, board, mover))
+        for a in range(9):
+            if not board[a]:
+                stack.append((board[:a] + (mover,) + board[a + 1 :], [*moves, a]))
+    out.sort(key=lambda t: (len(t[0]), t[0]))
+    return out
+
+
+def tictactoe_exhaustive(player: Any, *, chunk: int = 512) -> dict[str, int]:
+    """Check a player's move in every reachable non-terminal tic-tac-toe position against minimax.
+
+    Args:
+        player: a player (`player(game, state) -> LongTensor[B]`).
+        chunk: positions per call of the player (positions are grouped by move number).
+    Returns:
+        {"positions": int, "mistakes": int} (an illegal move is a mistake).
+    """
+    from envs import get_game
+
+    game = get_game("tictactoe")
+    positions = tictactoe_positions()
+    mistakes = 0
+    by_ply: dict[int, list] = {}
+    for pos in positions:
+        by_ply.setdefault(len(pos[0]), []).append(pos)
+    for group in by_ply.values():
+        state = _positions(game, [moves for moves, _, _ in group])
+        chosen = _play(player, game, state, chunk).tolist()
+        for (_, board, mover), a in zip(group, chosen):
+            if not 0 <= a < 9 or board[a]:
+                mistakes += 1
+                continue
+            best = _minimax(board, mover)
+            mistakes += _move_value(board, mover, a) < best
+    return {"positions": len(positions), "mistakes": int(mistakes)}
+
+
+# --------------------------------------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m arena.evaluate",
+        description="Mistake rate of a player against perfect play: Connect Four test sets, or every tic-tac-toe "
+        "position.",
+    )
+    p.add_argument("game", choices=["connect_four", "tictactoe"])
+    p.add_argument("player", help="player spec, e.g. alphabeta:4, rollout:200, bundled:400, az:PATH:SIMS")
+    p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), help="connect four test sets")
+    p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p.add_argument("--bench-dir", default=None, help=f"benchmark folder (default ${_ENV} or ../shared/...)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    from agents.players import make_player
+    from envs import get_game
+
+    try:
+        player = make_player(args.player, get_game(args.game), device=args.device, seed=args.seed)
+        if args.game == "tictactoe":
+            res: dict = {"tictactoe": tictactoe_exhaustive(player)}
+        else:
+            res = connect4_benchmark(player, sets=tuple(args.sets), limit=args.limit, bench_dir=args.bench_dir)
+    except (ValueError, OSError, KeyError) as err:
+        print(f"arena.evaluate: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"player": player.name, "results": res}))
+        return 0
+    print(f"{args.game}: {player.name}")
+    for name, r in res.items():
+        line = f"  {name:<12} positions {r['positions']:5d}  mistakes {r['mistakes']:5d}"
+        if "mistake_rate" in r:
+            line += f"  rate {100 * r['mistake_rate']:5.1f}%  strict {100 * r['strict_mistake_rate']:5.1f}%"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

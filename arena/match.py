@@ -1,0 +1,319 @@
+"""Matches between two players: many games in parallel batches, alternating first move, W/D/L and Elo.
+
+    gamelab match connect_four alphabeta:4 rollout:200 --games 40
+
+Games run in batches of up to `batch` games in lockstep: at every ply each player is called once on the rows of the
+live games where it is to move (finished rows are left out). Player A moves first in the even games and second in
+the odd ones. Openings: games come in pairs that start from the same `opening_plies` uniformly random moves (seeded)
+with the sides swapped, so deterministic players still play varied games and neither side gets the better of the
+random openings; beyond that, the players' own randomness (tie-breaking, rollouts) varies the games. The default
+number of opening plies depends on the game (`default_opening_plies`). Every game can be recorded as one line of a
+replay file (arena.replays).
+
+Dimension letters: B games of a batch, A actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from arena.elo import elo_from_score
+from arena.replays import append_records, default_replay_path, make_record, move_info_from
+from core.progress import progress
+from envs import state as state_ops
+
+__all__ = ["MatchConfig", "MatchResult", "play_games", "default_opening_plies", "parse_options", "main"]
+
+_OPENING_PLIES = {"tictactoe": 0, "connect_four": 2, "othello": 2, "gomoku": 2, "hex": 2, "go": 4}
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Defaults of `gamelab match`."""
+
+    games: int = 20
+    batch: int | None = None  # games per batch (None: all at once, at most 256)
+    record: str | None = "replays"  # folder (or .jsonl file) for the records; None: no records
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class MatchResult:
+    """Outcome of a match from player A's side.
+
+    games: one dict per game: {"players": [first name, second name], "result": first player's score (1, 0.5, 0),
+    "a_first": bool, "moves": [action ids], "opening_plies": int, "record_id": str | None}.
+    """
+
+    wins_a: int
+    draws: int
+    losses_a: int
+    games: list[dict] = field(default_factory=list)
+
+    @property
+    def score_a(self) -> float:
+        """Player A's mean score per game (draw = 1/2)."""
+        n = self.wins_a + self.draws + self.losses_a
+        return (self.wins_a + 0.5 * self.draws) / max(n, 1)
+
+    def elo(self) -> tuple[float, float, float]:
+        """(Elo of A over B, lo95, hi95) from arena.elo.elo_from_score."""
+        return elo_from_score(self.wins_a, self.draws, self.losses_a)
+
+
+def default_opening_plies(game: Any) -> int:
+    """Random opening plies used when none is given: 0 for tic-tac-toe, 2 for most games, 4 for go."""
+    return _OPENING_PLIES.get(game.name, 2)
+
+
+def _record_path(record: str | Path, game: Any) -> Path:
+    path = Path(record)
+    return path if path.suffix == ".jsonl" else default_replay_path(path, game.name)
+
+
+def _openings(game: Any, num_pairs: int, plies: int, generator: torch.Generator, device: str) -> tuple[Any, list]:
+    """(State [num_pairs] after `plies` random moves, per pair its list of moves)."""
+    state = game.init(num_pairs, device=device)
+    moves: list[list[int]] = [[] for _ in range(num_pairs)]
+    for _ in range(plies):
+        legal = game.legal_mask(state).cpu()
+        live = legal.any(-1)
+        if not bool(live.any()):
+            break
+        action = torch.where(legal, torch.rand(legal.shape, generator=generator), -1.0).argmax(-1)
+        state = game.step(state, action.to(device))
+        for i in live.nonzero()[:, 0].tolist():
+            moves[i].append(int(action[i]))
+    return state, moves
+
+
+def play_games(
+    game: Any,
+    player_a: Any,
+    player_b: Any,
+    num_games: int,
+    *,
+    batch: int | None = None,
+    seed: int = 0,
+    record: str | Path | None = None,
+    progress: bool = True,
+    opening_plies: int | None = None,
+    device: str = "cpu",
+) -> MatchResult:
+    """Play `num_games` games between two players, A first in the even games.
+
+    Args:
+        game: a game of the envs protocol.
+        player_a, player_b: players (`player(game, state) -> LongTensor[B]`).
+        num_games: games to play.
+        batch: games played at once (None: all, at most 256).
+        seed: seeds the random openings.
+        record: a folder (a file `<game>-<day>.jsonl` in it) or a `.jsonl` file to append one record per game to;
+            None: no records.
+        progress: show a progress bar.
+        opening_plies: random plies shared by each pair of games (None: `default_opening_plies(game)`).
+        device: where the game states live.
+    Returns:
+        MatchResult with A's wins, draws, losses and the per-game summaries.
+    """
+    if num_games < 1:
+        raise ValueError(f"num_games must be at least 1, got {num_games}")
+    batch = min(num_games, 256) if batch is None else max(1, int(batch))
+    batch += batch % 2 if batch < num_games else 0  # keep the pairs of a shared opening in one batch
+    plies = default_opening_plies(game) if opening_plies is None else int(opening_plies)
+    generator = torch.Generator().manual_seed(seed)
+    path = _record_path(record, game) if record is not None else None
+    result = MatchResult(0, 0, 0, [])
+    bar = _progress_bar(num_games, f"{_name(player_a)} vs {_name(player_b)}", progress)
+    for lo in range(0, num_games, batch):
+        n = min(batch, num_games - lo)
+        ids = torch.arange(lo, lo + n)
+        pairs = ids // 2
+        first_pair = int(pairs[0])
+        opening, opening_moves = _openings(game, int(pairs[-1]) - first_pair + 1, plies, generator, device)
+        local = (pairs - first_pair).to(device)
+        state = state_ops.take(opening, local)
+        moves = [list(opening_moves[int(p)]) for p in (pairs - first_pair)]
+        infos: list[list[dict | None]] = [[None] * len(m) for m in moves]
+        a_first = (ids % 2 == 0).to(device)
+        start = time.monotonic()
+        for _ in range(game.max_moves + 1):
+            done, _ = game.outcome(state)
+            if bool(done.all()):
+                break
+            a_to_move = (state.player == 0) == a_first
+            action = torch.zeros(n, dtype=torch.long, device=device)
+            for player, rows in ((player_a, ~done & a_to_move), (player_b, ~done & ~a_to_move)):
+                idx = rows.nonzero()[:, 0]
+                if idx.numel() == 0:
+                    continue
+                chosen = torch.as_tensor(player(game, state_ops.take(state, idx))).to(device).long().reshape(-1)
+                action[idx] = chosen
+                info = getattr(player, "info", None)
+                for k, i in enumerate(idx.tolist()):
+                    moves[i].append(int(chosen[k]))
+                    infos[i].append(move_info_from(info, k))
+            state = game.step(state, action)
+        done, value = game.outcome(state)
+        if not bool(done.all()):
+            raise RuntimeError(f"{game.name}: games still running after max_moves={game.max_moves} plies")
+        first_value = torch.where(state.player == 0, value, -value).float().cpu()  # first player's view
+        duration = (time.monotonic() - start) / n
+        records = []
+        for i in range(n):
+            first_score = float((first_value[i] + 1.0) / 2.0)
+            af = bool(a_first[i])
+            names = [_name(player_a), _name(player_b)] if af else [_name(player_b), _name(player_a)]
+            score_a = first_score if af else 1.0 - first_score
+            if score_a == 1.0:
+                result.wins_a += 1
+            elif score_a == 0.0:
+                result.losses_a += 1
+            else:
+                result.draws += 1
+            rec_id = None
+            if path is not None:
+                seats = [player_a, player_b] if af else [player_b, player_a]
+                rec = make_record(
+                    game,
+                    moves[i],
+                    first_score,
+                    seats,
+                    move_info=infos[i],
+                    duration_s=duration,
+                    opening_plies=len(opening_moves[int(pairs[i]) - first_pair]),
+                    source="match",
+                )
+                records.append(rec)
+                rec_id = rec["id"]
+            result.games.append(
+                {
+                    "players": names,
+                    "result": first_score,
+                    "a_first": af,
+                    "moves": moves[i],
+                    "opening_plies": len(opening_moves[int(pairs[i]) - first_pair]),
+                    "record_id": rec_id,
+                }
+            )
+        if path is not None:
+            append_records(path, records)
+        bar.update(n)
+        bar.set_postfix_str(f"W/D/L {result.wins_a}/{result.draws}/{result.losses_a}")
+    bar.close()
+    return result
+
+
+def _name(player: Any) -> str:
+    return str(getattr(player, "name", type(player).__name__))
+
+
+def _progress_bar(total: int, desc: str, show: bool) -> Any:
+    return progress(total=total, desc=desc, unit="game", disable=None if show else True)
+
+
+def parse_options(items: list[str] | None) -> dict:
+    """Game options from ["size=9", "komi=6.5"]: ints, then floats, else strings."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"game option must look like KEY=VALUE, got {item!r}")
+        for cast in (int, float):
+            try:
+                out[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
+
+
+def _format_elo(elo: float, lo: float, hi: float) -> str:
+    return f"{elo:+.0f} [{lo:+.0f}, {hi:+.0f}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = MatchConfig()
+    p = argparse.ArgumentParser(
+        prog="gamelab match",
+        description="Play a match between two players (alternating first move) and print W/D/L and Elo.",
+        epilog="Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS].",
+    )
+    p.add_argument("game", help="registered game name, e.g. connect_four")
+    p.add_argument("player_a")
+    p.add_argument("player_b")
+    p.add_argument("--games", type=int, default=cfg.games, help=f"games to play (default {cfg.games})")
+    p.add_argument("--batch", type=int, default=cfg.batch, help="games played at once (default: all, at most 256)")
+    p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
+    p.add_argument("--no-record", action="store_true", help="do not record the games")
+    p.add_argument("--opening-plies", type=int, default=None, help="random opening plies per pair of games")
+    p.add_argument("--seed", type=int, default=cfg.seed)
+    p.add_argument("--device", default=cfg.device, help="cpu, cuda, ... (states and networks)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=9 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    from agents.players import make_player
+    from envs import get_game
+
+    try:
+        game = get_game(args.game, **parse_options(args.option))
+        a = make_player(args.player_a, game, device=args.device, seed=args.seed)
+        b = make_player(args.player_b, game, device=args.device, seed=args.seed + 1)
+    except (KeyError, ValueError, OSError) as err:
+        print(f"gamelab match: {err}", file=sys.stderr)
+        return 2
+    record = None if args.no_record else args.record
+    res = play_games(
+        game,
+        a,
+        b,
+        args.games,
+        batch=args.batch,
+        seed=args.seed,
+        record=record,
+        progress=not args.quiet,
+        opening_plies=args.opening_plies,
+        device=args.device,
+    )
+    elo, lo, hi = res.elo()
+    if args.json:
+        out = {
+            "game": game.name,
+            "options": dict(game.options),
+            "player_a": a.name,
+            "player_b": b.name,
+            "wins_a": res.wins_a,
+            "draws": res.draws,
+            "losses_a": res.losses_a,
+            "score_a": res.score_a,
+            "elo": elo,
+            "elo_lo95": lo,
+            "elo_hi95": hi,
+            "record": str(_record_path(record, game)) if record is not None else None,
+        }
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}))
+    else:
+        print(f"{game.name}: {a.name} vs {b.name}, {args.games} games")
+        print(f"W/D/L {res.wins_a}/{res.draws}/{res.losses_a} (score {100 * res.score_a:.1f}%)")
+        print(f"Elo difference {_format_elo(elo, lo, hi)} (95% interval)")
+        if record is not None:
+            print(f"recorded in {_record_path(record, game)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

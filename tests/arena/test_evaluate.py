@@ -1,0 +1,133 @@
+"""Solver benchmarks: a perfect player scores no mistakes, a random one many (oracles: the benchmark's own move
+scores, and a brute-force tic-tac-toe minimax written here)."""
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from arena.evaluate import bench_dir_default, connect4_benchmark, main, tictactoe_exhaustive
+from envs import get_game
+
+BENCH = bench_dir_default()
+needs_bench = pytest.mark.skipif(
+    not (BENCH / "Test_L3_R1.scores").is_file(),
+    reason=f"connect four benchmark not found at {BENCH} (set GAMELAB_CONNECT4_BENCH)",
+)
+
+
+def _read_scores(path):
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        rows.append((parts[0], [None if x == "x" else int(x) for x in parts[2:]]))
+    return rows
+
+
+def _table_player(game, rows, pick):
+    """A player that looks positions up by board contents; pick(scores) -> column."""
+    table = {}
+    for moves, scores in rows:
+        state = game.init(1)
+        for ch in moves:
+            state = game.step(state, torch.tensor([int(ch) - 1]))
+        table[bytes(state.board[0].numpy().tobytes())] = pick(scores)
+
+    def player(g, state):
+        return torch.tensor([table[bytes(b.numpy().tobytes())] for b in state.board])
+
+    player.name = "table"
+    return player
+
+
+@needs_bench
+def test_perfect_and_random_connect_four():
+    game = get_game("connect_four")
+    sets = ("Test_L3_R1", "Test_L2_R2")
+    rows = {s: _read_scores(BENCH / f"{s}.scores")[:150] for s in sets}
+    best = lambda sc: max((v, -c) for c, v in enumerate(sc) if v is not None)[1] * -1  # noqa: E731
+    perfect = _table_player(game, rows["Test_L3_R1"] + rows["Test_L2_R2"], best)
+    res = connect4_benchmark(perfect, sets=sets, limit=150)
+    for s in sets:
+        assert res[s]["positions"] == 150
+        assert res[s]["mistakes"] == 0 and res[s]["strict_mistakes"] == 0
+    gen = torch.Generator().manual_seed(0)
+
+    def rand(g, state):
+        legal = g.legal_mask(state)
+        return torch.where(legal, torch.rand(legal.shape, generator=gen), -1.0).argmax(-1)
+
+    res = connect4_benchmark(rand, sets=sets, limit=150)
+    assert all(res[s]["mistake_rate"] > 0.15 for s in sets)
+    assert all(res[s]["strict_mistake_rate"] >= res[s]["mistake_rate"] for s in sets)
+
+
+def test_connect_four_counts_on_a_handmade_set(tmp_path, monkeypatch):
+    # X has three discs in column 1 (1-based), O three in column 2, X to move: column 1 wins at once (score 18 with
+    # 6 discs on the board); columns 3-7 let O win with its 4th disc (score -18); the block in column 2 is given a
+    # made-up draw score 0 (only the bookkeeping is checked here)
+    (tmp_path / "Mini.scores").write_text("121212 18 18 0 -18 -18 -18 -18 -18\n")
+    monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path))
+
+    def column(c):
+        def player(g, state):
+            return torch.full((state.player.shape[0],), c)
+
+        return player
+
+    assert connect4_benchmark(column(0), sets=("Mini",))["Mini"]["mistakes"] == 0
+    for c in (1, 4):  # a draw or a loss instead of the win
+        res = connect4_benchmark(column(c), sets=("Mini",))["Mini"]
+        assert res["mistakes"] == 1 and res["strict_mistakes"] == 1 and res["mistake_rate"] == 1.0
+    with pytest.raises(FileNotFoundError, match="Nope.scores"):
+        connect4_benchmark(column(0), sets=("Nope",))
+
+
+LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
+
+
+@functools.cache
+def _value(board, me):
+    """Minimax value for `me` (1 or 2) to move on a tuple board."""
+    other = 3 - me
+    if any(board[a] == board[b] == board[c] == other for a, b, c in LINES):
+        return -1
+    if all(board):
+        return 0
+    return max(-_value(board[:i] + (me,) + board[i + 1 :], other) for i in range(9) if not board[i])
+
+
+def _minimax_player(g, state):
+    out = []
+    for b, p in zip(state.board.tolist(), state.player.tolist()):
+        me = p + 1
+        board = tuple(b)
+        moves = [i for i in range(9) if not board[i]]
+        out.append(max(moves, key=lambda i: -_value(board[:i] + (me,) + board[i + 1 :], 3 - me)))
+    return torch.tensor(out)
+
+
+def test_tictactoe_exhaustive():
+    res = tictactoe_exhaustive(_minimax_player)
+    assert res == {"positions": 4520, "mistakes": 0}
+
+    def first_legal(g, state):
+        return g.legal_mask(state).float().argmax(-1)
+
+    bad = tictactoe_exhaustive(first_legal)
+    assert bad["positions"] == 4520 and bad["mistakes"] > 0
+
+
+@needs_bench
+def test_cli(capsys):
+    assert main(["connect_four", "random", "--sets", "Test_L3_R1", "--limit", "20"]) == 0
+    assert "Test_L3_R1" in capsys.readouterr().out
+
+
+def test_missing_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match="absent"):
+        connect4_benchmark(lambda g, s: torch.zeros(s.player.shape[0], dtype=torch.long))
+    assert os.environ["GAMELAB_CONNECT4_BENCH"].endswith("absent")
