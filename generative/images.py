@@ -3,7 +3,8 @@
 Images live in tensors with values in [0, 1]. Dimension letters: N images, T frames, C channels (1 or 3), H/W pixels.
 
 Built-in images ship with scikit-image and need no download: pass ``"builtin:NAME"`` (``builtin:astronaut``,
-``builtin:brick``, ...; see ``BUILTIN_IMAGES``) wherever a path is accepted. Files are written atomically: to a
+``builtin:brick``, ...; see ``BUILTIN_IMAGES``) or the bare name (``astronaut``, when no file of that name exists)
+wherever a path is accepted. Files are written atomically: to a
 temporary file in the same folder, then renamed, so a reader never sees half an image.
 """
 
@@ -97,7 +98,8 @@ def load_image(path_or_builtin: str | os.PathLike, size: int | tuple[int, int] |
     """Read an image file (or a built-in picture) as an RGB float tensor.
 
     Args:
-        path_or_builtin: a file path Pillow can read, or ``"builtin:NAME"``.
+        path_or_builtin: a file path Pillow can read, ``"builtin:NAME"``, or a bare built-in name that is not
+            an existing file.
         size: None keeps the size; an int resizes so the longer side is ``size`` pixels (aspect kept);
             a pair (H, W) resizes to exactly that.
 
@@ -108,12 +110,14 @@ def load_image(path_or_builtin: str | os.PathLike, size: int | tuple[int, int] |
         ImageError: the file is missing or not an image Pillow can read, or the built-in name is unknown.
     """
     spec = str(path_or_builtin)
+    if spec in BUILTIN_IMAGES and not Path(spec).exists():
+        spec = f"builtin:{spec}"
     if spec.startswith("builtin:"):
         img = Image.fromarray(builtin_image(spec))
     else:
         path = Path(spec).expanduser()
         if not path.exists():
-            raise ImageError(f"image file {str(path)!r} does not exist")
+            raise ImageError(f"image file {str(path)!r} does not exist (built-in images: {', '.join(BUILTIN_IMAGES)})")
         if not path.is_file():
             raise ImageError(f"image path {str(path)!r} is not a file")
         try:
