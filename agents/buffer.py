@@ -2,8 +2,8 @@
 
 Each call to `ReplayBuffer.add` writes one shard `shard_NNNNNN.npz` (atomically: temp file, fsync, rename) into the
 buffer directory and appends it to an in-memory window of the most recent `window` positions. Shards that fall wholly
-outside the window are deleted. A resumed run rebuilds the window from the shards on disk, ignoring (and removing)
-shards written after the checkpoint it resumes from.
+outside the window are deleted once no saved checkpoint needs them. A resumed run rebuilds the checkpoint's window
+from the shards on disk, removing shards written after the checkpoint it resumes from.
 
 Dimension letters: P positions, S sampled batch, A actions, C/H/W planes.
 
@@ -62,6 +62,7 @@ class ReplayBuffer:
         self.positions_total = 0  # positions ever added
         self._shards: list[tuple[int, dict[str, np.ndarray]]] = []  # (index, arrays) in order, newest last
         self._cache: dict[str, np.ndarray] | None = None
+        self._saved_first = 0  # oldest shard the last saved checkpoint needs
 
     def __len__(self) -> int:
         return sum(len(arrays["value"]) for _, arrays in self._shards)
@@ -94,11 +95,16 @@ class ReplayBuffer:
         return path
 
     def _trim(self) -> None:
-        """Drop (and delete) the oldest shards that lie wholly outside the window."""
+        """Drop the oldest shards that lie wholly outside the window from memory (their files go in `state_dict`)."""
         while len(self._shards) > 1 and len(self) - len(self._shards[0][1]["value"]) >= self.window:
-            index, _ = self._shards.pop(0)
-            (self.directory / f"shard_{index:06d}.npz").unlink(missing_ok=True)
+            self._shards.pop(0)
         self._cache = None
+
+    def _delete_before(self, first: int) -> None:
+        for path in self.directory.iterdir():
+            m = _SHARD.match(path.name)
+            if m and int(m.group(1)) < first:
+                path.unlink(missing_ok=True)
 
     def _window_arrays(self) -> dict[str, np.ndarray]:
         if self._cache is None:
@@ -135,8 +141,20 @@ class ReplayBuffer:
         return out
 
     def state_dict(self) -> dict:
-        """Counters saved in each checkpoint (the data itself lives in the shards)."""
-        return {"next_shard": self.next_shard, "positions_total": self.positions_total, "window": self.window}
+        """Counters saved in each checkpoint (the data itself lives in the shards).
+
+        Shard files leave the disk one checkpoint late: those older than the window of the previous call, which the
+        checkpoint about to be written replaces (a run killed before that write still finds its window on disk).
+        """
+        first = self._shards[0][0] if self._shards else self.next_shard
+        self._delete_before(self._saved_first)
+        self._saved_first = first
+        return {
+            "next_shard": self.next_shard,
+            "first_shard": first,
+            "positions_total": self.positions_total,
+            "window": self.window,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Rebuild the window from the shards on disk written before the checkpoint; remove later ones."""
@@ -151,16 +169,14 @@ class ReplayBuffer:
                 path.unlink()  # written by the unfinished iteration after the checkpoint
             elif m:
                 found.append(int(m.group(1)))
-        self._shards, total = [], 0
-        for index in sorted(found, reverse=True):
-            if total >= self.window:
-                (self.directory / f"shard_{index:06d}.npz").unlink()
-                continue
+        first = int(state.get("first_shard", 0))
+        self._delete_before(first)
+        self._shards = []
+        for index in sorted(i for i in found if i >= first):
             with np.load(self.directory / f"shard_{index:06d}.npz") as z:
-                arrays = {k: z[k] for k in FIELDS}
-            self._shards.insert(0, (index, arrays))
-            total += len(arrays["value"])
-        self._cache = None
+                self._shards.append((index, {k: z[k] for k in FIELDS}))
+        self._saved_first = first
+        self._trim()
 
 
 def _to_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -71,13 +71,15 @@ def network_evaluator(net: nn.Module, device: str | torch.device) -> EvaluateFn:
     device = torch.device(device)
 
     def evaluate(planes: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        was_training = net.training
-        net.eval()
+        was_training = net.training  # switching modes walks every submodule: only when needed
+        if was_training:
+            net.eval()
         try:
-            with torch.no_grad(), autocast(device):
+            with torch.inference_mode(), autocast(device):
                 logits, value = net(planes.to(device, non_blocking=True))
         finally:
-            net.train(was_training)
+            if was_training:
+                net.train()
         logits = logits.float().to(mask.device).masked_fill(~mask, -math.inf)
         return logits, value.float().to(mask.device)
 

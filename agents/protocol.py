@@ -7,7 +7,9 @@ Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-sepa
 line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
 an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
 
-Without --checkpoint the bundled model agents/models/GAME.pt is used when present.
+Without --checkpoint the bundled model agents/models/GAME.pt is used. When there is none, the command exits at once
+with status 2 and an error naming the missing file: it never falls back silently to a weaker player (for a search
+baseline, use `gamelab match` with a player spec such as rollout:1000).
 
 Dimension letters: A actions.
 """

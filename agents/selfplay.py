@@ -7,13 +7,16 @@ running when `SelfPlay.run` returns continue in the next call (with the newer ne
 
 Options: root Dirichlet noise, tree reuse between moves, Gumbel root search, and KataGo's playout cap randomization
 (with probability `full_search_prob` a move gets the full budget and noise and its policy is a training target; else a
-fast search with `fast_simulations` and no noise; every position still trains the value head).
+fast search with `fast_simulations` and no noise; every position still trains the value head), and value targets
+mixed with the search's root value (`value_mix`). `state_dict` / `load_state_dict` carry the games in progress
+across a checkpoint, so a resumed run continues them exactly.
 
 Dimension letters: G games in the batch, P positions, A actions, C/H/W planes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -35,10 +38,13 @@ class SelfPlay:
         device: where states, trees and the network live.
         num_simulations: full search budget per move.
         c_puct, dirichlet_alpha, dirichlet_fraction, gumbel, max_considered_actions: passed to `agents.mcts.search`.
-        temperature: move-selection temperature for the first `temperature_moves` moves of each game (then 0).
+        temperature: move-selection temperature for the first `temperature_moves` moves of each game (then 0); with
+            Gumbel search the move is always the search's own choice (its root Gumbel noise explores).
         tree_reuse: keep the subtree under the played move for the next search.
         full_search_prob: playout cap randomization; 1.0 turns it off (every move a full search).
         fast_simulations: budget of the fast searches.
+        value_mix: value target = (1 - value_mix) * game outcome + value_mix * the search's root value (lowers the
+            noise of outcomes of games played with exploration).
         seed: seed of the generator used for noise-free move sampling and playout cap draws.
     """
 
@@ -59,6 +65,7 @@ class SelfPlay:
         max_considered_actions: int = 16,
         full_search_prob: float = 1.0,
         fast_simulations: int = 16,
+        value_mix: float = 0.0,
         seed: int = 0,
     ) -> None:
         self.game = game
@@ -74,6 +81,7 @@ class SelfPlay:
         self.tree_reuse = bool(tree_reuse)
         self.full_search_prob = float(full_search_prob)
         self.fast_simulations = int(fast_simulations)
+        self.value_mix = float(value_mix)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
         self.rng = np.random.default_rng(int(seed))
@@ -101,6 +109,7 @@ class SelfPlay:
             num_simulations=sims,
             dirichlet_fraction=noise,
             tree=tree,
+            generator=self.generator,
             **self.search_kwargs,
         )
 
@@ -114,6 +123,8 @@ class SelfPlay:
         full = bool(self.full_search_prob >= 1.0 or self.rng.random() < self.full_search_prob)
         result = self._search(evaluate, full)
         temp = torch.where(state.moves < self.temperature_moves, self.temperature, 0.0).to(self.device)
+        if self.search_kwargs.get("gumbel"):
+            temp = torch.zeros_like(temp)  # the sequential halving winner: its root Gumbel noise already explores
         action = mcts.select_action(result, temp, generator=self.generator)  # [G]
         self.records.append(
             {
@@ -121,6 +132,7 @@ class SelfPlay:
                 "policy": result.policy.float().cpu(),
                 "mask": game.legal_mask(state).cpu(),
                 "player": state.player.cpu(),
+                "root_value": result.value.float().cpu(),
                 "episode": self.episode.clone(),
                 "full": torch.full((self.num_games,), full),
             }
@@ -139,7 +151,8 @@ class SelfPlay:
             self.episode[rows] = torch.arange(self.next_episode, self.next_episode + finished)
             self.next_episode += finished
             state = state_ops.where(done, game.init(self.num_games, device=self.device), state)
-            tree = None  # the restarted slots have no tree; the next search builds all trees afresh
+            if tree is not None:
+                tree = mcts.reset_rows(tree, done)  # the restarted slots get a fresh tree in the next search
         self.state, self.tree = state, tree
         return finished, (self.num_simulations if full else self.fast_simulations)
 
@@ -157,6 +170,7 @@ class SelfPlay:
         start = time.perf_counter()
         games = moves = sims = 0
         ready = self.ready
+        self.tree = None  # built by an older network; dropping it also makes a resumed run continue exactly
         bar = progress(total=min_positions, desc="self-play", unit="pos", disable=not show_progress or None)
         bar.update(min(ready, min_positions))
         while ready < min_positions:
@@ -185,6 +199,31 @@ class SelfPlay:
         }
         return data, stats
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue the games in progress exactly (states, their recorded moves, generators)."""
+        return {
+            "state": {f.name: getattr(self.state, f.name).cpu() for f in dataclasses.fields(self.state)},
+            "episode": self.episode.clone(),
+            "next_episode": self.next_episode,
+            "outcomes": dict(self.outcomes),
+            "records": list(self.records),
+            "ready": self.ready,
+            "generator": self.generator.get_state(),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, sd: dict) -> None:
+        """Restore what `state_dict` saved (the search tree is rebuilt by the next search)."""
+        self.state = type(self.state)(**{k: v.to(self.device) for k, v in sd["state"].items()})
+        self.episode = sd["episode"].clone()
+        self.next_episode = int(sd["next_episode"])
+        self.outcomes = dict(sd["outcomes"])
+        self.records = list(sd["records"])
+        self.ready = int(sd["ready"])
+        self.generator.set_state(sd["generator"].cpu())
+        self.rng.bit_generator.state = sd["rng"]
+        self.tree = None
+
     def _collect(self) -> tuple[dict[str, np.ndarray], list[float]]:
         """Split the records into finished trajectories (returned) and unfinished ones (kept)."""
         cat = {k: torch.cat([r[k] for r in self.records]) for k in self.records[0]} if self.records else None
@@ -197,6 +236,7 @@ class SelfPlay:
         pos = torch.searchsorted(ids, cat["episode"][ready])
         z_first = z_by_id[pos]
         value = torch.where(cat["player"][ready] == 0, z_first, -z_first)
+        value = (1.0 - self.value_mix) * value + self.value_mix * cat["root_value"][ready]
         data = {
             "planes": cat["planes"][ready].numpy(),
             "policy": cat["policy"][ready].numpy(),

@@ -5,8 +5,11 @@
 
 Presets live in agents/presets/GAME.toml ("tiny" for tests, "cpu" for 2 cores, "gpu"); `--key=value` overrides any
 field of `TrainConfig`. A run writes into runs/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png,
-checkpoints/iter_NNNNNN.pt (full state, every iteration) and buffer/ (replay shards). `--resume RUN_DIR` continues
-from the last checkpoint; only the iteration that was running when the process died is lost.
+checkpoints/iter_NNNNNN.pt (full state, written last in every iteration: weights, optimizer, scheduler, counters,
+every random generator, the replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
+`--resume RUN_DIR` continues from the last checkpoint as if the run had never stopped; only the iteration that was
+running when the process died is lost. Evaluation restores the random generators afterwards, so it changes nothing
+in the training itself.
 
 Dimension letters: S sampled batch, A actions, C/H/W planes.
 """
@@ -43,6 +46,7 @@ __all__ = ["TrainConfig", "load_presets", "train_steps", "main"]
 
 PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "cpu"
+PLOT_EVERY_S = 60.0  # metrics.png is redrawn at most this often, and at the end of the run
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class TrainConfig:
 
     seed: int = 0
     size: int = 0  # board size option of the game (0: the game's default)
-    threads: int = 2  # torch CPU threads
+    threads: int = 1  # torch CPU threads (more only pays for big nets on an idle machine)
     # network
     blocks: int = 2
     channels: int = 32
@@ -69,6 +73,7 @@ class TrainConfig:
     max_considered_actions: int = 16
     full_search_prob: float = 1.0  # playout cap randomization (1.0: off)
     fast_simulations: int = 8
+    value_mix: float = 0.0  # value target = (1 - value_mix) * outcome + value_mix * root search value
     positions_per_iteration: int = 1024  # at least this many new positions per iteration
     # replay buffer and training
     buffer_window: int = 20000
@@ -135,7 +140,7 @@ def train_steps(
     net.train()
     sums = {"loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "policy_entropy": 0.0}
     bar = progress(range(steps), desc="train", unit="step", disable=not show_progress or None)
-    for _ in bar:
+    for i in bar:
         batch = buffer.sample(cfg.batch_size, generator, device)
         with autocast(device):
             logits, value = net(batch["planes"])
@@ -160,8 +165,8 @@ def train_steps(
             ("value_loss", value_loss),
             ("policy_entropy", entropy),
         ):
-            sums[key] += float(v)
-        bar.set_postfix(loss=f"{float(loss):.3f}")
+            sums[key] += float(v.detach())
+        bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", refresh=False)
     net.eval()
     out = {k: v / max(steps, 1) for k, v in sums.items()}
     out["lr"] = optimizer.param_groups[0]["lr"]
@@ -184,20 +189,28 @@ def _policy_player(net: torch.nn.Module, device: torch.device):
 
 
 def evaluate_checkpoint(
-    game, net, ckpt: Path, cfg: TrainConfig, eval_state: dict, device: torch.device, iteration: int
+    game,
+    net,
+    ckpt: Path,
+    previous: Path | None,
+    cfg: TrainConfig,
+    eval_state: dict,
+    device: torch.device,
+    iteration: int,
 ) -> dict[str, float]:
     """Measure one checkpoint: solver benchmarks, matches against baselines and the previous checkpoint, Elo.
 
     Args:
+        ckpt: the checkpoint file to measure (net: the same weights in memory, for the raw-policy check).
+        previous: the previous iteration's checkpoint (played when it exists and cfg.eval_previous is set).
         eval_state: {"records": [(first, second, score), ...]} of every evaluation game so far (extended in place).
     Returns:
         metrics: elo / elo_err (Bradley-Terry fit anchored at the first baseline, 95% half-width), elo_vs_SPEC
         (single-match Elo difference, clipped to +-1000 for a clean sweep), score_vs_SPEC, and the solver figures.
     """
-    from arena.match import play_games
-
     from agents.players import make_player  # arena-side code imports agents; keep these imports local
     from arena.elo import elo_from_score, fit_bradley_terry
+    from arena.match import play_games
 
     out: dict[str, float] = {}
     me = make_player(f"az:{ckpt}:{cfg.eval_simulations}", game, device=str(device), seed=cfg.seed + iteration)
@@ -218,9 +231,8 @@ def evaluate_checkpoint(
         out["mistake_rate"] = float(np.mean([r["mistake_rate"] for r in res.values()]))
     opponents = [s for s in cfg.eval_baselines.split(",") if s]
     players = [(spec, make_player(spec, game, device=str(device), seed=cfg.seed + iteration)) for spec in opponents]
-    prev = ckpt.with_name(f"iter_{iteration - 1:06d}.pt")
-    if cfg.eval_previous and prev.is_file():
-        players.append(("previous", make_player(f"az:{prev}:{cfg.eval_simulations}", game, device=str(device))))
+    if cfg.eval_previous and previous is not None and previous.is_file():
+        players.append(("previous", make_player(f"az:{previous}:{cfg.eval_simulations}", game, device=str(device))))
         players[-1][1].name = f"iter{iteration - 1}"
     records = eval_state.setdefault("records", [])
     for label, opp in players:
@@ -254,7 +266,7 @@ def _checkpoint_payload(game, net, optimizer, scheduler, cfg, iteration, step, b
         "step": step,
         "rng": rng_state(),
         "sample_rng": np_gen.bit_generator.state,
-        "selfplay_rng": {"torch": selfplay.generator.get_state(), "numpy": selfplay.rng.bit_generator.state},
+        "selfplay": selfplay.state_dict(),
         "config": config_to_dict(cfg),
         "buffer": buffer.state_dict(),
         **extra,
@@ -265,13 +277,14 @@ def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
         prog="gamelab train",
         description="AlphaZero self-play training for a board game.",
-        epilog="Any TrainConfig field can be set with --key=value, e.g. --simulations=64 --lr=0.001.",
+        epilog="Any config field can be set with --key=value, e.g. --simulations=64 --lr=0.001. Fields: "
+        + ", ".join(f.name for f in dataclasses.fields(TrainConfig)),
     )
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument(
         "--preset", default=None, help=f"preset from agents/presets/GAME.toml (default {DEFAULT_PRESET})"
     )
-    parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes of this process")
+    parser.add_argument("--minutes", type=float, default=None, help="start no new iteration after this many minutes")
     parser.add_argument("--iterations", type=int, default=None, help="stop when this iteration count is reached")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
@@ -285,10 +298,18 @@ def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, rest
 
 
+_FIXED_ON_RESUME = ("seed", "size", "blocks", "channels", "global_pool", "num_games")
+
+
 def _resolve_config(args: argparse.Namespace, overrides: list[str], saved: dict | None) -> TrainConfig:
     if saved is not None:
+        if args.preset is not None:
+            raise ConfigError("--preset cannot be given with --resume (the run keeps its saved config)")
         cfg = config_from_dict(TrainConfig, saved)
         cfg = parse_config(TrainConfig, overrides, {"saved": config_to_dict(cfg)}, "saved")
+        fixed = [k for k in _FIXED_ON_RESUME if getattr(cfg, k) != saved[k]]
+        if fixed:
+            raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (the saved state depends on it)")
     else:
         presets = load_presets(args.game)
         preset = args.preset or (DEFAULT_PRESET if DEFAULT_PRESET in presets else None)
@@ -305,11 +326,11 @@ def _resolve_config(args: argparse.Namespace, overrides: list[str], saved: dict 
     return dataclasses.replace(cfg, **changes)
 
 
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop metrics lines written after the checkpoint a run resumes from."""
-    if not path.is_file():
-        return
-    kept = [r for r in read_metrics(path) if int(r.get("iteration", 0)) <= iteration]
+def _truncate_metrics(path: Path, iteration: int, record: dict | None) -> None:
+    """Drop metrics lines written after the checkpoint a run resumes from; restore its own line if it is missing."""
+    kept = [r for r in read_metrics(path) if int(r.get("iteration", 0)) <= iteration] if path.is_file() else []
+    if record is not None and not any(int(r.get("iteration", 0)) == iteration for r in kept):
+        kept.append(record)
     text = "".join(json.dumps(r) + "\n" for r in kept)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -336,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         device = pick_device(args.device)
         game = get_game(args.game, **({"size": cfg.size} if cfg.size else {}))
     except (ConfigError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     set_cpu_threads(cfg.threads)
     show = not args.quiet
@@ -354,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         dirichlet_alpha=cfg.dirichlet_alpha, dirichlet_fraction=cfg.dirichlet_fraction, temperature=cfg.temperature,
         temperature_moves=cfg.temperature_moves, tree_reuse=cfg.tree_reuse, gumbel=cfg.gumbel,
         max_considered_actions=cfg.max_considered_actions, full_search_prob=cfg.full_search_prob,
-        fast_simulations=cfg.fast_simulations, seed=cfg.seed,
+        fast_simulations=cfg.fast_simulations, value_mix=cfg.value_mix, seed=cfg.seed,
     )  # fmt: skip
     iteration, step, eval_state = 0, 0, {"records": []}
     if resume_payload is not None:
@@ -365,10 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         buffer.load_state_dict(resume_payload["buffer"])
         set_rng_state(resume_payload["rng"])
         np_gen.bit_generator.state = resume_payload["sample_rng"]
-        selfplay.generator.set_state(resume_payload["selfplay_rng"]["torch"].cpu())
-        selfplay.rng.bit_generator.state = resume_payload["selfplay_rng"]["numpy"]
+        selfplay.load_state_dict(resume_payload["selfplay"])
         eval_state = resume_payload.get("eval_state", eval_state)
-        _truncate_metrics(run_dir / "metrics.jsonl", iteration)
+        _truncate_metrics(run_dir / "metrics.jsonl", iteration, resume_payload.get("record"))
         print(f"resuming {run_dir} from {ckpt_path.name}: iteration {iteration}, step {step}, buffer {len(buffer)}")
     write_json_atomic(run_dir / "config.json", {"game": game.name, "options": game.options, **config_to_dict(cfg)})
     net.eval()
@@ -376,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run {run_dir} | {game.name} | device {device} | net {cfg.blocks}x{cfg.channels} ({n_params} params)")
 
     log = MetricsLog(run_dir / "metrics.jsonl")
+    record, last_plot = None, time.perf_counter()
     try:
         while iteration < cfg.iterations:
             if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
@@ -397,12 +418,13 @@ def main(argv: list[str] | None = None) -> int:
                 game, net, optimizer, scheduler, cfg, iteration, step, buffer, np_gen, selfplay,
                 {"eval_state": eval_state, "positions_total": buffer.positions_total},
             )  # fmt: skip
-            save_checkpoint(ckpt, payload, kind="alphazero")
             evals = {}
             if cfg.eval_every > 0 and iteration % cfg.eval_every == 0:
-                evals = evaluate_checkpoint(game, net, ckpt, cfg, eval_state, device, iteration)
-                payload["eval_state"] = eval_state
-                save_checkpoint(ckpt, payload, kind="alphazero")  # with this iteration's results for the Elo fit
+                candidate = save_checkpoint(ckpt.with_name("candidate.pt"), payload, kind="alphazero")
+                previous = ckpt.with_name(f"iter_{iteration - 1:06d}.pt")
+                evals = evaluate_checkpoint(game, net, candidate, previous, cfg, eval_state, device, iteration)
+                candidate.unlink()
+                set_rng_state(payload["rng"])  # evaluation leaves the training's random streams untouched
             t3 = time.perf_counter()
             record = log.log(
                 iteration=iteration, step=step, games=sp["games"], positions=sp["positions"],
@@ -413,17 +435,30 @@ def main(argv: list[str] | None = None) -> int:
                 selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
                 **losses, **evals,
             )  # fmt: skip
+            # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
+            payload.update(eval_state=eval_state, record=record)
+            save_checkpoint(ckpt, payload, kind="alphazero")
             print(_summary(record), flush=True)
-            plot_metrics(run_dir / "metrics.jsonl", run_dir / "metrics.png", keys=_plot_keys(record), x="iteration")
+            if time.perf_counter() - last_plot > PLOT_EVERY_S:  # plotting costs about a second: not every iteration
+                _plot(run_dir, record)
+                last_plot = time.perf_counter()
     finally:
         log.close()
+        if record is not None:
+            _plot(run_dir, record)
     print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
     return 0
 
 
+def _plot(run_dir: Path, record: dict) -> None:
+    """metrics.png: learning curves of every plotted key any iteration logged (evaluations may skip iterations)."""
+    seen = dict.fromkeys(k for r in read_metrics(run_dir / "metrics.jsonl") for k in r)
+    plot_metrics(run_dir / "metrics.jsonl", run_dir / "metrics.png", keys=_plot_keys({**seen, **record}), x="iteration")
+
+
 def _plot_keys(record: dict) -> list[str]:
     keys = ["loss", "policy_loss", "value_loss", "policy_entropy", "positions_per_s", "mean_length"]
-    keys += [k for k in record if k.startswith(("elo", "mistake", "tictactoe", "connect4"))]
+    keys += [k for k in record if k.startswith(("elo", "score_vs", "mistake", "tictactoe"))]
     return [k for k in keys if k in record]
 
 

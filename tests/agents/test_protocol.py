@@ -1,0 +1,115 @@
+"""`gamelab agent`: the line protocol driven through a subprocess pipe, one line at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import envs
+from agents import protocol
+from agents.network import PolicyValueNet
+from agents.protocol import format_move, parse_moves
+from core.checkpoint import save_checkpoint
+
+
+def _checkpoint(path, game_name: str):
+    game = envs.get_game(game_name)
+    torch.manual_seed(0)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": game.name, "options": dict(game.options)}, "net_config": net.config}
+    payload["model"] = net.state_dict()
+    return save_checkpoint(path, payload, kind="alphazero")
+
+
+def _start(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "agents.protocol", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _ask(proc: subprocess.Popen, line: str) -> str:
+    """Send one line and read the one answer (the agent must flush after every answer, or this blocks)."""
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().rstrip("\n")
+
+
+def _legal_after(game_name: str, moves: list[int]) -> set[int]:
+    game = envs.get_game(game_name)
+    state = game.init(1)
+    for a in moves:
+        state = game.step(state, torch.tensor([a]))
+    return set(game.legal_mask(state)[0].nonzero().flatten().tolist())
+
+
+def test_connect_four_protocol_answers_line_by_line(tmp_path):
+    ckpt = _checkpoint(tmp_path / "c4.pt", "connect_four")
+    proc = _start("connect_four", "--checkpoint", str(ckpt), "--sims", "8")
+    try:
+        # start position, then a few positions in the test-set notation (1-based column digits)
+        for line in ["", "4", "4453", "1111112"]:
+            answer = _ask(proc, line)
+            assert answer.isdigit() and len(answer) == 1, answer
+            assert int(answer) - 1 in _legal_after("connect_four", [int(c) - 1 for c in line])
+        # column 1 is full after six moves in it: only columns 2..7 are legal
+        assert _ask(proc, "111111") in {"2", "3", "4", "5", "6", "7"}
+        assert _ask(proc, "abc").startswith("error: ")
+        assert _ask(proc, "1111111").startswith("error: ")  # a seventh stone in column 1
+        assert _ask(proc, "8").startswith("error: ")  # no column 8
+        assert _ask(proc, "1212121").startswith("error: ")  # the first player won with the 7th move: over
+        assert _ask(proc, "3").isdigit()  # still answering after the errors
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+
+
+def test_tictactoe_protocol_takes_action_ids_and_plays_the_only_move(tmp_path):
+    ckpt = _checkpoint(tmp_path / "ttt.pt", "tictactoe")
+    proc = _start("tictactoe", "--checkpoint", str(ckpt), "--sims", "16")
+    try:
+        assert int(_ask(proc, "")) in range(9)
+        assert int(_ask(proc, "4 0")) in _legal_after("tictactoe", [4, 0])
+        # eight moves played, no winner yet: cell 8 is the only move left
+        assert _ask(proc, "0 1 2 4 3 5 7 6") == "8"
+        assert _ask(proc, "4 4").startswith("error: ")  # the cell is taken
+        assert _ask(proc, "4 x").startswith("error: ")
+        assert _ask(proc, "0 3 1 4 2").startswith("error: ")  # the first player has three in a row
+        assert int(_ask(proc, "0")) in _legal_after("tictactoe", [0])
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+
+
+def test_without_a_model_the_agent_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(protocol, "MODEL_DIR", tmp_path)  # a folder without models
+    assert protocol.main(["othello"]) == 2
+    err = capsys.readouterr().err
+    assert "no bundled model" in err and "--checkpoint" in err
+
+
+def test_a_checkpoint_of_another_game_is_refused(tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path / "ttt.pt", "tictactoe")
+    assert protocol.main(["connect_four", "--checkpoint", str(ckpt)]) == 2
+    assert "tictactoe" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["connect_four", "tictactoe"])
+def test_notation_round_trip(name):
+    game = envs.get_game(name)
+    moves = [3, 2, 6] if name == "connect_four" else [4, 0, 8]
+    line = ("".join if name == "connect_four" else " ".join)(format_move(game, a) for a in moves)
+    assert parse_moves(game, line) == moves
+    with pytest.raises(ValueError):
+        parse_moves(game, "4-5")
