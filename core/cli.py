@@ -6,7 +6,12 @@ Every job also runs on its own as `python -m package.module`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+# OpenMP threads that busy-wait fight each other on a shared CPU (measured: 2 spinning threads ran some game steps
+# 100x slower than 1 on a loaded 2-core machine). OpenMP reads this when torch loads, so it is set before any import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = ["COMMANDS", "BENCHES", "main"]
 

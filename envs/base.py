@@ -213,9 +213,10 @@ def completes_line(board: Tensor, cell: Tensor, color: Tensor, windows: Tensor) 
     Returns:
         BoolTensor[B].
     """
-    idx = windows[cell]  # [B, M, K]
-    vals = board.gather(1, idx.reshape(idx.shape[0], -1)).view(idx.shape)
-    return (vals == color.view(-1, 1, 1)).all(2).any(1)
+    m, k = windows.shape[1], windows.shape[2]
+    idx = windows.view(windows.shape[0], -1).index_select(0, cell)  # [B, M*K]
+    hit = board.gather(1, idx) == color[:, None]
+    return (hit.view(-1, m, k).sum(2, dtype=torch.int8) == k).any(1)
 
 
 def outcome_value(done: Tensor, winner: Tensor, player: Tensor) -> tuple[Tensor, Tensor]:

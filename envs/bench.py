@@ -212,6 +212,9 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
     if not cfg.batches or min(cfg.batches) < 1 or cfg.checked_batch < 1:
         raise ValueError("batch sizes must be positive integers")
     log = log or (lambda _: None)
+    if threads > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        # read by OpenMP when torch loads, so it cannot be changed from here
+        log("note: OMP_WAIT_POLICY is not PASSIVE: with other work on the machine, torch threads spin against it")
     ratio_batch = max(cfg.batches)
     result: dict[str, Any] = {
         "device": str(device),
@@ -222,6 +225,7 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
         "batches": list(cfg.batches),
         "checked_batch": cfg.checked_batch,
         "ratio_batch": ratio_batch,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "torch": torch.__version__,
         "machine": platform.machine(),
         "games": {},
@@ -268,7 +272,8 @@ def format_table(result: dict[str, Any]) -> str:
     batches, cb, rb = result["batches"], result["checked_batch"], result["ratio_batch"]
     head = (
         f"gamelab bench envs: device {result['device']}, {result['threads']} torch threads "
-        f"({result['cores']} cores), {result['seconds']:g} s per figure (best of {result['repeats']} runs), "
+        f"({result['cores']} cores, OMP_WAIT_POLICY {result['omp_wait_policy']}), {result['seconds']:g} s per figure "
+        f"(best of {result['repeats']} runs), "
         f"torch {result['torch']}\n"
         "moves per second over the whole batch: batched mask -> random legal move -> step -> outcome -> reset "
         "finished games\n"

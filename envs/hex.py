@@ -141,7 +141,10 @@ class Hex:
         label_ext = torch.cat([state.label, state.label.new_full((b, 1), -1)], 1)
         nb_label = label_ext.gather(1, nb)  # [B, 6]
         nb_label = torch.where(board_ext.gather(1, nb) == sign[:, None], nb_label, -2)  # mover's chains only
-        joined = (state.label[:, :, None] == nb_label[:, None, :]).any(-1)  # [B, N] stones of the joined chains
+        # the stones of the joined chains: a table over labels (shifted by 2; -2 and -1 are no chain) read per cell
+        joined_labels = torch.zeros(b, n + 2, dtype=torch.bool, device=device).scatter_(1, (nb_label + 2).long(), True)
+        joined_labels[:, :2] = False
+        joined = joined_labels.gather(1, (state.label + 2).long())  # [B, N]
         label = torch.where(joined, a16, state.label).scatter(1, a[:, None], a16)
         board = state.board.scatter(1, a[:, None], sign[:, None])
         # the mover wins when the new chain's label is on both of its edges

@@ -43,6 +43,26 @@ __all__ = ["Othello", "OthelloState"]
 _DIRECTIONS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
+def _as_int64(v: int) -> int:
+    """A 64-bit pattern as the value of a signed int64 (bit 63 is the sign bit)."""
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _bit_shifts(size: int) -> list[tuple[int, int, int]]:
+    """Per direction of _DIRECTIONS on a row-major bitboard: (bit offset k, the cells that may move that way
+    without wrapping around a row, the mask that clears the sign bits an arithmetic right shift drags in)."""
+    full = (1 << size * size) - 1
+    west = sum(1 << (r * size) for r in range(size))
+    east = west << (size - 1)
+    out = []
+    for dr, dc in _DIRECTIONS:
+        k = dr * size + dc
+        keep = full & ~(east if dc == 1 else west if dc == -1 else 0)
+        out.append((k, _as_int64(keep), _as_int64((1 << (64 - abs(k))) - 1)))
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class OthelloState:
     """A batch of Othello positions.
@@ -86,6 +106,7 @@ class Othello:
         # 2 * (N - 4) moves.
         self.max_moves = 2 * (n - 4)
         self._rays_cpu = _ray_table(size)  # [N + 1, D, L]; row N (the pass) is all stop cells
+        self._shifts = _bit_shifts(size)
         self._cache: dict[torch.device, Tensor] = {}
 
     def _rays(self, device: torch.device) -> Tensor:
@@ -178,13 +199,29 @@ class Othello:
         )
 
     def _legal_cells(self, rel: Tensor) -> Tensor:
-        """BoolTensor[B, N]: cells where the player whose discs are +1 in `rel` (Int8Tensor[B, N]) may play."""
+        """BoolTensor[B, N]: cells where the player whose discs are +1 in `rel` (Int8Tensor[B, N]) may play.
+
+        Bitboards (one int64 per side, N <= 64): from the mover's discs, flood through runs of opponent discs in each
+        of the 8 directions (size - 3 steps); an empty cell right after a run is a move.
+        """
         b, n = rel.shape
-        rays = self._rays(rel.device)[:n]  # [N, D, L]
-        ext = torch.cat([rel, rel.new_zeros(b, 1)], 1)  # [B, N + 1]
-        vals = ext.index_select(1, rays.reshape(-1)).view(b, *rays.shape)  # [B, N, D, L]
-        _, ok = _runs(vals)  # [B, N, D]
-        return ok.any(-1) & (rel == 0)
+        cells = torch.arange(n, device=rel.device)
+        bits = torch.ones(n, dtype=torch.long, device=rel.device) << cells  # [N]
+        own = ((rel == 1).long() * bits).sum(1)  # [B]; the bits are disjoint, so the sum is their union
+        opp = ((rel == -1).long() * bits).sum(1)
+        empty = ~(own | opp) & _as_int64((1 << n) - 1)
+        moves = torch.zeros_like(own)
+        for k, keep, low in self._shifts:
+
+            def shift(x: Tensor, k: int = k, keep: int = keep, low: int = low) -> Tensor:
+                x = x & keep
+                return (x << k) if k > 0 else (x >> -k) & low
+
+            run = shift(own) & opp
+            for _ in range(self.size - 3):
+                run = run | (shift(run) & opp)
+            moves = moves | (shift(run) & empty)
+        return ((moves[:, None] >> cells) & 1).bool()
 
     def legal_mask(self, state: OthelloState) -> Tensor:
         """BoolTensor[B, A] of legal actions (all False for finished games)."""
