@@ -158,15 +158,20 @@ class Viewer:
             self.thinker.stop()
             self.thinker = None
 
+    def _stop_thinkers(self, wait: float = 0.0) -> None:
+        """Tell the agent's and the hint's searches to stop; with `wait`, block up to that many seconds for each."""
+        for thinker in (self.thinker, self.hint_thinker):
+            if thinker is not None:
+                thinker.stop()
+                if wait:
+                    thinker.wait(wait)
+        self.thinker = self.hint_thinker = None
+
     def new_game(self) -> None:
         from arena.session import GameSession
 
         self._record_if_needed()
-        for thinker in (self.thinker, self.hint_thinker):
-            if thinker is not None:
-                thinker.stop()
-                thinker.wait(10)
-        self.thinker = self.hint_thinker = None
+        self._stop_thinkers()
         self.session = GameSession(self.game, players=self._names())
         self.reviewing = False
         self.recorded_key = None
@@ -388,11 +393,7 @@ class Viewer:
     def close(self) -> None:
         """Record an unfinished game and stop background work."""
         self._record_if_needed()
-        for thinker in (self.thinker, self.hint_thinker):
-            if thinker is not None:
-                thinker.stop()
-                thinker.wait(10)
-        self.thinker = self.hint_thinker = None
+        self._stop_thinkers(wait=10.0)
 
     # --- drawing ---
     def _layout(self, size: tuple[int, int]):

@@ -29,6 +29,11 @@ __all__ = [
     "line_windows",
     "completes_line",
     "outcome_value",
+    "line_table",
+    "read_actions",
+    "start_fields",
+    "place_stone",
+    "stone_planes",
 ]
 
 Symmetry = tuple[Callable[[Tensor], Tensor], Tensor]
@@ -217,6 +222,88 @@ def completes_line(board: Tensor, cell: Tensor, color: Tensor, windows: Tensor) 
     idx = windows.view(windows.shape[0], -1).index_select(0, cell)  # [B, M*K]
     hit = board.gather(1, idx) == color[:, None]
     return (hit.view(-1, m, k).sum(2, dtype=torch.int8) == k).any(1)
+
+
+@functools.cache
+def line_table(height: int, width: int, length: int, device: torch.device) -> Tensor:
+    """`line_windows(height, width, length)` on `device`, built once per board, length and device (never modified)."""
+    return line_windows(height, width, length).to(device)
+
+
+def read_actions(game: Game, state: Any, action: Any, check: bool) -> Tensor:
+    """The actions of a `step` call as a LongTensor[B], validated against `game.legal_mask` if `check`.
+
+    Raises:
+        IllegalActionError: if `check` and a live game's action is out of range or illegal.
+    """
+    if check or not isinstance(action, Tensor) or action.dtype != torch.long:
+        action = as_actions(action, state.player.shape[0], state.player.device)
+    if check:
+        check_actions(game.name, action, game.legal_mask(state), ~state.done)
+    return action
+
+
+def start_fields(batch: int, cells: int, device: str | torch.device) -> dict[str, Tensor]:
+    """The State fields of B empty boards, player 0 to move.
+
+    Returns:
+        board (int8 [B, cells], all 0), player, moves (0), last_action (-1), done (False), winner (-1).
+    """
+    zeros = torch.zeros(batch, dtype=torch.long, device=device)
+    return {
+        "board": torch.zeros(batch, cells, dtype=torch.int8, device=device),
+        "player": zeros,
+        "moves": zeros.clone(),
+        "last_action": torch.full_like(zeros, -1),
+        "done": torch.zeros(batch, dtype=torch.bool, device=device),
+        "winner": torch.full_like(zeros, -1),
+    }
+
+
+def place_stone(
+    state: Any, action: Tensor, cell: Tensor, old: Tensor, ok: Tensor, windows: Tensor, max_moves: int
+) -> dict[str, Tensor]:
+    """Play the mover's stone on `cell` in the rows where `ok`; a line through it wins, `max_moves` moves draw.
+
+    Args:
+        state: B positions with fields board (int8 [B, N], 0 empty, 1 + player for stones), player, moves,
+            last_action, done, winner (-1 none or draw, else 0 or 1).
+        action: LongTensor[B] actions played (kept as last_action).
+        cell: LongTensor[B] cell the stone lands on (any valid cell where not `ok`).
+        old: [B, 1] board values at `cell`.
+        ok: BoolTensor[B] rows where the move is made; the others keep their fields.
+        windows: LongTensor[N, M, K] from line_windows (K in a row wins).
+        max_moves: the game ends (a draw unless won) after this many moves.
+    Returns:
+        the new board, player, moves, last_action, done, winner fields.
+    """
+    color = (state.player + 1).to(torch.int8)
+    board = state.board.scatter(1, cell[:, None], torch.where(ok[:, None], color[:, None], old))
+    win = ok & completes_line(board, cell, color, windows)
+    moves = state.moves + ok.long()
+    return {
+        "board": board,
+        "player": torch.where(ok, 1 - state.player, state.player),
+        "moves": moves,
+        "last_action": torch.where(ok, action, state.last_action),
+        "done": state.done | win | (ok & (moves >= max_moves)),
+        "winner": torch.where(win, state.player, state.winner),
+    }
+
+
+def stone_planes(board: Tensor, player: Tensor, board_shape: tuple[int, int]) -> Tensor:
+    """FloatTensor[B, 3, H, W] for the player to move: own stones, the opponent's, all ones if player 0 moves.
+
+    Args:
+        board: int8 [B, H*W], 0 empty, 1 + player for stones.
+        player: LongTensor[B] player to move.
+    """
+    h, w = board_shape
+    me = (player + 1).to(torch.int8)[:, None]
+    own = board == me
+    opp = (board != 0) & ~own
+    first = (player == 0)[:, None].expand_as(own)
+    return torch.stack([own, opp, first], dim=1).float().view(-1, 3, h, w)
 
 
 def outcome_value(done: Tensor, winner: Tensor, player: Tensor) -> tuple[Tensor, Tensor]:

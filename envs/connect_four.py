@@ -33,11 +33,12 @@ from torch import Tensor
 
 from envs.base import (
     Symmetry,
-    as_actions,
-    check_actions,
-    completes_line,
-    line_windows,
+    line_table,
     outcome_value,
+    place_stone,
+    read_actions,
+    start_fields,
+    stone_planes,
     transform_planes,
 )
 
@@ -70,30 +71,16 @@ class ConnectFour:
         self.num_actions = 7
         self.planes_shape = (3, 6, 7)
         self.max_moves = 42
-        self._windows_cpu = line_windows(6, 7, 4)  # [42, 16, 4]
-        self._windows: dict[torch.device, Tensor] = {}
+        line_table(6, 7, 4, torch.device("cpu"))  # [42, 16, 4] windows of four through each cell
 
     def __repr__(self) -> str:
         return "ConnectFour()"
 
-    def _tables(self, device: torch.device) -> Tensor:
-        if device not in self._windows:
-            self._windows[device] = self._windows_cpu.to(device)
-        return self._windows[device]
-
     def init(self, batch: int, device: str | torch.device = "cpu") -> ConnectFourState:
         """B fresh games on `device`."""
         h, w = self.board_shape
-        zeros = torch.zeros(batch, dtype=torch.long, device=device)
-        return ConnectFourState(
-            board=torch.zeros(batch, h * w, dtype=torch.int8, device=device),
-            heights=torch.zeros(batch, w, dtype=torch.int8, device=device),
-            player=zeros,
-            moves=zeros.clone(),
-            last_action=torch.full_like(zeros, -1),
-            done=torch.zeros(batch, dtype=torch.bool, device=device),
-            winner=torch.full_like(zeros, -1),
-        )
+        heights = torch.zeros(batch, w, dtype=torch.int8, device=device)
+        return ConnectFourState(heights=heights, **start_fields(batch, h * w, device))
 
     def step(self, state: ConnectFourState, action: Tensor, *, check: bool = True) -> ConnectFourState:
         """Drop a disc in column action[b] for every live game b; finished games are returned unchanged.
@@ -106,31 +93,15 @@ class ConnectFour:
             the new State (the input is not modified).
         """
         h, w = self.board_shape
-        batch = state.player.shape[0]
-        if check or not isinstance(action, Tensor) or action.dtype != torch.long:
-            action = as_actions(action, batch, state.player.device)
-        if check:
-            check_actions(self.name, action, self.legal_mask(state), ~state.done)
+        action = read_actions(self, state, action, check)
         col = action.clamp(0, w - 1)
         height = state.heights.gather(1, col[:, None])[:, 0].long()  # [B]
         ok = ~state.done & (action >= 0) & (action < w) & (height < h)
         cell = (h - 1 - height).clamp(min=0) * w + col  # [B]
-        color = (state.player + 1).to(torch.int8)
-        old = state.board.gather(1, cell[:, None])
-        board = state.board.scatter(1, cell[:, None], torch.where(ok[:, None], color[:, None], old))
+        old = state.board.gather(1, cell[:, None])  # [B, 1]
         heights = state.heights.scatter(1, col[:, None], (height + ok.long()).to(torch.int8)[:, None])
-        win = ok & completes_line(board, cell, color, self._tables(board.device))
-        moves = state.moves + ok.long()
-        done = state.done | win | (ok & (moves >= h * w))
-        return ConnectFourState(
-            board=board,
-            heights=heights,
-            player=torch.where(ok, 1 - state.player, state.player),
-            moves=moves,
-            last_action=torch.where(ok, action, state.last_action),
-            done=done,
-            winner=torch.where(win, state.player, state.winner),
-        )
+        windows = line_table(h, w, 4, state.board.device)
+        return ConnectFourState(heights=heights, **place_stone(state, action, cell, old, ok, windows, h * w))
 
     def legal_mask(self, state: ConnectFourState) -> Tensor:
         """BoolTensor[B, 7]: columns that are not full; all False for finished games."""
@@ -142,12 +113,7 @@ class ConnectFour:
 
     def planes(self, state: ConnectFourState) -> Tensor:
         """FloatTensor[B, 3, 6, 7] from the view of the player to move (see the module docstring)."""
-        h, w = self.board_shape
-        me = (state.player + 1).to(torch.int8)[:, None]
-        own = state.board == me
-        opp = (state.board != 0) & ~own
-        first = (state.player == 0)[:, None].expand_as(own)
-        return torch.stack([own, opp, first], dim=1).float().view(-1, 3, h, w)
+        return stone_planes(state.board, state.player, self.board_shape)
 
     def symmetries(self) -> list[Symmetry]:
         """Identity and the left-right mirror."""

@@ -28,127 +28,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch import Tensor
-
-from envs.base import (
-    Symmetry,
-    as_actions,
-    check_actions,
-    completes_line,
-    dihedral_symmetries,
-    grid_action_at,
-    grid_rect,
-    line_windows,
-    outcome_value,
-)
+from envs.mnk import MNKGame, MNKState
 
 __all__ = ["TicTacToe", "TicTacToeState"]
 
 
 @dataclass(frozen=True)
-class TicTacToeState:
-    """Batched tic-tac-toe positions; every field has leading dim B."""
-
-    board: Tensor  # int8 [B, H*W]: 0 empty, 1 player 0's mark (X), 2 player 1's mark (O); row-major, row 0 at the top
-    player: Tensor  # long [B]: player to move (0 or 1)
-    moves: Tensor  # long [B]: moves played
-    last_action: Tensor  # long [B]: last cell played, -1 at the start
-    done: Tensor  # bool [B]
-    winner: Tensor  # long [B]: -1 none or draw, else 0 or 1
+class TicTacToeState(MNKState):
+    """Batched tic-tac-toe positions (fields of envs.mnk.MNKState; stone 1 is X, 2 is O); leading dim B."""
 
 
-class TicTacToe:
-    """Batched tic-tac-toe on tensors (CPU or CUDA)."""
+class TicTacToe(MNKGame):
+    """Batched tic-tac-toe on tensors (CPU or CUDA): the m,n,k-game (3, 3, 3)."""
 
     id = "tictactoe_v0"
     name = "tictactoe"
-    pass_action = None
+    state_class = TicTacToeState
+    _margin = 0.1
 
     def __init__(self) -> None:
-        self.options: dict[str, Any] = {}
-        self.board_shape = (3, 3)
-        self.num_actions = 9
-        self.planes_shape = (3, 3, 3)
-        self.max_moves = 9
-        self._windows_cpu = line_windows(3, 3, 3)  # [9, 4, 3]
-        self._windows: dict[torch.device, Tensor] = {}
-
-    def __repr__(self) -> str:
-        return "TicTacToe()"
-
-    def _tables(self, device: torch.device) -> Tensor:
-        if device not in self._windows:
-            self._windows[device] = self._windows_cpu.to(device)
-        return self._windows[device]
-
-    def init(self, batch: int, device: str | torch.device = "cpu") -> TicTacToeState:
-        """B empty boards on `device`, player 0 to move."""
-        zeros = torch.zeros(batch, dtype=torch.long, device=device)
-        return TicTacToeState(
-            board=torch.zeros(batch, self.num_actions, dtype=torch.int8, device=device),
-            player=zeros,
-            moves=zeros.clone(),
-            last_action=torch.full_like(zeros, -1),
-            done=torch.zeros(batch, dtype=torch.bool, device=device),
-            winner=torch.full_like(zeros, -1),
-        )
-
-    def step(self, state: TicTacToeState, action: Tensor, *, check: bool = True) -> TicTacToeState:
-        """Mark cell action[b] for every live game b; finished games are returned unchanged.
-
-        Args:
-            state: B positions.
-            action: LongTensor[B] cells.
-            check: raise envs.base.IllegalActionError on an out-of-range action or an occupied cell in a live game.
-        Returns:
-            the new State (the input is not modified).
-        """
-        n = self.num_actions
-        batch = state.player.shape[0]
-        if check or not isinstance(action, Tensor) or action.dtype != torch.long:
-            action = as_actions(action, batch, state.player.device)
-        if check:
-            check_actions(self.name, action, self.legal_mask(state), ~state.done)
-        cell = action.clamp(0, n - 1)  # [B]
-        old = state.board.gather(1, cell[:, None])  # [B, 1]
-        ok = ~state.done & (action >= 0) & (action < n) & (old[:, 0] == 0)
-        color = (state.player + 1).to(torch.int8)
-        board = state.board.scatter(1, cell[:, None], torch.where(ok[:, None], color[:, None], old))
-        win = ok & completes_line(board, cell, color, self._tables(board.device))
-        moves = state.moves + ok.long()
-        return TicTacToeState(
-            board=board,
-            player=torch.where(ok, 1 - state.player, state.player),
-            moves=moves,
-            last_action=torch.where(ok, action, state.last_action),
-            done=state.done | win | (ok & (moves >= n)),
-            winner=torch.where(win, state.player, state.winner),
-        )
-
-    def legal_mask(self, state: TicTacToeState) -> Tensor:
-        """BoolTensor[B, 9]: empty cells; all False for finished games."""
-        return (state.board == 0) & ~state.done[:, None]
-
-    def outcome(self, state: TicTacToeState) -> tuple[Tensor, Tensor]:
-        """(done[B], value[B]) with value in {-1, 0, +1} for the player to move; 0 while not done."""
-        return outcome_value(state.done, state.winner, state.player)
-
-    def planes(self, state: TicTacToeState) -> Tensor:
-        """FloatTensor[B, 3, 3, 3] from the view of the player to move (see the module docstring)."""
-        h, w = self.board_shape
-        me = (state.player + 1).to(torch.int8)[:, None]
-        own = state.board == me
-        opp = (state.board != 0) & ~own
-        first = (state.player == 0)[:, None].expand_as(own)
-        return torch.stack([own, opp, first], dim=1).float().view(-1, 3, h, w)
-
-    def symmetries(self) -> list[Symmetry]:
-        """The 8 symmetries of the square (identity first)."""
-        return dihedral_symmetries(*self.board_shape)
+        super().__init__(3, 3, 3, options={})
 
     # drawing -----------------------------------------------------------------------------------------------
-    _margin = 0.1
 
     def draw(self, surface: Any, state: TicTacToeState, i: int) -> None:
         """Draw game i: a grid, red crosses for player 0, blue rings for player 1, the last mark underlined."""
@@ -174,11 +75,3 @@ class TicTacToe:
             if a == last:
                 y = inner.bottom + width
                 pygame.draw.line(surface, COLORS["line"], (inner.left, y), (inner.right, y), max(1, width // 2))
-
-    def action_rect(self, action: int, size: tuple[int, int]) -> Any:
-        """The pygame.Rect of the cell of `action` on a surface of `size`, or None if out of range."""
-        return grid_rect(action, size, self.board_shape, self._margin)
-
-    def action_at(self, pos: tuple[int, int], size: tuple[int, int]) -> int | None:
-        """The cell under pixel `pos`, or None outside the grid."""
-        return grid_action_at(pos, size, self.board_shape, self._margin)
