@@ -30,7 +30,7 @@ def export_model(source: str | Path, out: str | Path, iteration: int | None = No
         folder = source / "checkpoints" if (source / "checkpoints").is_dir() else source
         ckpt = folder / f"iter_{iteration:06d}.pt" if iteration is not None else latest_checkpoint(folder)
         if ckpt is None or not ckpt.is_file():
-            raise CheckpointError(f"{folder}: no checkpoint {'iter_%06d.pt' % iteration if iteration else 'found'}")
+            raise CheckpointError(f"{folder}: no checkpoint {ckpt.name if ckpt else 'found'}")
     else:
         ckpt = source
     payload = load_checkpoint(ckpt, kind="alphazero")
