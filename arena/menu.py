@@ -8,9 +8,19 @@ import pygame
 
 from arena.ui import THEME, Button, draw_text
 
-__all__ = ["MenuChoice", "Menu", "OPPONENTS", "SIDES", "STRENGTHS"]
+__all__ = ["MenuChoice", "Menu", "GAME_CHOICES", "OPPONENTS", "SIDES", "STRENGTHS"]
 
-GAME_CHOICES = ["tictactoe", "connect_four", "othello", "gomoku", "hex", "go"]
+# menu label -> (game name, options); the small boards are where the bundled models and quick searches are
+GAME_CHOICES: dict[str, tuple[str, dict]] = {
+    "tictactoe": ("tictactoe", {}),
+    "connect_four": ("connect_four", {}),
+    "othello 6x6": ("othello", {"size": 6}),
+    "othello": ("othello", {}),
+    "gomoku 9x9": ("gomoku", {"size": 9}),
+    "hex 7x7": ("hex", {"size": 7}),
+    "hex": ("hex", {}),
+    "go 9x9": ("go", {"size": 9}),
+}
 OPPONENTS = ["bundled", "rollout", "alphabeta", "random", "human", "watch"]
 SIDES = ["first", "second", "random"]
 # strength level -> (search simulations, alpha-beta depth)
@@ -36,7 +46,7 @@ class Menu:
     def __init__(self, choice: MenuChoice, opponents: list[str] | None = None):
         self.choice = choice
         self.values = {
-            "game": GAME_CHOICES,
+            "game": list(GAME_CHOICES),
             "opponent": opponents or OPPONENTS,
             "side": SIDES,
             "strength": list(STRENGTHS),

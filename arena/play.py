@@ -131,11 +131,13 @@ class Viewer:
 
         try:
             return make_player(spec, self.game, device=self.device, seed=self.seed)
-        except MissingModelError:
-            if not spec.startswith("bundled"):
+        except (MissingModelError, ValueError) as err:  # none shipped, or one for other options (board size)
+            other_options = not isinstance(err, MissingModelError) and "checkpoint" in str(err)
+            if not spec.startswith("bundled") or not (isinstance(err, MissingModelError) or other_options):
                 raise
             fallback = "rollout:" + (spec.partition(":")[2] or "400")
-            self.notice = f"no bundled model for {display_name(self.game.name)}: playing {fallback}"
+            options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
+            self.notice = f"no bundled model for {display_name(self.game.name)} {options}: playing {fallback}"
             print(f"gamelab play: {self.notice}", file=sys.stderr)
             return make_player(fallback, self.game, device=self.device, seed=self.seed)
 
@@ -645,7 +647,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    from arena.menu import STRENGTHS, Menu, MenuChoice
+    from arena.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 
     try:
         width, height = (int(v) for v in args.window.lower().split("x"))
@@ -685,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
         viewer.reviewing = False
+        viewer.session.players = viewer._names()
         viewer.hints_on = args.hints
         print(render_screenshot(viewer, args.screenshot, (width, height)))
         return 0
@@ -729,9 +732,10 @@ def main(argv: list[str] | None = None) -> int:
             sims_c, depth_c = STRENGTHS[choice.strength]
             seats = _seats(choice.opponent, choice.side, args.sims or sims_c, args.depth or depth_c, rng)
             try:
+                game_name, game_options = GAME_CHOICES.get(choice.game, (choice.game, {}))
                 viewer = Viewer(
-                    choice.game,
-                    {},
+                    game_name,
+                    game_options,
                     seats,
                     record_dir=record_dir,
                     think_time=args.think_time,
