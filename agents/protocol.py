@@ -22,16 +22,14 @@ from pathlib import Path
 
 import torch
 
-from agents import mcts
+from agents import mcts, players
 from agents.evaluators import network_evaluator
 from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import autocast, pick_device, set_cpu_threads
 from envs import IllegalActionError
 
-__all__ = ["MODEL_DIR", "parse_moves", "format_move", "main"]
-
-MODEL_DIR = Path(__file__).parent / "models"
+__all__ = ["parse_moves", "format_move", "main"]
 
 
 def parse_moves(game, line: str) -> list[int]:
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_cpu_threads(args.threads)
-    path = Path(args.checkpoint) if args.checkpoint else MODEL_DIR / f"{args.game}.pt"
+    path = Path(args.checkpoint) if args.checkpoint else players.MODEL_DIR / f"{args.game}.pt"
     if args.checkpoint is None and not path.is_file():
         print(f"error: no bundled model for {args.game} ({path}); give one with --checkpoint PATH", file=sys.stderr)
         return 2

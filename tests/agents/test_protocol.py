@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import envs
-from agents import protocol
+from agents import players, protocol
 from agents.network import PolicyValueNet
 from agents.protocol import format_move, parse_moves
 from core.checkpoint import save_checkpoint
@@ -93,7 +93,7 @@ def test_tictactoe_protocol_takes_action_ids_and_plays_the_only_move(tmp_path):
 
 
 def test_without_a_model_the_agent_says_so(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(protocol, "MODEL_DIR", tmp_path)  # a folder without models
+    monkeypatch.setattr(players, "MODEL_DIR", tmp_path)  # a folder without models
     assert protocol.main(["othello"]) == 2
     err = capsys.readouterr().err
     assert "no bundled model" in err and "--checkpoint" in err
