@@ -9,6 +9,11 @@ With ``skip=True`` (the default) the network predicts a change of the input: the
 ``sigmoid(logit(input) + net(input))`` and the last convolution starts at zero, so a fresh network returns its input,
 as a Gatys optimization starts from the content image. It then learns the style in hundreds of steps instead of the
 tens of thousands Johnson's network needs to first learn to reproduce photos; ``skip=False`` is the original.
+With ``color_match=True`` the change is applied to the input with its colour statistics matched to the style
+image's (each channel shifted and scaled to the style's mean and standard deviation, Reinhard et al. 2001; the
+style's statistics are buffers, saved with the weights): the network starts from a picture with the style's palette
+and contrast and only has to learn the pattern. Without it, a low-contrast style such as a brick wall is first
+approached by darkening everything, a plateau a short training run does not leave.
 Any input size works: the input is reflection-padded to a multiple of 4 and the output cropped back.
 
 Dimension letters: B images, C channels, H/W pixels.
@@ -32,14 +37,25 @@ class StyleNet(nn.Module):
         channels: width of the first stage (the next two are 2x and 4x it; Johnson's network: 32).
         blocks: residual blocks at the lowest resolution (Johnson: 5).
         skip: predict a change of the input (see the module docstring).
+        color_match: start from the input with the style's colour statistics (see the module docstring; set them
+            with `set_style`).
     Input [B, 3, H, W] in [0, 1]; output [B, 3, H, W] in [0, 1].
     """
 
-    def __init__(self, channels: int = 32, blocks: int = 5, skip: bool = True):
+    def __init__(self, channels: int = 32, blocks: int = 5, skip: bool = True, color_match: bool = False):
         super().__init__()
         c1, c2, c3 = channels, 2 * channels, 4 * channels
-        self.config = {"channels": channels, "blocks": blocks, "skip": skip}
+        self.config = {
+            "channels": channels,
+            "blocks": blocks,
+            "skip": skip,
+            "color_match": color_match,
+        }
         self.skip = skip
+        self.color_match = color_match
+        if color_match:
+            self.register_buffer("style_mean", torch.full((1, 3, 1, 1), 0.5))
+            self.register_buffer("style_std", torch.full((1, 3, 1, 1), 0.25))
         pad = "reflect"
         self.down = nn.Sequential(
             ConvNormAct(3, c1, 9, norm="instance", padding_mode=pad),
@@ -63,7 +79,21 @@ class StyleNet(nn.Module):
         """Rebuild from `net.config`."""
         return cls(**config)
 
+    @torch.no_grad()
+    def set_style(self, style: torch.Tensor) -> None:
+        """Store the colour statistics of a style image [1, 3, H, W] (used with color_match)."""
+        self.style_mean.copy_(style.float().mean(dim=(2, 3), keepdim=True))
+        self.style_std.copy_(style.float().std(dim=(2, 3), keepdim=True))
+
+    def matched(self, x: torch.Tensor) -> torch.Tensor:
+        """Images [B, 3, H, W] with each channel's mean and std set to the style's (clamped to [0, 1])."""
+        mean = x.mean(dim=(2, 3), keepdim=True)
+        std = x.std(dim=(2, 3), keepdim=True) if x.shape[-2] * x.shape[-1] > 1 else torch.ones_like(mean)
+        return ((x - mean) / (std + 1e-5) * self.style_std + self.style_mean).clamp(0, 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.color_match:
+            x = self.matched(x)
         h, w = x.shape[-2:]
         ph, pw = (-h) % 4, (-w) % 4
         if ph or pw:

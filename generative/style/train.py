@@ -27,7 +27,7 @@ from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint,
 from core.config import ConfigError, config_from_dict, config_to_dict, load_toml_presets, parse_config
 from core.device import autocast, pick_device, set_cpu_threads
 from core.metrics import MetricsLog, plot_metrics
-from core.optim import make_optimizer
+from core.optim import make_optimizer, make_scheduler
 from core.progress import progress
 from core.run import make_run_dir, write_json_atomic
 from core.seeding import rng_state, seed_everything, set_rng_state
@@ -44,6 +44,7 @@ PRESETS_FILE = Path(__file__).with_name("presets.toml")
 PRESETS: dict[str, dict] = load_toml_presets(PRESETS_FILE)
 BUILTIN_CONTENT = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "clock", "immunohistochemistry")
 SAMPLE_IMAGES = ("astronaut", "chelsea")
+_BEFORE_RECIPE = {"color_match": False, "scale_free": False, "pixels": False, "warmup_steps": 0}
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,14 @@ class StyleTrainConfig:
     lr: float = 1e-3
     channels: int = 32
     blocks: int = 5
+    color_match: bool = True  # start from the content with the style's colour statistics (see network.StyleNet)
     content_weight: float = 1.0
     style_weight: float = 0.5
     tv_weight: float = 1e-3
+    scale_free: bool = True  # style loss on the Grams' shapes and log sizes (see losses.style_loss)
+    pixels: bool = True  # the style loss also matches the RGB statistics (see losses.StyleTargets)
+    style_layers: str = ""  # comma-separated loss-network layers; empty: the network's own choice
+    warmup_steps: int = 0  # linear learning-rate warm-up
     weights: str = ""  # VGG16/19 state_dict file; empty: the random multi-scale loss network
     network_seed: int = RANDOM_SEED
     sample_every: int = 100
@@ -130,16 +136,29 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
     """Train (or continue) a fast style network in run_dir. Returns the last checkpoint's path."""
     device = pick_device(cfg.device)
     seed_everything(cfg.seed)
-    net = StyleNet(cfg.channels, cfg.blocks).to(device)
+    net = StyleNet(cfg.channels, cfg.blocks, color_match=cfg.color_match).to(device)
     opt = make_optimizer(net, "adam", lr=cfg.lr)
+    sched = make_scheduler(opt, "constant", total_steps=cfg.steps, warmup_steps=cfg.warmup_steps)
     step = 0
     if resume is not None:
         net.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
+        if "scheduler" in resume:
+            sched.load_state_dict(resume["scheduler"])
         step = int(resume["step"])
         set_rng_state(resume["rng"])
     loss_net = make_loss_network(cfg.weights or None, seed=cfg.network_seed).to(device)
-    targets = StyleTargets(loss_net, load_image(cfg.style, cfg.style_size).to(device))
+    layers = tuple(name.strip() for name in cfg.style_layers.split(",") if name.strip()) or None
+    style_image = load_image(cfg.style, cfg.style_size).to(device)
+    if cfg.color_match:
+        net.set_style(style_image)
+    targets = StyleTargets(
+        loss_net,
+        style_image,
+        layers,
+        pixels=cfg.pixels,
+        scale_free=cfg.scale_free,
+    )
     sampler = ContentSampler(cfg.data, cfg.size)
     samples = _sample_batch(cfg.size).to(device)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -153,6 +172,7 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
             "net_config": dict(net.config),
             "model": net.state_dict(),
             "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
             "step": step,
             "rng": rng_state(),
         }
@@ -172,6 +192,7 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sched.step()
         step += 1
         seen += x.shape[0]
         bar.update(1)
@@ -237,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             if ckpt is None:
                 raise CheckpointError(f"{run_dir}: no checkpoints/step_*.pt to resume from")
             payload = load_checkpoint(ckpt, kind="style")
-            cfg = config_from_dict(StyleTrainConfig, dict(payload["config"]))
+            saved = {**_BEFORE_RECIPE, **payload["config"]}  # runs saved before these options used the plain recipe
+            cfg = config_from_dict(StyleTrainConfig, saved)
             cfg = parse_config(StyleTrainConfig, [*extra, *overrides], {"saved": config_to_dict(cfg)}, "saved")
             print(f"resuming {run_dir} from {ckpt.name} (step {payload['step']})", file=sys.stderr)
         else:
