@@ -26,6 +26,7 @@ from core.device import autocast, pick_device, set_cpu_threads
 
 from ..data import IMAGE_SUFFIXES
 from ..images import ImageError, load_image, save_image
+from .features import add_run_arguments
 from .network import StyleNet
 
 __all__ = ["load_style_net", "stylize_images", "export_onnx", "main"]
@@ -98,8 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="output file (one input) or folder")
     p.add_argument("--size", type=int, default=None, help="resize inputs so the longer side is PX (default: keep)")
     p.add_argument("--onnx", metavar="FILE", help="also export the network to this ONNX file (needs onnx)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
+    add_run_arguments(p, loss_network=False)
     return p
 
 

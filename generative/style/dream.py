@@ -23,7 +23,7 @@ from core.device import pick_device, set_cpu_threads
 from core.progress import progress
 
 from ..images import ImageError, load_image, save_image
-from .features import RANDOM_SEED, LossNetworkError, make_loss_network
+from .features import RANDOM_SEED, LossNetworkError, add_run_arguments, make_loss_network
 
 __all__ = ["layer_activation", "dream", "main"]
 
@@ -101,10 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=0.01, help="step size in pixel units (default 0.01)")
     p.add_argument("--luminance", action="store_true", help="dream in light and shade only, keep the colours")
     p.add_argument("--size", type=int, default=256, help="longer side of the image in pixels (default 256)")
-    p.add_argument("--weights", metavar="PATH", help="VGG16/VGG19 torchvision state_dict (default: random network)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
+    add_run_arguments(p)
     return p
 
 

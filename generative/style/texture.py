@@ -14,7 +14,7 @@ import time
 from core.device import pick_device, set_cpu_threads
 
 from ..images import ImageError, load_image, save_image
-from .features import RANDOM_SEED, LossNetworkError, make_loss_network
+from .features import RANDOM_SEED, LossNetworkError, add_run_arguments, make_loss_network
 from .gatys import GatysConfig, optimize_image
 from .losses import StyleTargets
 
@@ -32,10 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     p.add_argument("--tv-weight", type=float, default=1e-3, help="total-variation weight (default 0.001)")
     p.add_argument("--frames", metavar="DIR", help="save intermediate images into this folder")
-    p.add_argument("--weights", metavar="PATH", help="VGG16/VGG19 torchvision state_dict (default: random network)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
+    add_run_arguments(p)
     return p
 
 
