@@ -1,0 +1,56 @@
+"""The models shipped in agents/models: each loads for its game and plays, and they are as strong as the README says.
+
+Oracles: exhaustive minimax over every reachable tic-tac-toe position, the public Connect Four test sets (solver
+scores of every move), and alpha-beta search.
+"""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents.network import load_policy_value_net
+from agents.players import MODEL_DIR, make_player
+from arena.evaluate import connect4_benchmark, tictactoe_exhaustive
+from arena.match import play_games
+
+MODELS = sorted(Path(MODEL_DIR).glob("*.pt"))
+
+
+def test_the_three_small_games_have_bundled_models():
+    assert {p.stem for p in MODELS} >= {"tictactoe", "connect_four", "othello"}
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
+def test_bundled_model_loads_and_plays_legal_moves(path):
+    net, game = load_policy_value_net(path)
+    assert game.name == path.stem and sum(p.numel() for p in net.parameters()) < 2_000_000
+    player = make_player("bundled:16", game)
+    state = game.init(4)
+    while not bool(state.done.all()):
+        action = player(game, state)
+        legal = game.legal_mask(state)
+        live = ~state.done
+        assert bool(legal[live].gather(1, action[live, None]).all())
+        state = game.step(state, action)
+
+
+def test_bundled_tictactoe_never_makes_a_mistake():
+    net, game = load_policy_value_net(MODEL_DIR / "tictactoe.pt")
+    assert tictactoe_exhaustive(make_player("bundled:32", game)) == {"positions": 4520, "mistakes": 0}
+
+
+def test_bundled_connect_four_is_far_better_than_chance_against_perfect_play():
+    _, game = load_policy_value_net(MODEL_DIR / "connect_four.pt")
+    try:
+        result = connect4_benchmark(make_player("bundled:400", game), sets=("Test_L3_R1",), limit=100)
+    except FileNotFoundError as err:
+        pytest.skip(f"Connect Four test sets not found: {err}")
+    assert result["Test_L3_R1"]["mistake_rate"] <= 0.06  # measured 0.03; random play: about 0.31 on this set
+
+
+def test_bundled_othello_beats_a_shallow_alpha_beta():
+    _, game = load_policy_value_net(MODEL_DIR / "othello.pt")
+    torch.manual_seed(0)
+    result = play_games(game, make_player("bundled:64", game), make_player("alphabeta:1", game), 8, progress=False)
+    assert result.wins_a + 0.5 * result.draws >= 6
