@@ -450,6 +450,8 @@ class Viewer:
                 for a in (share > 0.005).nonzero()[:, 0].tolist():
                     rect = self.game.action_rect(a, size)
                     if rect is not None:
+                        if rect.height > 2 * rect.width:  # a whole column (connect four): mark its top, not the discs
+                            rect = pygame.Rect(rect.left, rect.top, rect.width, rect.width)
                         cells.append((rect, float(share[a] / top), f"{100 * float(share[a]):.0f}"))
                 draw_heatmap(board_surface, cells)
         self._draw_panel(surface, panel, hint)
