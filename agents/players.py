@@ -11,6 +11,8 @@ Specs:
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
+    solver                  Connect Four only: perfect play by the exact solver (agents.connect4_solver); positions
+                            with few stones take long (minutes for the first moves of a game)
 
 A player is a callable `player(game, state) -> LongTensor[B]` with `.name`; searching players set `.info` =
 {"visits": [B, A], "value": [B], "policy": [B, A]} after each call and have `think(game, state, should_stop,
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from agents.connect4_solver import SolverPlayer
 from core.hashing import file_hash
 
 __all__ = [
@@ -37,7 +40,7 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS]"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], solver"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
@@ -107,6 +110,12 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
         return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"))
     if kind == "alphabeta":
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
+    if kind == "solver":
+        if arg:
+            raise ValueError(f"bad player spec {spec!r}: the solver takes no argument")
+        if game.name != "connect_four":
+            raise ValueError(f"the solver player plays connect four only, not {game.name}")
+        return SolverPlayer(seed)
     if kind == "bundled":
         sims = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         path = bundled_model_path(game)
