@@ -36,6 +36,9 @@ static uint32_t *tt_keys;
 static uint8_t *tt_vals;
 static PyThread_type_lock tt_lock;
 static unsigned long long node_count;
+static unsigned long long node_limit; /* 0: none; else the search gives up past this many nodes of one call */
+static unsigned long long call_start; /* node_count when the current call began */
+static int aborted;
 
 static inline u64 column_mask(int col) { return ((1ULL << HEIGHT) - 1) << (col * (HEIGHT + 1)); }
 static inline u64 top_mask(int col) { return (1ULL << (HEIGHT - 1)) << (col * (HEIGHT + 1)); }
@@ -115,6 +118,8 @@ static const int ORDER[WIDTH] = {3, 2, 4, 1, 5, 0, 6};
 /* negamax score of a position within (alpha, beta); the player to move cannot win at once */
 static int negamax(u64 cur, u64 mask, int moves, int alpha, int beta) {
     node_count++;
+    if (node_limit && node_count - call_start > node_limit) aborted = 1;
+    if (aborted) return 0; /* unwinds without storing anything */
     u64 next = non_losing_moves(cur, mask);
     if (!next) return -(CELLS - moves) / 2;
     if (moves >= CELLS - 2) return 0; /* the last two stones cannot win: a draw */
@@ -160,6 +165,7 @@ static int negamax(u64 cur, u64 mask, int moves, int alpha, int beta) {
         u64 m = list[--n];
         /* play m: the opponent becomes the player to move */
         int s = -negamax(cur ^ mask, mask | m, moves + 1, -beta, -alpha);
+        if (aborted) return 0;
         if (s >= beta) {
             tt_put(key, s + MAX_SCORE - 2 * MIN_SCORE + 2);
             return s;
@@ -181,6 +187,7 @@ static int solve(u64 cur, u64 mask, int moves) {
         else if (med >= 0 && hi / 2 > med)
             med = hi / 2;
         int r = negamax(cur, mask, moves, med, med + 1);
+        if (aborted) return 0;
         if (r <= med)
             hi = r;
         else
@@ -227,28 +234,46 @@ static int check_position(u64 cur, u64 mask, int moves) {
     return 0;
 }
 
+/* a node budget for one call (0: none) */
+static void start_call(unsigned long long max_nodes) {
+    aborted = 0;
+    node_limit = max_nodes;
+    call_start = node_count;
+}
+
+static int end_call(void) {
+    int gave_up = aborted;
+    node_limit = 0;
+    aborted = 0;
+    return gave_up;
+}
+
 static PyObject *py_solve(PyObject *self, PyObject *args) {
-    unsigned long long cur, mask;
-    int moves, score;
-    if (!PyArg_ParseTuple(args, "KKi", &cur, &mask, &moves)) return NULL;
+    unsigned long long cur, mask, max_nodes = 0;
+    int moves, score, gave_up;
+    if (!PyArg_ParseTuple(args, "KKi|K", &cur, &mask, &moves, &max_nodes)) return NULL;
     if (check_position(cur, mask, moves) < 0 || ensure_table() < 0) return NULL;
     if (moves == CELLS) return PyLong_FromLong(0);
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(tt_lock, WAIT_LOCK);
+    start_call(max_nodes);
     score = solve(cur, mask, moves);
+    gave_up = end_call();
     PyThread_release_lock(tt_lock);
     Py_END_ALLOW_THREADS
+    if (gave_up) return PyErr_Format(PyExc_TimeoutError, "gave up after %llu nodes", max_nodes);
     return PyLong_FromLong(score);
 }
 
 /* score of every column for the player to move (None: full column), as the `.scores` files give them */
 static PyObject *py_analyze(PyObject *self, PyObject *args) {
-    unsigned long long cur, mask;
-    int moves, scores[WIDTH], full[WIDTH];
-    if (!PyArg_ParseTuple(args, "KKi", &cur, &mask, &moves)) return NULL;
+    unsigned long long cur, mask, max_nodes = 0;
+    int moves, scores[WIDTH], full[WIDTH], gave_up;
+    if (!PyArg_ParseTuple(args, "KKi|K", &cur, &mask, &moves, &max_nodes)) return NULL;
     if (check_position(cur, mask, moves) < 0 || ensure_table() < 0) return NULL;
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(tt_lock, WAIT_LOCK);
+    start_call(max_nodes);
     u64 wins = winning_cells(cur, mask);
     for (int c = 0; c < WIDTH; c++) {
         full[c] = (mask & top_mask(c)) != 0;
@@ -261,8 +286,10 @@ static PyObject *py_analyze(PyObject *self, PyObject *args) {
         else
             scores[c] = -solve(cur ^ mask, mask | m, moves + 1);
     }
+    gave_up = end_call();
     PyThread_release_lock(tt_lock);
     Py_END_ALLOW_THREADS
+    if (gave_up) return PyErr_Format(PyExc_TimeoutError, "gave up after %llu nodes", max_nodes);
     PyObject *out = PyList_New(WIDTH);
     if (!out) return NULL;
     for (int c = 0; c < WIDTH; c++) {
@@ -291,8 +318,8 @@ static PyObject *py_reset(PyObject *self, PyObject *noargs) {
 static PyObject *py_nodes(PyObject *self, PyObject *noargs) { return PyLong_FromUnsignedLongLong(node_count); }
 
 static PyMethodDef methods[] = {
-    {"solve", py_solve, METH_VARARGS, "solve(current, mask, moves) -> exact score of the position (Pons)"},
-    {"analyze", py_analyze, METH_VARARGS, "analyze(current, mask, moves) -> score of each column, None if full"},
+    {"solve", py_solve, METH_VARARGS, "solve(current, mask, moves[, max_nodes]) -> exact score of the position (Pons); TimeoutError past max_nodes"},
+    {"analyze", py_analyze, METH_VARARGS, "analyze(current, mask, moves[, max_nodes]) -> score of each column, None if full; TimeoutError past max_nodes"},
     {"reset", py_reset, METH_NOARGS, "reset() -> clear the transposition table and the node counter"},
     {"nodes", py_nodes, METH_NOARGS, "nodes() -> positions searched since the last reset"},
     {NULL, NULL, 0, NULL},

@@ -114,20 +114,23 @@ def _position(pos: str | Sequence[int] | Position) -> Position:
     return position_from_moves(pos)
 
 
-def solve(pos: str | Sequence[int] | Position) -> int:
+def solve(pos: str | Sequence[int] | Position, *, max_nodes: int = 0) -> int:
     """Exact score of a position for the player to move (Pons' convention; 0 for a full board).
 
+    Args:
+        max_nodes: give up after searching this many positions (0: never).
     Raises:
+        TimeoutError: the search passed `max_nodes` (what it learned so far stays in the table).
         ValueError: a malformed position or one whose game is over.
         SolverUnavailableError: the C extension is not built.
     """
-    return int(_load().solve(*_position(pos)))
+    return int(_load().solve(*_position(pos), max_nodes))
 
 
-def analyze(pos: str | Sequence[int] | Position) -> list[int | None]:
+def analyze(pos: str | Sequence[int] | Position, *, max_nodes: int = 0) -> list[int | None]:
     """Score of playing each column (0..6) for the player to move, None for a full column; the position's score is
-    the maximum, and the optimal moves are the columns that reach it."""
-    return list(_load().analyze(*_position(pos)))
+    the maximum, and the optimal moves are the columns that reach it. `max_nodes` as in `solve`."""
+    return list(_load().analyze(*_position(pos), max_nodes))
 
 
 def analyze_state(state: Any) -> list[list[int | None] | None]:

@@ -95,7 +95,7 @@ class TrainConfig:
     eval_baselines: str = "random,rollout:64"  # comma-separated player specs
     eval_previous: bool = True  # also play the previous checkpoint (for the Bradley-Terry Elo)
     eval_solver: bool = True  # tictactoe: exhaustive minimax check; connect four: test sets
-    eval_bench_sets: str = "Test_L3_R1,Test_L2_R1,Test_L2_R2"
+    eval_bench_sets: str = "Own_End,Own_Middle,Own_Begin"  # shipped in the package; Pons' Test_* where present
     eval_bench_limit: int = 100  # positions per connect four test set (0: all)
     # length of the run (the command line's --iterations/--minutes set these)
     iterations: int = 10

@@ -1,14 +1,20 @@
 """Strength against perfect play: the Connect Four test sets and an exhaustive tic-tac-toe check.
 
-    python -m arena.evaluate connect_four alphabeta:4 --limit 200
-    python -m arena.evaluate tictactoe alphabeta:9
+    gamelab evaluate connect_four alphabeta:4 --limit 200           # the project's own sets (Own_End, ...)
+    gamelab evaluate connect_four bundled:800 --sets Test_L3_R1 Test_L2_R1 --outcome
+    gamelab evaluate tictactoe alphabeta:9                          # (also: python -m arena.evaluate ...)
 
-Connect Four: Pascal Pons' public test sets, read at run time from the folder named by the environment variable
-GAMELAB_CONNECT4_BENCH, else `<repo root>/../shared/benchmarks/connect4` (the data stays there; it is not part of
-this package). Each `Test_X.scores` file lists per position the exact score of every move (see the README in that
-folder). A move is a *mistake* when it changes the game-theoretic outcome (sign(score of the move) != sign(best
-score); AlphaZero.jl's criterion: in a lost position every move is correct), and a *strict mistake* when it is not
-an optimal move (score below the best). An illegal move counts as both.
+Connect Four: the project's own solved positions (arena/data/connect_four_positions.txt, sets Own_Begin, Own_Middle,
+Own_End; arena.connect4_positions made them) ship in the package and are the default. Pascal Pons' public test sets
+(Test_L3_R1 End-Easy, Test_L2_R1 Middle-Easy, Test_L2_R2 Middle-Medium, Test_L1_R1/R2/R3 Begin-Easy/Medium/Hard)
+are read at run time from the folder named by the environment variable GAMELAB_CONNECT4_BENCH, else
+`<repo root>/../shared/benchmarks/connect4` (the data stays there; it is not part of this package). Each
+`Test_X.scores` file lists per position the exact score of every move (see the README in that folder). A move is a
+*mistake* when it changes the game-theoretic outcome (sign(score of the move) != sign(best score); AlphaZero.jl's
+criterion: in a lost position every move is correct), and a *strict mistake* when it is not an optimal move (score
+below the best). An illegal move counts as both. A position is *critical* when some legal move would change its
+outcome; `--outcome` prints the share of positions where the player keeps the outcome, over all and over the
+critical ones.
 
 Tic-tac-toe: every reachable position that is not over, solved by a plain minimax over Python tuples; a mistake is
 a move whose minimax value is below the best move's.
@@ -28,10 +34,12 @@ from typing import Any
 
 import torch
 
+from arena.connect4_positions import OWN_SETS, load_own_set
 from envs import state as state_ops
 
 __all__ = [
     "DEFAULT_SETS",
+    "PONS_SETS",
     "bench_dir_default",
     "load_scores",
     "connect4_benchmark",
@@ -40,7 +48,8 @@ __all__ = [
     "main",
 ]
 
-DEFAULT_SETS = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2")
+DEFAULT_SETS = OWN_SETS  # the project's own positions: a fresh clone evaluates with no outside folder
+PONS_SETS = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2")
 _ENV = "GAMELAB_CONNECT4_BENCH"
 
 
@@ -119,13 +128,15 @@ def connect4_benchmark(
 
     Args:
         player: a player (`player(game, state) -> LongTensor[B]`).
-        sets: names of the test sets (each needs its `.scores` file).
+        sets: names of the sets: the project's own (`OWN_SETS`, shipped in the package) or test sets of the
+            benchmark folder (each needs its `.scores` file).
         limit: use only the first `limit` positions of each set.
         bench_dir: the benchmark folder (default: `bench_dir_default()`).
         chunk: positions per call of the player.
     Returns:
         {set name: {"positions": int, "mistakes": int, "mistake_rate": float, "strict_mistakes": int,
-        "strict_mistake_rate": float}}.
+        "strict_mistake_rate": float, "critical": int (positions where some move changes the outcome),
+        "critical_mistakes": int}}.
     Raises:
         FileNotFoundError: the folder or a set's scores file is missing.
     """
@@ -133,24 +144,30 @@ def connect4_benchmark(
 
     game = get_game("connect_four")
     folder = Path(bench_dir) if bench_dir is not None else bench_dir_default()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"connect four benchmark folder not found: {folder} (set {_ENV})")
     results = {}
     for name in sets:
-        rows = load_scores(folder / f"{name}.scores")[: limit if limit is not None else None]
+        if name in OWN_SETS:
+            rows = load_own_set(name)
+        elif not folder.is_dir():
+            raise FileNotFoundError(
+                f"connect four benchmark folder not found: {folder} (set {_ENV}); the project's own sets need none: "
+                + ", ".join(OWN_SETS)
+            )
+        else:
+            rows = load_scores(folder / f"{name}.scores")
+        rows = rows[: limit if limit is not None else None]
         state = _positions(game, [[int(ch) - 1 for ch in moves] for moves, _ in rows])
         chosen = _play(player, game, state, chunk).tolist()
-        mistakes = strict = 0
+        mistakes = strict = critical = critical_mistakes = 0
         for (_, scores), c in zip(rows, chosen):
             best = max(s for s in scores if s is not None)
+            is_critical = best >= 0 and any(s is not None and _sign(s) != _sign(best) for s in scores)
+            critical += is_critical
             v = scores[c] if 0 <= c < len(scores) else None
-            if v is None:  # illegal move
-                mistakes += 1
-                strict += 1
-                continue
-            sign = lambda x: (x > 0) - (x < 0)  # noqa: E731
-            mistakes += sign(v) != sign(best)
-            strict += v != best
+            wrong = v is None or _sign(v) != _sign(best)  # an illegal move is a mistake
+            mistakes += wrong
+            critical_mistakes += wrong and is_critical
+            strict += v is None or v != best
         n = len(rows)
         results[name] = {
             "positions": n,
@@ -158,8 +175,14 @@ def connect4_benchmark(
             "mistake_rate": mistakes / max(n, 1),
             "strict_mistakes": int(strict),
             "strict_mistake_rate": strict / max(n, 1),
+            "critical": int(critical),
+            "critical_mistakes": int(critical_mistakes),
         }
     return results
+
+
+def _sign(x: int) -> int:
+    return (x > 0) - (x < 0)
 
 
 # ------------------------------------------------------------------------------------------------- tic-tac-toe
@@ -242,19 +265,34 @@ def tictactoe_exhaustive(player: Any, *, chunk: int = 512) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m arena.evaluate",
+        prog="gamelab evaluate",
         description="Mistake rate of a player against perfect play: Connect Four test sets, or every tic-tac-toe "
         "position.",
     )
     p.add_argument("game", choices=["connect_four", "tictactoe"])
     p.add_argument("player", help="player spec, e.g. alphabeta:4, rollout:200, bundled:400, az:PATH:SIMS")
-    p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), help="connect four test sets")
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        default=list(DEFAULT_SETS),
+        help=f"connect four sets: the project's own ({', '.join(OWN_SETS)}; the default) or Pons' test sets "
+        f"(e.g. {' '.join(PONS_SETS)})",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p.add_argument(
+        "--outcome",
+        action="store_true",
+        help="also print the share of positions where the player keeps the game-theoretic outcome, over all and "
+        "over the critical ones (where some move changes it)",
+    )
     p.add_argument("--bench-dir", default=None, help=f"benchmark folder (default ${_ENV} or ../shared/...)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        print(f"error: --limit must be at least 1, got {args.limit}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     from agents.players import make_player
     from envs import get_game
@@ -265,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             res: dict = {"tictactoe": tictactoe_exhaustive(player)}
         else:
             res = connect4_benchmark(player, sets=tuple(args.sets), limit=args.limit, bench_dir=args.bench_dir)
-    except (ValueError, OSError, KeyError) as err:
-        print(f"arena.evaluate: {err}", file=sys.stderr)
+    except (ValueError, OSError, KeyError, ImportError) as err:
+        print(f"error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({"player": player.name, "results": res}))
@@ -276,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         line = f"  {name:<12} positions {r['positions']:5d}  mistakes {r['mistakes']:5d}"
         if "mistake_rate" in r:
             line += f"  rate {100 * r['mistake_rate']:5.1f}%  strict {100 * r['strict_mistake_rate']:5.1f}%"
+        if args.outcome and "critical" in r:
+            kept = 100 * (1 - r["mistake_rate"])
+            crit = r["critical"]
+            kept_crit = 100 * (1 - r["critical_mistakes"] / crit) if crit else 100.0
+            line += f"  keeps outcome {kept:5.1f}%  on critical {kept_crit:5.1f}% of {crit}"
         print(line)
     return 0
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
     "play": ("arena.viewer.play", "pygame viewer: play against an agent, or watch agents play"),
+    "evaluate": ("arena.evaluate", "mistakes against perfect play: connect four solved positions, all of tic-tac-toe"),
     "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
     "tournament": ("arena.tournament", "round robin between players with an Elo table"),
     "replay": ("arena.viewer.replay", "open a recorded game in the viewer"),

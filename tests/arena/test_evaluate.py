@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from arena.connect4_positions import OWN_SETS, STAGES, own_sets
 from arena.evaluate import bench_dir_default, connect4_benchmark, main, tictactoe_exhaustive
+from core.cli import main as cli_main
 from envs import get_game
 
 BENCH = bench_dir_default()
@@ -129,5 +131,57 @@ def test_cli(capsys):
 def test_missing_folder_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path / "absent"))
     with pytest.raises(FileNotFoundError, match="absent"):
-        connect4_benchmark(lambda g, s: torch.zeros(s.player.shape[0], dtype=torch.long))
+        connect4_benchmark(lambda g, s: torch.zeros(s.player.shape[0], dtype=torch.long), sets=("Test_L3_R1",))
     assert os.environ["GAMELAB_CONNECT4_BENCH"].endswith("absent")
+
+
+def _own_table_player(pick):
+    game = get_game("connect_four")
+    rows = [row for rows in own_sets().values() for row in rows]
+    return _table_player(game, [(m, sc) for m, sc in rows], pick)
+
+
+def test_own_sets_evaluate_without_the_outside_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path / "absent"))
+    sets = own_sets()
+    assert set(sets) == set(OWN_SETS) and all(len(rows) >= 50 for rows in sets.values())
+    for name, (lo, hi) in STAGES.items():
+        for moves, scores in sets[name]:
+            assert lo <= len(moves) <= hi and len(scores) == 7
+    best = lambda sc: max(range(7), key=lambda c: (sc[c] is not None, sc[c] if sc[c] is not None else 0))  # noqa: E731
+    res = connect4_benchmark(_own_table_player(best))  # the default sets are the project's own
+    assert set(res) == set(OWN_SETS)
+    assert all(r["mistakes"] == 0 and r["strict_mistakes"] == 0 and r["critical"] > 0 for r in res.values())
+
+    def worst(sc):  # the lowest score: a mistake exactly where some move changes the outcome
+        return min(range(7), key=lambda c: sc[c] if sc[c] is not None else 99)
+
+    res = connect4_benchmark(_own_table_player(worst), sets=("Own_End",))["Own_End"]
+    assert res["mistakes"] == res["critical"] == res["critical_mistakes"] > 0
+
+
+def test_evaluate_command_prints_one_line_per_set(capsys):
+    assert (
+        cli_main(
+            ["evaluate", "connect_four", "alphabeta:1", "--sets", "Own_End", "Own_Middle", "--limit", "30", "--outcome"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and out[1].split()[:4] == ["Own_End", "positions", "30", "mistakes"]
+    assert "rate" in out[1] and "strict" in out[1] and "keeps outcome" in out[1] and "on critical" in out[1]
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["connect_four", "random", "--sets", "Nope"], "Nope"),
+        (["connect_four", "random", "--limit", "0"], "--limit"),
+        (["connect_four", "banana"], "banana"),
+    ],
+)
+def test_evaluate_bad_input_is_one_error_line(argv, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path))
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]

@@ -1,0 +1,204 @@
+"""The project's own solved Connect Four positions: made by play, scored by the exact solver, shipped in the package.
+
+    python -m arena.connect4_positions                        # regenerate arena/data/connect_four_positions.txt
+    python -m arena.connect4_positions --per-set 50 --out /tmp/p.txt --seed 1
+
+Games are played from the empty board by players of mixed strength (each game draws how often it plays a uniformly
+random move instead of a tactical one: win at once if it can, else block a win at once, else not under the
+opponent's winning cell, else a random column weighted toward the centre), and stopped at a random number of
+stones; the position reached is kept when its game is not over and it was not kept before (mirror images count as
+the same). Then the solver (agents.connect4_solver) scores every move. Positions whose analysis passes the node
+budget are dropped (rare; the budget keeps a regeneration to minutes), so the sets lean a little toward positions
+the solver finds easy.
+
+Sets, by stage (stones on the board): Own_Begin 4-12, Own_Middle 13-24, Own_End 25-35. The file has one position per
+line, `SET moves score s1 .. s7` in the format of Pons' `.scores` files (1-based column digits, the score of the
+position for the player to move, the score of each column or `x` for a full one); lines starting with `#` are
+comments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from functools import cache
+from pathlib import Path
+
+__all__ = ["OWN_SETS", "STAGES", "DATA_FILE", "own_sets", "load_own_set", "generate", "main"]
+
+DATA_FILE = Path(__file__).parent / "data" / "connect_four_positions.txt"
+STAGES = {"Own_Begin": (4, 12), "Own_Middle": (13, 24), "Own_End": (25, 35)}
+OWN_SETS = tuple(STAGES)
+WIDTH, HEIGHT = 7, 6
+
+
+@cache
+def _read(path: Path) -> dict[str, list[tuple[str, list[int | None]]]]:
+    sets: dict[str, list[tuple[str, list[int | None]]]] = {}
+    with open(path, encoding="ascii") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) != 10:
+                raise ValueError(f"{path}:{lineno}: expected 'SET moves score s1 .. s7', got {line.strip()!r}")
+            sets.setdefault(parts[0], []).append((parts[1], [None if x == "x" else int(x) for x in parts[3:]]))
+    return sets
+
+
+def own_sets(path: str | Path = DATA_FILE) -> dict[str, list[tuple[str, list[int | None]]]]:
+    """Every set of the positions file: {name: [(moves as 1-based digits, score of each column or None)]}."""
+    return _read(Path(path))
+
+
+def load_own_set(name: str, path: str | Path = DATA_FILE) -> list[tuple[str, list[int | None]]]:
+    """One set of the project's own positions.
+
+    Raises:
+        KeyError: no set of that name (the message lists the sets).
+    """
+    sets = own_sets(path)
+    if name not in sets:
+        raise KeyError(f"no connect four position set {name!r}; the project's own sets: {', '.join(sets)}")
+    return sets[name]
+
+
+# ----------------------------------------------------------------------------------------------------- generation
+def _wins(pos: int) -> bool:
+    for s in (1, HEIGHT, HEIGHT + 1, HEIGHT + 2):
+        m = pos & (pos >> s)
+        if m & (m >> 2 * s):
+            return True
+    return False
+
+
+def _cell(mask: int, c: int) -> int:
+    """The bit where a disc dropped in column c lands (0 when the column is full)."""
+    bit = (mask + (1 << c * (HEIGHT + 1))) & (((1 << HEIGHT) - 1) << c * (HEIGHT + 1))
+    return bit
+
+
+def _tactical(cur: int, mask: int, legal: list[int], rng: random.Random) -> int:
+    opp = cur ^ mask
+    for c in legal:
+        if _wins(cur | _cell(mask, c)):
+            return c
+    for c in legal:
+        if _wins(opp | _cell(mask, c)):
+            return c
+    safe = []
+    for c in legal:
+        below = _cell(mask, c)
+        above = below << 1
+        top_ok = above & (((1 << HEIGHT) - 1) << c * (HEIGHT + 1))
+        if not (top_ok and _wins(opp | above)):
+            safe.append(c)
+    pool = safe or legal
+    weights = [4 - abs(c - 3) for c in pool]
+    return rng.choices(pool, weights)[0]
+
+
+def _play_game(stones: int, randomness: float, rng: random.Random) -> str | None:
+    """Moves (1-based digits) of a game stopped after `stones` moves, or None if it ended before."""
+    cur = mask = 0
+    moves = []
+    for _ in range(stones):
+        legal = [c for c in range(WIDTH) if _cell(mask, c)]
+        c = rng.choice(legal) if rng.random() < randomness else _tactical(cur, mask, legal, rng)
+        bit = _cell(mask, c)
+        if _wins(cur | bit):
+            return None  # the game is over: no position to evaluate
+        cur, mask = cur ^ mask, mask | bit
+        moves.append(c)
+    return "".join(str(c + 1) for c in moves)
+
+
+def generate(
+    per_set: int = 200, *, seed: int = 0, max_nodes: int = 20_000_000, show: bool = True
+) -> dict[str, list[tuple[str, list[int | None]]]]:
+    """Play, deduplicate and solve `per_set` positions for each stage (see the module docstring).
+
+    Returns:
+        {set name: [(moves, score of each column)]}, each set in the order generated.
+    """
+    from agents import connect4_solver as c4s
+
+    rng = random.Random(seed)
+    out: dict[str, list] = {}
+    seen: set[str] = set()
+    for name, (lo, hi) in STAGES.items():
+        rows: list = []
+        dropped, t0 = 0, time.monotonic()
+        while len(rows) < per_set:
+            moves = _play_game(rng.randint(lo, hi), rng.choice((1.0, 0.5, 0.25, 0.1)), rng)
+            if moves is None:
+                continue
+            mirror = "".join(str(8 - int(ch)) for ch in moves)
+            key = min(_board_key(moves), _board_key(mirror))
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                scores = c4s.analyze(moves, max_nodes=max_nodes)
+            except TimeoutError:
+                dropped += 1
+                continue
+            rows.append((moves, scores))
+            if show:
+                print(f"\r{name}: {len(rows)}/{per_set} ({dropped} over budget)", end="", file=sys.stderr, flush=True)
+        if show:
+            print(f"  {time.monotonic() - t0:.0f} s", file=sys.stderr)
+        out[name] = rows
+    return out
+
+
+def _board_key(moves: str) -> str:
+    """The position itself (not the order of the moves): the stones of each column, bottom up."""
+    cols = [[] for _ in range(WIDTH)]
+    for k, ch in enumerate(moves):
+        cols[int(ch) - 1].append("xo"[k % 2])
+    return "/".join("".join(c) for c in cols)
+
+
+def write(sets: dict[str, list[tuple[str, list[int | None]]]], path: str | Path, command: str) -> None:
+    """Write sets in the file format of the module docstring."""
+    lines = [
+        "# Connect Four positions of the gamelab project, solved exactly (agents.connect4_solver).",
+        f"# Made by: {command}",
+        "# SET moves score s1 .. s7   (1-based columns; scores in Pascal Pons' convention, x: full column)",
+    ]
+    for name, rows in sets.items():
+        for moves, scores in rows:
+            best = max(s for s in scores if s is not None)
+            cols = " ".join("x" if s is None else str(s) for s in scores)
+            lines.append(f"{name} {moves} {best} {cols}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n", encoding="ascii")
+    _read.cache_clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m arena.connect4_positions",
+        description="Generate and solve the project's own Connect Four evaluation positions.",
+    )
+    p.add_argument("--per-set", type=int, default=200, help="positions per stage set")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-nodes", type=int, default=20_000_000, help="drop a position whose analysis needs more")
+    p.add_argument("--out", default=str(DATA_FILE))
+    args = p.parse_args(argv)
+    if args.per_set < 1:
+        print(f"error: --per-set must be at least 1, got {args.per_set}", file=sys.stderr)
+        return 2
+    sets = generate(args.per_set, seed=args.seed, max_nodes=args.max_nodes)
+    command = f"python -m arena.connect4_positions --per-set {args.per_set} --seed {args.seed}"
+    command += f" --max-nodes {args.max_nodes}"
+    write(sets, args.out, command)
+    print(f"wrote {sum(len(r) for r in sets.values())} positions to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
