@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     """`gamelab gan train ...` or `gamelab gan eval ...`. Returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
+        print("usage: gamelab gan {train,eval} [ARGS...]\n")
         print(__doc__)
         print("'gamelab gan train --help' and 'gamelab gan eval --help' show the options.")
         return 0
