@@ -187,3 +187,13 @@ def test_headless_screenshot_prints_no_sdl_noise(tmp_path):
     proc = subprocess.run([*cmd, "--screenshot", str(out), "--moves", "40 30"], env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and out.is_file()
     assert proc.stderr == "", proc.stderr
+
+
+def test_the_shipped_example_replay_is_a_real_finished_game():
+    from pathlib import Path
+
+    from arena.viewer.recording import load_session
+
+    session = load_session(Path(__file__).parents[2] / "replays" / "examples" / "connect_four.jsonl")
+    session.jump(len(session.states) - 1)
+    assert session.over and session.winner == 0 and len(session.actions) == 7
