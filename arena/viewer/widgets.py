@@ -42,14 +42,24 @@ THEME = {
 }
 
 
-@lru_cache(maxsize=32)
 def font(size: int, bold: bool = False) -> pygame.font.Font:
-    """pygame's bundled default font at a pixel size (works offline, no system fonts needed)."""
+    """pygame's bundled default font at a pixel size (works offline, no system fonts needed).
+
+    Fonts are cached until `pygame.quit()`, which drops the cache (a Font from before it crashes the process).
+    """
     if not pygame.font.get_init():
         pygame.font.init()
+    return _font(size, bold)
+
+
+@lru_cache(maxsize=32)
+def _font(size: int, bold: bool) -> pygame.font.Font:
     f = pygame.font.Font(None, size)
     f.set_bold(bold)
     return f
+
+
+pygame.register_quit(_font.cache_clear)
 
 
 def draw_text(
