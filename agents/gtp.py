@@ -29,34 +29,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 import torch
 
 from agents import players
+from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, parse_vertex
 from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
 from envs.go import Go, GoState, fixed_handicap_points
 
-__all__ = [
-    "COLUMNS",
-    "MAX_LINE_BYTES",
-    "GtpEngine",
-    "parse_vertex",
-    "format_vertex",
-    "parse_colour",
-    "read_bounded_line",
-    "main",
-]
+__all__ = ["COMMANDS", "GtpEngine", "main"]
 
-COLUMNS = "ABCDEFGHJKLMNOPQRST"
-MAX_LINE_BYTES = 64 * 1024
 COMMANDS = (
     "protocol_version",
     "name",
@@ -77,65 +67,6 @@ COMMANDS = (
     "fixed_handicap",
 )
 _VERSION = "0.1.0"
-
-
-class GtpError(ValueError):
-    """A command that fails: its message is the text of the `?` reply."""
-
-
-# ------------------------------------------------------------------------------------------------- vertices
-
-
-def parse_vertex(text: str, size: int) -> int:
-    """The action id of a GTP vertex ("D4", "pass") on a size x size board (row 0 of our boards is the top).
-
-    Raises:
-        GtpError: not a vertex of this board.
-    """
-    t = text.strip().upper()
-    if t == "PASS":
-        return size * size
-    m = re.fullmatch(r"([A-HJ-T])([0-9]{1,2})", t)
-    if not m:
-        raise GtpError(f"invalid coordinate {text[:20]!r}")
-    col, row = COLUMNS.index(m.group(1)), int(m.group(2))
-    if col >= size or not 1 <= row <= size:
-        raise GtpError(f"invalid coordinate {text!r} (off the {size}x{size} board)")
-    return (size - row) * size + col
-
-
-def format_vertex(action: int, size: int) -> str:
-    """The GTP vertex of an action id ("pass" for the pass)."""
-    if action == size * size:
-        return "pass"
-    r, c = divmod(int(action), size)
-    return f"{COLUMNS[c]}{size - r}"
-
-
-def parse_colour(text: str) -> int:
-    """0 for black, 1 for white (b, black, w, white; any case)."""
-    t = text.strip().lower()
-    if t in ("b", "black"):
-        return 0
-    if t in ("w", "white"):
-        return 1
-    raise GtpError(f"invalid color {text[:20]!r}")
-
-
-def read_bounded_line(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> tuple[bytes | None, bool]:
-    """(line without its end, too_long) read from a binary stream; (None, False) at the end of input.
-
-    At most `limit` bytes of a line are kept: the rest of a longer line is read and dropped in chunks.
-    """
-    line = stream.readline(limit + 1)
-    if not line:
-        return None, False
-    if len(line) <= limit or line.endswith(b"\n"):
-        return line.rstrip(b"\r\n"), False
-    while True:  # drop the rest of an over-long line
-        chunk = stream.readline(limit)
-        if not chunk or chunk.endswith(b"\n"):
-            return b"", True
 
 
 # ---------------------------------------------------------------------------------------------------- engine

@@ -11,6 +11,7 @@ Specs:
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
+    gtp:COMMAND             a GTP engine (Go only), e.g. gtp:gnugo --mode gtp --level 1 (agents.gtp_player)
 
 A player is a callable `player(game, state) -> LongTensor[B]` with `.name`; searching players set `.info` =
 {"visits": [B, A], "value": [B], "policy": [B, A]} after each call and have `think(game, state, should_stop,
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from agents.gtp_player import gtp_player
 from core.hashing import file_hash
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS]"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
@@ -101,6 +103,8 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
     kind, _, arg = spec.partition(":")
     if kind == "random" and not arg:
         return RandomPlayer(seed)
+    if kind == "gtp":
+        return gtp_player(arg, game)
     if kind == "rollout":
         return rollout_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), seed=seed)
     if kind == "mcts":

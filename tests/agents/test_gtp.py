@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.gtp import format_vertex, parse_vertex
+from agents.gtp_coords import format_vertex, parse_vertex
 
 ROOT = Path(__file__).resolve().parents[2]
 
