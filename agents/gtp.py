@@ -14,12 +14,13 @@ time left over the moves still to play. It resigns when the searched value of th
 `--resign-below` (-1 never resigns) once a quarter of the board has been played.
 
 Rules: area scoring with the komi set, suicide forbidden, simple ko (as GNU Go), positional superko with
---superko; `final_score` is the Tromp-Taylor area score of the board as it stands (stones left on the board
-count as alive). Moves of either colour may come in any order (GTP lets a controller set up positions so): a move
-by the side not to move just changes the side to move. Play goes on after two passes.
+--superko; `final_score` is the area score after taking off the stones judged dead by random playouts
+(`final_status_list dead` lists them; envs.go.Go.dead_stones). Moves of either colour may come in any order (GTP
+lets a controller set up positions so): a move by the side not to move just changes the side to move. Play goes
+on after two passes.
 
 Commands: protocol_version, name, version, known_command, list_commands, quit, boardsize, clear_board, komi, play,
-genmove, undo, showboard, final_score, time_settings, time_left, fixed_handicap.
+genmove, undo, showboard, final_score, final_status_list, time_settings, time_left, fixed_handicap.
 
 Vertices: a letter for the column (A-T without I) and the row number counted from the bottom, e.g. D4; `pass`.
 """
@@ -62,6 +63,7 @@ COMMANDS = (
     "undo",
     "showboard",
     "final_score",
+    "final_status_list",
     "time_settings",
     "time_left",
     "fixed_handicap",
@@ -203,8 +205,15 @@ class GtpEngine:
         rows.append(f"{to_move} to move, komi {self.komi:g}, {len(self.moves)} moves")
         return "\n" + "\n".join(rows)
 
+    def _dead(self) -> list[int]:
+        """The points of the stones judged dead (random playouts, seeded: the same answer every time)."""
+        gen = torch.Generator().manual_seed(0)
+        return self.game.dead_stones(self.state, generator=gen)[0].nonzero()[:, 0].tolist()
+
     def _final_score(self) -> str:
-        score = float(self.game.score(self.state)[0])
+        board = self.state.board.clone()
+        board[0, self._dead()] = 0
+        score = float(self.game.score(self.game.position(board))[0])
         if score == 0:
             return "0"
         return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
@@ -290,6 +299,16 @@ class GtpEngine:
             return self._showboard()
         if name == "final_score":
             return self._final_score()
+        if name == "final_status_list":
+            need(1)
+            if args[0].lower() not in ("dead", "alive", "seki"):
+                raise GtpError("syntax error (dead, alive or seki)")
+            dead = set(self._dead())
+            stones = (self.state.board[0] != 0).nonzero()[:, 0].tolist()
+            chosen = (
+                [] if args[0].lower() == "seki" else [p for p in stones if (p in dead) == (args[0].lower() == "dead")]
+            )
+            return " ".join(format_vertex(p, self.size) for p in chosen)
         if name == "time_settings":
             need(3)
             main_s, byo_s, stones = (_number(a) for a in args[:3])

@@ -7,7 +7,9 @@ odd ones, each pair after the same 2 random opening moves (seeded). At the end o
 its `final_score` and its dead stones (`final_status_list dead`), and the winner by our area score is compared with
 the engine's. Our area score leaves every stone on the board alive (Tromp-Taylor); an engine like GNU Go removes the
 stones it judges dead first, so where the winners differ the score with the engine's dead stones taken off is shown
-too. Printed: one line per game and the agreement rate on the games ended by two passes and on all games.
+too. Our `final_score` (the one `gamelab gtp go` answers) takes off the stones our random playouts judge dead
+(envs.go.Go.dead_stones): its agreement is printed as well. Printed: one line per game and the agreement rates on
+the games ended by two passes and on all games.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ def engine_games(game: Go, ours: Any, engine: GtpPlayer, num_games: int, *, seed
         board[0, v["dead"]] = 0
         without_dead = float(game.score(game.position(board))[0])
         ours_margin = float(state.score[i])
+        board = state.board[i : i + 1].clone()
+        board[0, game.dead_stones(state_ops.take(state, i), generator=torch.Generator().manual_seed(0))[0]] = 0
+        estimated = float(game.score(game.position(board))[0])
         out.append(
             {
                 "ours_black": bool(ours_black[i]),
@@ -76,6 +81,8 @@ def engine_games(game: Go, ours: Any, engine: GtpPlayer, num_games: int, *, seed
                 "dead": len(v["dead"]),
                 "our_without_dead": without_dead,
                 "agree": _winner(ours_margin) == _winner(v["score"]),
+                "our_final_score": estimated,
+                "final_agree": _winner(estimated) == _winner(v["score"]),
             }
         )
     return out
@@ -94,6 +101,8 @@ def summarize(games: list[dict]) -> dict:
             not g["agree"] and _winner(g["our_without_dead"]) == _winner(g["engine"]) for g in games
         ),
         "our_wins": ours_won,
+        "final_agree": sum(g["final_agree"] for g in games),
+        "two_pass_final_agree": sum(g["final_agree"] for g in passes),
     }
 
 
@@ -134,12 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"game {i:2d}: ours {'B' if g['ours_black'] else 'W'}, {g['moves']} moves, ended by {g['ended_by']}; "
             f"area {g['our']:+g}, engine {g['engine']:+g} ({g['dead']} dead stones; area without them "
-            f"{g['our_without_dead']:+g}): {mark}"
+            f"{g['our_without_dead']:+g}): {mark}; our final_score {g['our_final_score']:+g}: "
+            f"{'agree' if g['final_agree'] else 'DISAGREE'}"
         )
     s = summary
     print(
-        f"winner agreement: {s['agree']}/{s['games']} games, {s['two_pass_agree']}/{s['two_pass_games']} ended by "
-        f"two passes; disagreements explained by dead stones: {s['explained_by_dead_stones']}; our wins "
+        f"winner by our final_score (dead stones by playouts) against the engine's: {s['final_agree']}/{s['games']} "
+        f"games, {s['two_pass_final_agree']}/{s['two_pass_games']} ended by two passes"
+    )
+    print(
+        f"winner by plain area score: {s['agree']}/{s['games']} games, {s['two_pass_agree']}/{s['two_pass_games']} "
+        f"ended by two passes; disagreements explained by dead stones: {s['explained_by_dead_stones']}; our wins "
         f"{s['our_wins']}/{s['games']}; {s['seconds']} s"
     )
     return 0

@@ -318,6 +318,52 @@ class Go:
         """FloatTensor[B]: the area (Tromp-Taylor) score of the current boards, black - white - komi."""
         return self._area_score(state.board)
 
+    def dead_stones(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
+        """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them).
+
+        From each position `playouts` games are played on with random legal moves that never fill a point all of
+        whose neighbours are the mover's own stones (an eye), until neither side has such a move (or 2 * N moves);
+        a stone is dead when its point ends up owned (area) by the other colour in more than half of them. Ko and
+        superko are ignored in the playouts (simple ko still applies).
+        """
+        batch, n = state.board.shape
+        device = state.board.device
+        nbr, _, _ = self._table(device)
+        plain = Go(self.size, self.komi)
+        s = plain.position(state.board.repeat(playouts, 1), player=state.player.repeat(playouts))
+        passes = torch.zeros(batch * playouts, dtype=torch.long, device=device)
+        for _ in range(2 * n):
+            legal = plain.legal_mask(s)[:, :n]
+            colour = (1 - 2 * s.player).to(torch.int8)[:, None]
+            eye = (_pad(s.board, _EDGE)[:, nbr] == colour[:, :, None]) | (_pad(s.board, _EDGE)[:, nbr] == _EDGE)
+            legal &= ~eye.all(-1)
+            u = torch.rand(legal.shape, generator=generator, device=generator.device if generator else device)
+            pick = torch.where(legal, u.to(device), -1.0).argmax(-1)
+            action = torch.where(legal.any(-1), pick, n)
+            passes = torch.where(action == n, passes + 1, 0)
+            if bool((passes >= 2).all()):
+                break
+            s = plain.step(dataclasses.replace(s, done=torch.zeros_like(s.done)), action, check=False)
+        owner = self._owner(s.board).view(playouts, batch, n).float().mean(0)  # +1 black .. -1 white
+        board = state.board
+        return ((board > 0) & (owner < 0)) | ((board < 0) & (owner > 0))
+
+    def _owner(self, board: Tensor) -> Tensor:
+        """Int8Tensor[B, N]: +1 where the area belongs to black, -1 to white, 0 neither (Tromp-Taylor reach)."""
+        s = self.size
+        b = board.view(-1, s, s)
+        empty = b == 0
+        seeds = torch.stack([b == 1, b == -1])
+        reach = seeds
+        while True:
+            new = seeds | (_dilate(reach) & empty)
+            if torch.equal(new, reach):
+                break
+            reach = new
+        black = reach[0] & ~(empty & reach[1])
+        white = reach[1] & ~(empty & reach[0])
+        return (black.to(torch.int8) - white.to(torch.int8)).view(board.shape)
+
     def planes(self, state: GoState) -> Tensor:
         """FloatTensor[B, 8, H, W] from the view of the player to move (see the module docstring)."""
         board = state.board

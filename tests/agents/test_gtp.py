@@ -168,6 +168,15 @@ def test_rules_undo_ko_and_score(engine):
     assert engine.ask("play w pass") == "=" and engine.ask("play b pass") == "="
     assert engine.ask("genmove w").startswith("= ")
     assert engine.ask("clear_board") == "=" and engine.ask("final_score") == "= W+30"
+    # two live walls with eyes: black 7 stones + 3 eyes, white 7 stones + 8 points; nothing dead
+    assert engine.ask("komi 0.5") == "="
+    for colour, stones in (("b", "B1 B2 B3 B4 B5 A4 A2"), ("w", "C1 C2 C3 C4 C5 E4 E2")):
+        for v in stones.split():
+            assert engine.ask(f"play {colour} {v}") == "="
+    assert engine.ask("play w A3") == "? illegal move"  # suicide in black's eye
+    assert engine.ask("final_score") == "= W+5.5"
+    assert engine.ask("final_status_list dead") == "="
+    assert len(engine.ask("final_status_list alive").split()) == 1 + 14
 
 
 def test_handicap_time_and_quit(engine):

@@ -692,3 +692,23 @@ def test_handicap_game_starts_with_white():
     # two passes: black's four stones own the empty board (area score 81 - 0.5)
     two = game.step(game.step(state, torch.tensor([81, 81])), torch.tensor([81, 81]))
     assert two.done.all() and (two.score == 80.5).all()
+
+
+def test_dead_stones_by_playouts():
+    # a black stone inside white's living group and a white stone inside black's area are dead; the rest lives
+    game = Go(size=5, komi=0.5)
+    board = _board(
+        """
+        . X O . O
+        X X O O O
+        . X O X .
+        O X O O O
+        . X O . O
+        """
+    )
+    state = game.position(torch.stack([board, -board]), player=torch.tensor([0, 1]))
+    dead = game.dead_stones(state, generator=torch.Generator().manual_seed(0))
+    expected = torch.zeros(25, dtype=torch.bool)
+    expected[[_point(game, 2, 3), _point(game, 3, 0)]] = True
+    assert torch.equal(dead[0], expected) and torch.equal(dead[1], expected)  # colours swapped: the same points
+    assert not game.dead_stones(game.init(1))[0].any()
