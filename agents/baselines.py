@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from agents.evaluators import rollout_evaluator, uniform_evaluator
-from agents.mcts import EvaluateFn, search
+from agents.mcts import EvaluateFn, SearchSettings, search
 from envs import state as state_ops
 
 __all__ = [
@@ -61,7 +61,8 @@ class RandomPlayer:
 
     def __init__(self, seed: int = 0):
         self.name = "random"
-        self.search = None
+        self.checkpoint = None
+        self.settings = None
         self.generator = torch.Generator().manual_seed(seed)
         self.info: dict | None = None
 
@@ -346,7 +347,7 @@ class AlphaBetaPlayer:
             pruning, for wide boards such as hex, gomoku and go; it never applies to tic-tac-toe or connect four,
             where the search stays exact).
     Attributes:
-        name ("alphabeta:K"), search ({"depth": K}), info after each call: {"value": [B] in [-1, 1] (mover's view;
+        name ("alphabeta:K"), settings ({"depth": K}), info after each call: {"value": [B] in [-1, 1] (mover's view;
         +-1 for a proven result), "policy": [B, A] softmax of the root move values (for hints), "scores": [B, A]}.
     """
 
@@ -357,7 +358,8 @@ class AlphaBetaPlayer:
         self.batch_leaves = batch_leaves
         self.max_width = max_width
         self.name = f"alphabeta:{depth}"
-        self.search = {"depth": depth}
+        self.checkpoint = None
+        self.settings = {"depth": depth}
         self.generator = torch.Generator().manual_seed(seed)
         self.info: dict | None = None
 
@@ -402,40 +404,40 @@ class AlphaBetaPlayer:
 
 # --------------------------------------------------------------------------------------------- searching players
 class SearchPlayer:
-    """PUCT search (agents.mcts.search) with a given evaluator; plays the most visited move (temperature 0).
+    """Tree search (agents.mcts.search) with a given evaluator and settings; plays the search's choice (most visits).
 
     Args:
         evaluate: an EvaluateFn (agents.evaluators).
-        num_simulations: simulations per move.
+        settings: the search settings (budget, c_puct, ...); root noise is left out (playing to win).
         name: label, e.g. "rollout:200".
-        c_puct: PUCT constant.
         chunk: simulations per step of `think`.
         checkpoint: checkpoint hash for records (None for baselines).
-        search_settings: what records keep as the player's search settings.
+        extra: more facts for records (e.g. the checkpoint's path).
     Attributes:
+        search_settings: the SearchSettings used; settings: what records keep of them (a dict);
         info after each call: {"visits": [B, A], "value": [B], "policy": [B, A]}.
     """
 
     def __init__(
         self,
         evaluate: EvaluateFn,
-        num_simulations: int,
+        settings: SearchSettings,
         name: str,
         *,
-        c_puct: float = 1.5,
         chunk: int = 16,
         checkpoint: str | None = None,
-        search_settings: dict | None = None,
+        extra: dict | None = None,
     ):
-        if num_simulations < 1:
-            raise ValueError(f"a search needs at least one simulation, got {num_simulations}")
+        if settings.num_simulations < 1:
+            raise ValueError(f"a search needs at least one simulation, got {settings.num_simulations}")
         self.evaluate = evaluate
-        self.num_simulations = num_simulations
+        self.search_settings = settings.for_play()
+        self.num_simulations = settings.num_simulations
         self.name = name
-        self.c_puct = c_puct
         self.chunk = chunk
         self.checkpoint = checkpoint
-        self.search = search_settings or {"simulations": num_simulations, "c_puct": c_puct}
+        knobs = {k: v for k, v in self.search_settings.describe().items() if k != "num_simulations"}
+        self.settings = {"simulations": settings.num_simulations, **knobs, "temperature": 0.0, **(extra or {})}
         self.info: dict | None = None
 
     def _finish(self, result: Any) -> Tensor:
@@ -445,7 +447,7 @@ class SearchPlayer:
     def __call__(self, game: Any, state: Any) -> Tensor:
         """Returns LongTensor[B] (0 for finished games)."""
         with torch.no_grad():
-            result = search(game, state, self.evaluate, num_simulations=self.num_simulations, c_puct=self.c_puct)
+            result = search(game, state, self.evaluate, self.search_settings)
         return self._finish(result)
 
     def think(self, game: Any, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
@@ -455,7 +457,7 @@ class SearchPlayer:
         with torch.no_grad():
             while done < self.num_simulations:
                 k = min(self.chunk, self.num_simulations - done)
-                result = search(game, state, self.evaluate, num_simulations=k, c_puct=self.c_puct, tree=tree)
+                result = search(game, state, self.evaluate, self.search_settings, num_simulations=k, tree=tree)
                 tree, done = result.tree, done + k
                 report(done / self.num_simulations)
                 if should_stop():
@@ -463,13 +465,17 @@ class SearchPlayer:
         return self._finish(result)
 
 
-def rollout_player(game: Any, num_simulations: int, *, rollouts: int = 1, seed: int = 0) -> SearchPlayer:
+def rollout_player(
+    game: Any, num_simulations: int, *, settings: SearchSettings | None = None, rollouts: int = 1, seed: int = 0
+) -> SearchPlayer:
     """MCTS with a uniform prior and random playouts to the end as leaf values ("rollout:N")."""
     gen = torch.Generator().manual_seed(seed)
     evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen)
-    return SearchPlayer(evaluate, num_simulations, f"rollout:{num_simulations}", c_puct=1.5)
+    settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
+    return SearchPlayer(evaluate, settings, f"rollout:{num_simulations}")
 
 
-def mcts_player(game: Any, num_simulations: int) -> SearchPlayer:
+def mcts_player(game: Any, num_simulations: int, *, settings: SearchSettings | None = None) -> SearchPlayer:
     """MCTS with a uniform prior and value 0 at unfinished leaves ("mcts:N")."""
-    return SearchPlayer(uniform_evaluator(game), num_simulations, f"mcts:{num_simulations}", c_puct=1.5)
+    settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
+    return SearchPlayer(uniform_evaluator(game), settings, f"mcts:{num_simulations}")

@@ -28,14 +28,61 @@ import torch
 from torch import Tensor
 
 from agents import gumbel as gum
+from envs.base import Game
 
-__all__ = ["EvaluateFn", "Tree", "SearchResult", "search", "select_action", "advance_tree", "reset_rows"]
+__all__ = [
+    "EvaluateFn",
+    "SearchSettings",
+    "Tree",
+    "SearchResult",
+    "search",
+    "select_action",
+    "advance_tree",
+    "reset_rows",
+]
 
 # (planes [B, C, H, W], mask bool [B, A]) -> (logits [B, A], value [B]) for the player to move. An evaluator with the
 # attribute `wants_state = True` is called as evaluate(planes, mask, state=leaf_states) (random rollouts need it).
 EvaluateFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 _FORCED_BONUS = 1e4  # added to the PUCT score of a root child below its forced playout count
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Every knob of one search, built once from a job's config and used alike by self-play, evaluation, matches,
+    the viewer and `gamelab agent` (see `search` for their meaning).
+
+    `dirichlet_fraction` may also be a tensor [B] (a fraction per game).
+    """
+
+    num_simulations: int = 200
+    c_puct: float = 1.5
+    fpu_reduction: float = 0.0
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float | Tensor = 0.0
+    gumbel: bool = False
+    max_considered_actions: int = 16
+    gumbel_scale: float = 1.0
+    value_scale: float = 0.1
+    maxvisit_init: float = 50.0
+    forced_playouts: bool = False
+    forced_k: float = 2.0
+
+    def replace(self, **changes: Any) -> SearchSettings:
+        """A copy with some knobs changed (unknown names are a TypeError)."""
+        return dataclasses.replace(self, **changes)
+
+    def for_play(self, num_simulations: int | None = None) -> SearchSettings:
+        """The settings for playing to win (no root noise), optionally with another budget."""
+        return self.replace(dirichlet_fraction=0.0, num_simulations=num_simulations or self.num_simulations)
+
+    def describe(self) -> dict[str, Any]:
+        """The knobs as plain values (for records and logs)."""
+        out = dataclasses.asdict(self)
+        if torch.is_tensor(out["dirichlet_fraction"]):
+            out["dirichlet_fraction"] = out["dirichlet_fraction"].tolist()
+        return out
 
 
 @dataclass
@@ -231,46 +278,44 @@ def _sample_dirichlet(alpha: float, legal: Tensor, generator: torch.Generator | 
 
 # ---------------------------------------------------------------------------------------------------------- search
 def search(
-    game: Any,
+    game: Game,
     state: Any,
     evaluate: EvaluateFn,
+    settings: SearchSettings | None = None,
     *,
-    num_simulations: int,
-    c_puct: float = 1.5,
-    dirichlet_alpha: float = 0.3,
-    dirichlet_fraction: float | Tensor = 0.0,
-    gumbel: bool = False,
-    max_considered_actions: int = 16,
-    gumbel_scale: float = 1.0,
-    value_scale: float = 0.1,
-    maxvisit_init: float = 50.0,
-    forced_playouts: bool = False,
-    forced_k: float = 2.0,
-    fpu_reduction: float = 0.0,
     tree: Tree | None = None,
     generator: torch.Generator | None = None,
+    **knobs: Any,
 ) -> SearchResult:
-    """Run `num_simulations` simulations for every game of the batch.
+    """Run `settings.num_simulations` simulations for every game of the batch.
 
     Args:
         game: a game of the envs protocol.
         state: State [B] of the positions to search (finished games get zero visits).
         evaluate: EvaluateFn, e.g. from agents.evaluators.
-        num_simulations: simulations per game (one evaluate call each, for all games).
-        c_puct: PUCT exploration constant (score = Q + c_puct * P * sqrt(N_parent) / (1 + N)).
-        dirichlet_alpha, dirichlet_fraction: root noise P = (1 - f) P + f Dir(alpha) (PUCT only); f may be [B].
-        gumbel: Gumbel root search with sequential halving; interior nodes by the deterministic Gumbel rule.
-        max_considered_actions: root actions sampled by Gumbel-top-k.
-        gumbel_scale: scale of the root Gumbel noise (0: deterministic).
-        value_scale, maxvisit_init: sigma(q) = (maxvisit_init + max N) * value_scale * q (q rescaled to [0, 1]).
-        forced_playouts: KataGo's forced playouts at the root (n_forced = sqrt(forced_k * P * total)) and policy target
-            pruning of the forced visits (PUCT only).
-        fpu_reduction: unvisited children take Q = (parent's mean value) - fpu_reduction.
+        settings: the search knobs (default `SearchSettings()`); keyword `knobs` override single ones, e.g.
+            `search(game, state, evaluate, num_simulations=64, c_puct=2.0)`. The knobs:
+            num_simulations: simulations per game (one evaluate call each, for all games).
+            c_puct: PUCT exploration constant (score = Q + c_puct * P * sqrt(N_parent) / (1 + N)).
+            dirichlet_alpha, dirichlet_fraction: root noise P = (1 - f) P + f Dir(alpha) (PUCT only); f may be [B].
+            gumbel: Gumbel root search with sequential halving; interior nodes by the deterministic Gumbel rule.
+            max_considered_actions: root actions sampled by Gumbel-top-k.
+            gumbel_scale: scale of the root Gumbel noise (0: deterministic).
+            value_scale, maxvisit_init: sigma(q) = (maxvisit_init + max N) * value_scale * q (q rescaled to [0, 1]).
+            forced_playouts: KataGo's forced playouts at the root (n_forced = sqrt(forced_k * P * total)) and policy
+                target pruning of the forced visits (PUCT only).
+            fpu_reduction: unvisited children take Q = (parent's mean value) - fpu_reduction.
         tree: a tree from `advance_tree` whose roots are `state` (games with no tree are searched afresh).
         generator: torch generator for the noise.
     Returns:
         SearchResult.
     """
+    s = (settings or SearchSettings()).replace(**knobs) if knobs else (settings or SearchSettings())
+    num_simulations, c_puct, fpu_reduction = s.num_simulations, s.c_puct, s.fpu_reduction
+    dirichlet_alpha, dirichlet_fraction = s.dirichlet_alpha, s.dirichlet_fraction
+    gumbel, max_considered_actions, gumbel_scale = s.gumbel, s.max_considered_actions, s.gumbel_scale
+    value_scale, maxvisit_init = s.value_scale, s.maxvisit_init
+    forced_playouts, forced_k = s.forced_playouts, s.forced_k
     b = state.player.shape[0]
     if tree is not None and bool((tree.num_nodes > 0).all()):
         capacity = int(tree.num_nodes.max()) + num_simulations + 1

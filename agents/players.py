@@ -22,10 +22,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from agents.evaluators import network_evaluator
+from agents.mcts import SearchSettings
+from agents.network import load_policy_value_net
+from core.hashing import file_hash
+from envs.base import Game
 
 __all__ = [
     "make_player",
+    "network_player",
+    "policy_player",
     "MissingModelError",
     "MODEL_DIR",
     "bundled_model_path",
@@ -43,7 +52,7 @@ class MissingModelError(FileNotFoundError, ValueError):
     """A checkpoint or bundled model file that does not exist (caught as FileNotFoundError or as ValueError)."""
 
 
-def bundled_model_path(game: Any) -> Path:
+def bundled_model_path(game: Game) -> Path:
     """Where the model shipped for `game` lives: agents/models/<game.name>.pt."""
     return MODEL_DIR / f"{game.name}.pt"
 
@@ -60,11 +69,42 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
     return n
 
 
-def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None = None) -> SearchPlayer:
-    from agents.evaluators import network_evaluator
-    from agents.network import load_policy_value_net
-    from arena.replays import checkpoint_hash
+def network_player(
+    net: torch.nn.Module,
+    settings: SearchSettings,
+    *,
+    device: str | torch.device = "cpu",
+    name: str = "az",
+    checkpoint: str | None = None,
+    extra: dict | None = None,
+) -> SearchPlayer:
+    """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one."""
+    player = SearchPlayer(network_evaluator(net, device), settings, name, checkpoint=checkpoint, extra=extra)
+    player.net = net
+    return player
 
+
+class _PolicyPlayer:
+    """The raw network as a player: the legal move with the largest policy logit (no search)."""
+
+    def __init__(self, net: torch.nn.Module, device: str | torch.device, name: str):
+        self.net, self.device, self.name = net, torch.device(device), name
+        self.checkpoint, self.settings, self.info = None, {"simulations": 0}, None
+
+    @torch.no_grad()
+    def __call__(self, game: Game, state: Any) -> torch.Tensor:
+        """Returns LongTensor[B] on the device of the states."""
+        mask = game.legal_mask(state)
+        logits, _ = network_evaluator(self.net, self.device)(game.planes(state), mask)
+        return logits.argmax(-1)
+
+
+def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", name: str = "policy") -> Any:
+    """The raw network as a player: the legal move with the largest policy logit (no search)."""
+    return _PolicyPlayer(net, device, name)
+
+
+def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
     if not path.is_file():
         raise MissingModelError(f"checkpoint not found: {path}")
     net, net_game = load_policy_value_net(path, device=device)
@@ -72,15 +112,14 @@ def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None 
         raise ValueError(
             f"checkpoint {path} is for {net_game.name} {dict(net_game.options)}, not {game.name} {dict(game.options)}"
         )
-    digest = checkpoint_hash(path)
-    name = f"{label or 'az'}:{digest}:{sims}"
-    settings = {"simulations": sims, "c_puct": 1.5, "temperature": 0.0, "path": str(path)}
-    player = SearchPlayer(network_evaluator(net, device), sims, name, checkpoint=digest, search_settings=settings)
-    player.net = net
-    return player
+    digest = file_hash(path)
+    name = f"{label or 'az'}:{digest}:{settings.num_simulations}"
+    return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)})
 
 
-def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> Any:
+def make_player(
+    spec: str, game: Game, *, device: str = "cpu", seed: int = 0, settings: SearchSettings | None = None
+) -> Any:
     """Build a player from a spec (see the module docstring).
 
     Args:
@@ -88,6 +127,8 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
         game: the game the player will play.
         device: where a network runs ("cpu", "cuda", ...); searches run on the device of the states given.
         seed: seeds the player's randomness (random moves, rollouts, tie-breaking).
+        settings: the search settings of searching players (default `SearchSettings()`); a spec's N sets the
+            simulation budget, and root noise is left out.
     Returns:
         a player callable with `.name` (and `.info`, `.think` for searching players).
     Raises:
@@ -98,32 +139,39 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"empty player spec; expected one of: {_SPECS}")
     spec = spec.strip()
+    base = settings or SearchSettings()
+
+    def sims(n: int) -> SearchSettings:
+        return base.replace(num_simulations=n)
+
     kind, _, arg = spec.partition(":")
     if kind == "random" and not arg:
         return RandomPlayer(seed)
     if kind == "rollout":
-        return rollout_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), seed=seed)
+        n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
+        return rollout_player(game, n, settings=base, seed=seed)
     if kind == "mcts":
-        return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"))
+        return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), settings=base)
     if kind == "alphabeta":
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
     if kind == "bundled":
-        sims = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
+        n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         path = bundled_model_path(game)
         if not path.is_file():
             raise MissingModelError(f"no bundled model for {game.name}: {path} does not exist")
-        return _az_player(path, sims, game, device, label="bundled")
+        return _az_player(path, sims(n), game, device, label="bundled")
     if kind == "az":
         if not arg:
             raise ValueError(f"bad player spec {spec!r}: expected az:PATH[:SIMS]")
-        path_text, sims = arg, DEFAULT_SIMULATIONS
+        path_text, n = arg, DEFAULT_SIMULATIONS
         head, sep, tail = arg.rpartition(":")
         if sep and tail.isdigit():
-            path_text, sims = head, _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
-        return _az_player(Path(path_text), sims, game, device)
+            path_text, n = head, _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
+        return _az_player(Path(path_text), sims(n), game, device)
     if spec.endswith(".pt") or Path(spec).suffix == ".pt":
-        return _az_player(Path(spec), DEFAULT_SIMULATIONS, game, device)
+        return _az_player(Path(spec), sims(DEFAULT_SIMULATIONS), game, device)
     head, sep, tail = spec.rpartition(":")
     if sep and tail.isdigit() and head.endswith(".pt"):
-        return _az_player(Path(head), _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count"), game, device)
+        n = _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
+        return _az_player(Path(head), sims(n), game, device)
     raise ValueError(f"unknown player spec {spec!r}; expected one of: {_SPECS}")

@@ -5,6 +5,7 @@ import torch
 
 import agents.players as players_mod
 from agents.players import make_player
+from core.hashing import file_hash
 from envs import get_game
 
 
@@ -68,13 +69,11 @@ def test_bundled_missing_names_the_path(tmp_path, monkeypatch):
 
 
 def test_checkpoint_players(tmp_path, monkeypatch):
-    from arena.replays import checkpoint_hash
-
     game = get_game("tictactoe")
     path = _tiny_checkpoint(tmp_path / "net.pt", game)
-    digest = checkpoint_hash(path)
+    digest = file_hash(path)
     p1 = make_player(f"az:{path}:12", game)
-    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.search["simulations"] == 12
+    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.settings["simulations"] == 12
     p2 = make_player(str(path), game)
     assert p2.name == f"az:{digest}:200"
     monkeypatch.setattr(players_mod, "MODEL_DIR", tmp_path)
