@@ -1,4 +1,4 @@
-"""Players from short text specs, for the arena, the viewer, evaluation and training.
+"""Players from short text specs, parsed here and nowhere else: for the arena, the viewer, evaluation and training.
 
     make_player("alphabeta:4", game)            # alpha-beta to depth 4 with the game's heuristic
     make_player("az:runs/x/checkpoints/iter_000010.pt:400", game)   # AlphaZero net + PUCT, 400 simulations
@@ -7,34 +7,30 @@ Specs:
     random                  uniformly random legal moves
     rollout[:N]             MCTS, N simulations (default 200), uniform prior, one random playout per leaf
     mcts[:N]                MCTS, N simulations (default 200), uniform prior, value 0 (only finished games count)
-    alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.baselines)
+    alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.alphabeta)
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
 
-A player is a callable `player(game, state) -> LongTensor[B]` with `.name`; searching players set `.info` =
-{"visits": [B, A], "value": [B], "policy": [B, A]} after each call and have `think(game, state, should_stop,
-report)` (agents.baselines). Dimension letters: B games, A actions.
+Every player keeps the `agents.player.Player` contract; searching ones (rollout, mcts, az, bundled) take the
+caller's `SearchSettings` (a spec's number sets the budget) and also think in steps (`ThinkingPlayer`).
+Dimension letters: B games, A actions.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import torch
-
-from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
-from agents.evaluators import network_evaluator
+from agents.alphabeta import AlphaBetaPlayer
 from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
+from agents.player import Player, RandomPlayer
+from agents.search_player import SearchPlayer, mcts_player, network_player, rollout_player
 from core.hashing import file_hash
 from envs.base import Game
 
 __all__ = [
     "make_player",
-    "network_player",
-    "policy_player",
     "MissingModelError",
     "MODEL_DIR",
     "bundled_model_path",
@@ -69,41 +65,6 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
     return n
 
 
-def network_player(
-    net: torch.nn.Module,
-    settings: SearchSettings,
-    *,
-    device: str | torch.device = "cpu",
-    name: str = "az",
-    checkpoint: str | None = None,
-    extra: dict | None = None,
-) -> SearchPlayer:
-    """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one."""
-    player = SearchPlayer(network_evaluator(net, device), settings, name, checkpoint=checkpoint, extra=extra)
-    player.net = net
-    return player
-
-
-class _PolicyPlayer:
-    """The raw network as a player: the legal move with the largest policy logit (no search)."""
-
-    def __init__(self, net: torch.nn.Module, device: str | torch.device, name: str):
-        self.net, self.device, self.name = net, torch.device(device), name
-        self.checkpoint, self.settings, self.info = None, {"simulations": 0}, None
-
-    @torch.no_grad()
-    def __call__(self, game: Game, state: Any) -> torch.Tensor:
-        """Returns LongTensor[B] on the device of the states."""
-        mask = game.legal_mask(state)
-        logits, _ = network_evaluator(self.net, self.device)(game.planes(state), mask)
-        return logits.argmax(-1)
-
-
-def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", name: str = "policy") -> Any:
-    """The raw network as a player: the legal move with the largest policy logit (no search)."""
-    return _PolicyPlayer(net, device, name)
-
-
 def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
     if not path.is_file():
         raise MissingModelError(f"checkpoint not found: {path}")
@@ -119,7 +80,7 @@ def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, la
 
 def make_player(
     spec: str, game: Game, *, device: str = "cpu", seed: int = 0, settings: SearchSettings | None = None
-) -> Any:
+) -> Player:
     """Build a player from a spec (see the module docstring).
 
     Args:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from agents import mcts
-from agents.mcts import EvaluateFn, SearchSettings
+from agents.mcts import Evaluator, SearchSettings
 from core.progress import progress
 from envs import state as state_ops
 from envs.base import Game
@@ -93,12 +93,12 @@ class SelfPlay:
         self.records: list[dict[str, torch.Tensor]] = []  # one per move, on the host
         self.ready = 0  # recorded positions of finished games
 
-    def _search(self, evaluate: EvaluateFn, full: bool) -> mcts.SearchResult:
+    def _search(self, evaluate: Evaluator, full: bool) -> mcts.SearchResult:
         settings = self.settings if full else self.fast_settings
         tree = self.tree if self.tree_reuse else None
         return mcts.search(self.game, self.state, evaluate, settings, tree=tree, generator=self.generator)
 
-    def step(self, evaluate: EvaluateFn) -> tuple[int, int]:
+    def step(self, evaluate: Evaluator) -> tuple[int, int]:
         """Play one move in every game.
 
         Returns:
@@ -142,12 +142,12 @@ class SelfPlay:
         return finished, (self.num_simulations if full else self.fast_simulations)
 
     def run(
-        self, evaluate: EvaluateFn, min_positions: int, *, show_progress: bool = True
+        self, evaluate: Evaluator, min_positions: int, *, show_progress: bool = True
     ) -> tuple[dict[str, np.ndarray], dict]:
         """Play until at least `min_positions` positions of finished games are collected.
 
         Args:
-            evaluate: EvaluateFn (planes [G,C,H,W], mask [G,A]) -> (logits [G,A], value [G]).
+            evaluate: an Evaluator (agents.mcts): (planes, mask, states) -> (logits [G,A], value [G]).
             min_positions: lower bound on P.
         Returns:
             (trajectories, stats). trajectories: planes float16 [P,C,H,W], policy [P,A], mask bool [P,A],

@@ -30,6 +30,7 @@ from arena.elo import elo_from_score
 from arena.replays import append_records, default_replay_path, make_record, move_info_from
 from core.progress import progress
 from envs import state as state_ops
+from envs.base import random_actions
 
 __all__ = ["MatchConfig", "MatchResult", "play_games", "default_opening_plies", "parse_options", "main"]
 
@@ -90,7 +91,7 @@ def _openings(game: Any, num_pairs: int, plies: int, generator: torch.Generator,
         live = legal.any(-1)
         if not bool(live.any()):
             break
-        action = torch.where(legal, torch.rand(legal.shape, generator=generator), -1.0).argmax(-1)
+        action = random_actions(legal, generator)
         state = game.step(state, action.to(device))
         for i in live.nonzero()[:, 0].tolist():
             moves[i].append(int(action[i]))

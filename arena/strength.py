@@ -11,7 +11,8 @@ import torch
 
 from agents.learner import TrainConfig
 from agents.mcts import SearchSettings
-from agents.players import make_player, network_player, policy_player
+from agents.players import make_player
+from agents.search_player import network_player, policy_player
 from arena.elo import elo_from_score, fit_bradley_terry, records_from_games
 from arena.evaluate import connect4_benchmark, tictactoe_exhaustive
 from arena.match import play_games

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from agents.buffer import ReplayBuffer
-from agents.evaluators import network_evaluator
+from agents.leaf_evaluators import network_evaluator
 from agents.learner import (
     FIXED_ON_RESUME,
     TrainConfig,

@@ -9,7 +9,7 @@ import torch
 import envs
 from agents.bench import BenchConfig, run_bench
 from agents.buffer import ReplayBuffer
-from agents.evaluators import uniform_evaluator
+from agents.leaf_evaluators import uniform_evaluator
 from agents.mcts import SearchSettings
 from agents.selfplay import SelfPlay
 

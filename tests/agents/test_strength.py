@@ -14,7 +14,8 @@ import torch
 
 import envs
 from agents.network import PolicyValueNet, load_policy_value_net
-from agents.players import make_player, policy_player
+from agents.players import make_player
+from agents.search_player import policy_player
 from arena import train
 from arena.evaluate import tictactoe_exhaustive
 
