@@ -121,17 +121,6 @@ def test_alphabeta_think_deepens():
     player.think(game, game.init(1), lambda: True, reports.append)
     assert reports == pytest.approx([1 / 3])
 
-
-def test_thinker_moves_now():
-    from arena.thinker import Thinker
-
-    game = get_game("connect_four")
-    player = make_player("rollout:100000", game)
-    t = Thinker(player, game, game.init(1))
-    t.stop()
-    assert t.wait(30) and t.error is None and 0 <= t.action < 7 and t.progress == 1.0
-
-
 def test_alphabeta_think_stops_inside_a_depth():
     game = get_game("hex", size=7)
     player = make_player("alphabeta:4", game)

@@ -7,7 +7,7 @@ import torch
 from agents.alphabeta import AlphaBetaPlayer
 from agents.player import RandomPlayer
 from arena.match import main, play_games
-from arena.replays import load_replays, replay_states
+from arena.records import load_replays, replay_states
 from envs import get_game
 
 
