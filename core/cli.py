@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "BENCHES", "main"]
 
 # subcommand -> (module whose main(argv) runs it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("agents.train", "AlphaZero self-play training run for a board game"),
+    "train": ("arena.train", "AlphaZero self-play training run for a board game"),
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
     "gtp": ("agents.gtp", "GTP engine for Go: play the agent from GoGui, Sabaki or other Go programs"),
