@@ -156,15 +156,17 @@ class SolverPlayer:
     """Perfect Connect Four play: an optimal move (the fastest win, a draw, or the slowest loss), ties broken at
     random with the seed.
 
-    Attributes:
-        name ("solver"), info after each call: {"value": [B] sign of the score (mover's view), "policy": [B, A]
-        uniform over the optimal moves (for hints), "scores": [B, A] the exact scores (-inf where illegal)}.
+    Keeps the `agents.player.Player` contract. Attributes:
+        name ("solver"), checkpoint (None), settings ({"solver": "exact"}), info after each call: {"value": [B] sign
+        of the score (mover's view), "policy": [B, A] uniform over the optimal moves (for hints), "scores": [B, A]
+        the exact scores (-inf where illegal)}.
     """
 
     def __init__(self, seed: int = 0):
         _load()
         self.name = "solver"
-        self.search = {"solver": "exact"}
+        self.checkpoint = None
+        self.settings = {"solver": "exact"}
         self.generator = torch.Generator().manual_seed(seed)
         self.info: dict | None = None
 

@@ -7,6 +7,7 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
+from core.checkpoint import load_checkpoint
 from core.config import parse_config
 from generative.gan.trainer import PRESETS, GanConfig, train
 
@@ -22,9 +23,9 @@ def _worker(rank: int, world: int, port: int, root: str, out: str) -> None:
                       LOCAL_RANK=str(rank), GAMELAB_PROGRESS="0")  # fmt: skip
     torch.set_num_threads(1)
     cfg = parse_config(GanConfig, [], PRESETS, "tiny")
-    cfg = dataclasses.replace(cfg, root=root, steps=6, ckpt_every=3, sample_every=6, eval_samples=0, device="cpu",
+    cfg = dataclasses.replace(cfg, steps=6, ckpt_every=3, sample_every=6, eval_samples=0, device="cpu",
                               augment="translation", ada_interval=2)  # fmt: skip
-    result = train(cfg)
+    result = train(cfg, runs=root)
     parts = result["parts"]
     state = {
         "G": {k: v.clone() for k, v in parts.g.named_parameters()},
@@ -54,5 +55,5 @@ def test_two_process_ddp_ranks_stay_identical(tmp_path):
     assert len(runs) == 1  # one run directory, written by rank 0
     ckpts = sorted(p.name for p in (runs[0] / "checkpoints").glob("*.pt"))
     assert ckpts[-1] == "step_0000006.pt"
-    ckpt = torch.load(runs[0] / "checkpoints" / ckpts[-1], weights_only=False)["payload"]
+    ckpt = load_checkpoint(runs[0] / "checkpoints" / ckpts[-1], kind="gan")
     assert len(ckpt["rng"]) == 2  # both ranks' generators, for an exact resume
