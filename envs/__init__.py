@@ -26,6 +26,7 @@ GAMES: dict[str, str] = {
     "othello": "envs.othello:Othello",
     "hex": "envs.hex:Hex",
     "go": "envs.go:Go",
+    "chess": "envs.chess:Chess",
 }
 
 
