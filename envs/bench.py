@@ -9,9 +9,12 @@ iteration): legal mask -> a uniformly random legal action per game -> `step(...,
 is timed, so the figure is what a self-play or rollout loop gets, not the bare `step`. Each figure is the best of
 `--repeats` runs that share the `--seconds` (timeit's rule: on a shared machine the least disturbed run). The loop with
 `check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
-PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5), its AEC environment plays random legal
+PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random legal
 moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours at the
-largest B (4096 by default) to it.
+largest B (4096 by default) to it. A game with a `random_actions(state, generator)` method draws its uniformly random
+legal move with it instead of from `legal_mask`: chess (4672 actions) keeps its legal moves as 73 bitboards and
+draws from them without building the [B, 4672] mask (PettingZoo's chess_v6 is measured with its mask, as it has no
+other way). PettingZoo's chess_v6 is python-chess with its draw claims checked after every move.
 
 Dimension letters: B games, A actions.
 """
@@ -67,6 +70,7 @@ PETTINGZOO: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "tictactoe": ("pettingzoo.classic.tictactoe_v3", {}, {}),
     "connect_four": ("pettingzoo.classic.connect_four_v3", {}, {}),
     "go": ("pettingzoo.classic.go_v5", {"board_size": 9, "komi": 7.5}, {"size": 9, "komi": 7.5}),
+    "chess": ("pettingzoo.classic.chess_v6", {}, {}),
 }
 
 
@@ -124,12 +128,18 @@ def batched_steps_per_s(
     gen.manual_seed(seed)
     fresh = game.init(batch, device)
     state = fresh
+    sampler = getattr(game, "random_actions", None)  # chess draws from its legal bitboards (see module docstring)
+
+    def draw(state: Any) -> Tensor:
+        if sampler is not None:
+            return sampler(state, gen)
+        return random_legal_actions(game.legal_mask(state), gen)
 
     def run(iterations: int) -> Tensor:
         nonlocal state
         finished = torch.zeros((), dtype=torch.long, device=device)
         for _ in range(iterations):
-            action = random_legal_actions(game.legal_mask(state), gen)
+            action = draw(state)
             state = game.step(state, action, check=check)
             state, done = reset_finished(game, state, fresh)
             finished += done.sum()
@@ -323,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="gamelab bench envs",
         description="Batched game steps per second (random legal moves, finished games reset in place), and "
-        "PettingZoo's own connect_four_v3, tictactoe_v3 and go_v5 (9x9) measured in the same run.",
+        "PettingZoo's own connect_four_v3, tictactoe_v3, go_v5 (9x9) and chess_v6 measured in the same run.",
     )
     p.add_argument("--device", default=d.device, help="cpu (default), cuda, cuda:N, mps or auto")
     p.add_argument("--games", type=_name_list, default=d.games, help="comma-separated games (default: all)")
