@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from core.hashing import file_hash
 
 __all__ = [
     "make_player",
@@ -63,7 +64,6 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
 def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None = None) -> SearchPlayer:
     from agents.evaluators import network_evaluator
     from agents.network import load_policy_value_net
-    from arena.replays import checkpoint_hash
 
     if not path.is_file():
         raise MissingModelError(f"checkpoint not found: {path}")
@@ -72,7 +72,7 @@ def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None 
         raise ValueError(
             f"checkpoint {path} is for {net_game.name} {dict(net_game.options)}, not {game.name} {dict(game.options)}"
         )
-    digest = checkpoint_hash(path)
+    digest = file_hash(path)
     name = f"{label or 'az'}:{digest}:{sims}"
     settings = {"simulations": sims, "c_puct": 1.5, "temperature": 0.0, "path": str(path)}
     player = SearchPlayer(network_evaluator(net, device), sims, name, checkpoint=digest, search_settings=settings)

@@ -8,7 +8,7 @@ the odd ones. Openings: games come in pairs that start from the same `opening_pl
 with the sides swapped, so deterministic players still play varied games and neither side gets the better of the
 random openings; beyond that, the players' own randomness (tie-breaking, rollouts) varies the games. The default
 number of opening plies depends on the game (`default_opening_plies`). Every game can be recorded as one line of a
-replay file (arena.replays).
+replay file (arena.records).
 
 Dimension letters: B games of a batch, A actions.
 """
@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from arena.elo import elo_from_score
-from arena.replays import append_records, default_replay_path, make_record, move_info_from
+from arena.records import append_records, default_replay_path, make_record, move_info_from
 from core.progress import progress
 from envs import state as state_ops
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from arena.elo import EloTable, fit_bradley_terry
+from arena.elo import EloTable, fit_bradley_terry, records_from_games
 from arena.match import parse_options, play_games
 
 __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
@@ -81,7 +81,7 @@ def round_robin(
             opening_plies=opening_plies,
             device=device,
         )
-        records += [(g["players"][0], g["players"][1], float(g["result"])) for g in res.games]
+        records += records_from_games(res.games)
         pairs.append({"a": a.name, "b": b.name, "wins_a": res.wins_a, "draws": res.draws, "losses_a": res.losses_a})
     table = fit_bradley_terry(records, anchor=anchor or names[0])
     return table, pairs

@@ -6,7 +6,7 @@ import torch
 
 from agents.baselines import AlphaBetaPlayer, RandomPlayer
 from arena.match import main, play_games
-from arena.replays import load_replays, replay_states
+from arena.records import load_replays, replay_states
 from envs import get_game
 
 
