@@ -233,6 +233,8 @@ class Chess:
             past_rep=torch.cat([state.rep[:, None], state.past_rep[:, :-1]], 1),
             view=(new_us, new_them),
         )
+        if not bool(state.done.any()):  # (a host sync; saves a select over every field)
+            return new
         return where(state.done, state, new)
 
     def _is_legal(self, state: ChessState, action: Tensor) -> Tensor:
@@ -335,18 +337,22 @@ class Chess:
         """LongTensor[B]: a uniformly random legal action per game (0 for finished games), drawn from the legal
         bitboards without building the [B, 4672] mask."""
         count8, nth = ce.byte_tables(state.legal.device)
-        b = state.legal.shape[0]
-        raw = state.legal.contiguous().view(torch.uint8).view(b, -1).long()  # [B, 584]: byte j = plane j // 8, rank
-        counts = count8[raw]
+        legal = state.legal
+        b = legal.shape[0]
+        counts = cm.popcount(legal)  # [B, 73]
         running = counts.cumsum(1)
         total = running[:, -1]
-        k = (torch.rand(b, generator=generator, device=raw.device) * total).long()
-        k = torch.minimum(k, (total - 1).clamp(min=0))
-        j = torch.searchsorted(running, (k + 1)[:, None]).clamp(max=raw.shape[1] - 1)  # [B, 1]
-        before = running.gather(1, j) - counts.gather(1, j)
-        file = nth[raw.gather(1, j), (k[:, None] - before).clamp(0, 7)][:, 0]
-        j = j[:, 0]
-        action = (file * 8 + j % 8) * cm.PLANES + j // 8
+        k = (torch.rand(b, generator=generator, device=legal.device) * total).long()
+        k = torch.minimum(k, (total - 1).clamp(min=0))[:, None]
+        plane = torch.searchsorted(running, k + 1).clamp(max=cm.PLANES - 1)  # [B, 1]
+        k = k - (running.gather(1, plane) - counts.gather(1, plane))  # the k-th set bit of that plane
+        raw = legal.gather(1, plane).view(torch.uint8).view(b, 8).long()  # its 8 bytes: ranks 0..7
+        byte_counts = count8[raw]
+        byte_running = byte_counts.cumsum(1)
+        rank = torch.searchsorted(byte_running, k + 1).clamp(max=7)
+        k = k - (byte_running.gather(1, rank) - byte_counts.gather(1, rank))
+        file = nth[raw.gather(1, rank), k.clamp(0, 7)]
+        action = ((file * 8 + rank) * cm.PLANES + plane)[:, 0]
         return torch.where(total > 0, action, 0)
 
     def perft(self, state: ChessState, depth: int, *, chunk: int = 65536) -> list[dict[int, int]]:

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "popcount",
     "PAWN",
     "KNIGHT",
     "BISHOP",
@@ -100,18 +102,29 @@ def _plane_moves() -> tuple[list[int], list[int], list[int]]:
     return dx, dy, promo
 
 
+_LOW = [i64((1 << (64 - n)) - 1) for n in range(65)]  # _LOW[n]: the bits a logical right shift by n keeps
+
+
+def _shift_params(t: Any, step: list[list[int]], k: int, wrap: list[list[int]]) -> tuple[Tensor, Tensor, Tensor]:
+    """(left, right, mask) [2, 4] for a shift of k steps along each slot's direction (k < 0: against it)."""
+    bits = [[k * d for d in half] for half in step]  # > 0: towards higher bits
+    left = [[max(b, 0) for b in half] for half in bits]
+    right = [[max(-b, 0) for b in half] for half in bits]
+    mask = [[i64(_LOW[r] & w) for r, w in zip(rh, wh)] for rh, wh in zip(right, wrap)]
+    return t(left), t(right), t(mask)
+
+
 @dataclass(frozen=True)
 class Tables:
     """Constant tensors on one device (see `tables`)."""
 
-    pos: Tensor  # bool [2, 4]: True in the half that shifts to higher bits
-    step: Tensor  # long [2, 4]: bit distance of one step in each direction
     wrap: Tensor  # int64 [2, 4]: squares a step in each direction may land on
     orth: Tensor  # bool [2, 4]: rook directions
-    kstep: Tensor  # long [2, 4]: knight moves, bit distance
-    kwrap: Tensor  # int64 [2, 4]
-    lmask: Tensor  # int64 [65]: lmask[n] keeps the low 64 - n bits (logical right shift by n)
-    dist: Tensor  # long [7, 1, 1]: 1..7
+    fill: tuple[tuple[Tensor, Tensor, Tensor], ...]  # shifts by 1, 2, 4 steps (no wrap mask): (left, right, mask)
+    one: tuple[Tensor, Tensor, Tensor]  # one step, pieces leaving the board dropped
+    back: tuple[Tensor, Tensor, Tensor]  # [7, 2, 4]: 1..7 steps against each direction
+    hop: tuple[Tensor, Tensor, Tensor]  # knight moves
+    hop_back: tuple[Tensor, Tensor, Tensor]  # knight moves taken back
     plane_delta: Tensor  # long [73]: to-square minus from-square of each plane (mover's view)
     plane_promo: Tensor  # long [73]: underpromotion piece of each plane, -1 for none
     queen_order: Tensor  # long [8]
@@ -128,21 +141,20 @@ def tables(device: torch.device) -> Tables:
     def t(x: list, dtype: torch.dtype = torch.long) -> Tensor:
         return torch.tensor(x, dtype=dtype, device=device)
 
-    step = [[dy * 8 + dx if h == 0 else -(dy * 8 + dx) for dx, dy in half] for h, half in enumerate(_DIRS)]
-    kstep = [[dy * 8 + dx if h == 0 else -(dy * 8 + dx) for dx, dy in half] for h, half in enumerate(_KNIGHTS)]
+    step = [[dy * 8 + dx for dx, dy in half] for half in _DIRS]  # signed bit offsets
+    kstep = [[dy * 8 + dx for dx, dy in half] for half in _KNIGHTS]
     dx, dy, promo = _plane_moves()
     gen = torch.Generator().manual_seed(20261127)
     zobrist = torch.randint(-(2**63), 2**63 - 1, (2 * 6 * 64 + 16 + 8 + 1,), generator=gen, dtype=torch.long)
     zobrist[2 * 6 * 64] = 0  # no castling rights: key 0, so a bare board hashes to the XOR of its pieces
     return Tables(
-        pos=t([[True] * 4, [False] * 4], torch.bool),
-        step=t(step),
         wrap=t([[i64(_wrap(x)) for x, _ in half] for half in _DIRS]),
         orth=t([[x == 0 or y == 0 for x, y in half] for half in _DIRS], torch.bool),
-        kstep=t(kstep),
-        kwrap=t([[i64(_wrap(x)) for x, _ in half] for half in _KNIGHTS]),
-        lmask=t([i64((1 << (64 - n)) - 1) for n in range(65)]),
-        dist=torch.arange(1, 8, device=device).view(7, 1, 1),
+        fill=tuple(_shift_params(t, step, k, [[ALL] * 4] * 2) for k in (1, 2, 4)),
+        one=_shift_params(t, step, 1, [[_wrap(x) for x, _ in half] for half in _DIRS]),
+        back=tuple(torch.stack(z) for z in zip(*(_shift_params(t, step, -k, [[ALL] * 4] * 2) for k in range(1, 8)))),
+        hop=_shift_params(t, kstep, 1, [[_wrap(x) for x, _ in half] for half in _KNIGHTS]),
+        hop_back=_shift_params(t, kstep, -1, [[ALL] * 4] * 2),
         plane_delta=t([y * 8 + x for x, y in zip(dx, dy)]),
         plane_promo=t(promo),
         queen_order=t(_QUEEN_ORDER),
@@ -159,6 +171,14 @@ def flip(x: Tensor) -> Tensor:
     return x.contiguous().view(torch.uint8).view(*x.shape, 8).flip(-1).contiguous().view(torch.long).view(x.shape)
 
 
+def popcount(x: Tensor) -> Tensor:
+    """The number of set bits of every int64 of x (SWAR: bit pairs, nibbles, bytes, then one multiply)."""
+    x = x - ((x >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return (x * 0x0101010101010101) >> 56
+
+
 def or_reduce(x: Tensor, dims: int = 1) -> Tensor:
     """Bitwise OR over the last `dims` dimensions of x."""
     x = x.reshape(*x.shape[: x.dim() - dims], -1)
@@ -170,37 +190,39 @@ def or_reduce(x: Tensor, dims: int = 1) -> Tensor:
     return x[..., 0]
 
 
-def _shift(tb: Tables, x: Tensor, amount: Tensor) -> Tensor:
-    """x [..., 2, 4] shifted by amount [2, 4] bits, up in the first half, down (logically) in the second."""
-    return torch.where(tb.pos, x << amount, (x >> amount) & tb.lmask[amount])
+def _shift(x: Tensor, params: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+    """x [..., 2, 4] shifted by `params` (left, right, mask): ((x << left) >> right) & mask. Each slot shifts one
+    way (the other amount is 0); the mask makes a right shift logical and drops squares that wrapped around."""
+    left, right, mask = params
+    return ((x << left) >> right) & mask
 
 
 def _step(tb: Tables, x: Tensor) -> Tensor:
     """One step of x [..., 2, 4] in each slot's direction (pieces stepping off the board vanish)."""
-    return _shift(tb, x, tb.step) & tb.wrap
+    return _shift(x, tb.one)
 
 
-def _back(tb: Tables, x: Tensor, n: Tensor) -> Tensor:
-    """x [..., 2, 4] moved n [..., 1, 1] steps against each slot's direction (from squares reached by valid steps)."""
-    amount = tb.step * n
-    return torch.where(tb.pos, (x >> amount) & tb.lmask[amount], x << amount)
+def _back(tb: Tables, x: Tensor) -> Tensor:
+    """x [..., 7, 2, 4] moved 1..7 steps against each slot's direction (from-squares of targets reached by valid
+    steps, so no wrap mask is needed)."""
+    return _shift(x, tb.back)
 
 
 def _rays(tb: Tables, gen: Tensor, empty: Tensor) -> Tensor:
     """Sliding attacks (Kogge-Stone): the squares reached from gen [..., 2, 4] in each slot's direction through
     `empty` (broadcast to gen), up to and including the first occupied square."""
     pro = empty & tb.wrap
-    gen = gen | (pro & _shift(tb, gen, tb.step))
-    pro = pro & _shift(tb, pro, tb.step)
-    gen = gen | (pro & _shift(tb, gen, tb.step * 2))
-    pro = pro & _shift(tb, pro, tb.step * 2)
-    gen = gen | (pro & _shift(tb, gen, tb.step * 4))
+    gen = gen | (pro & _shift(gen, tb.fill[0]))
+    pro = pro & _shift(pro, tb.fill[0])
+    gen = gen | (pro & _shift(gen, tb.fill[1]))
+    pro = pro & _shift(pro, tb.fill[1])
+    gen = gen | (pro & _shift(gen, tb.fill[2]))
     return _step(tb, gen)
 
 
 def _knight_hops(tb: Tables, x: Tensor) -> Tensor:
     """x [...] (one bitboard) hopped by each knight move: [..., 2, 4]."""
-    return _shift(tb, x[..., None, None], tb.kstep) & tb.kwrap
+    return _shift(x[..., None, None], tb.hop)
 
 
 def _sliders(tb: Tables, side: Tensor) -> Tensor:
@@ -217,7 +239,7 @@ def _attacked(tb: Tables, them: Tensor, occ: Tensor) -> Tensor:
     att = att | or_reduce(_knight_hops(tb, them[:, KNIGHT]), 2)
     att = att | or_reduce(_step(tb, them[:, KING, None, None].expand(-1, 2, 4)), 2)
     p = them[:, PAWN]
-    return att | ((p >> 7) & tb.lmask[7] & i64(~FILE_A)) | ((p >> 9) & tb.lmask[9] & i64(~FILE_H))
+    return att | ((p >> 7) & _LOW[7] & i64(~FILE_A)) | ((p >> 9) & _LOW[9] & i64(~FILE_H))
 
 
 # ------------------------------------------------------------------------------------------------ move generation
@@ -276,7 +298,7 @@ def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tens
         cur = _step(tb, cur)
         targets.append(cur & notown_target)
         cur = cur & empty[:, None, None]
-    slide = _back(tb, torch.stack(targets, 1), tb.dist)  # [B, 7, 2, 4]: from-squares per distance and direction
+    slide = _back(tb, torch.stack(targets, 1))  # [B, 7, 2, 4]: from-squares per distance and direction
 
     # king steps and castling
     attacked = _attacked(tb, them, occ & ~king)
@@ -293,8 +315,8 @@ def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tens
     one = one & target
     ne = (p & may_move[:, 0, NE_SLOT]) << 9 & i64(~FILE_A) & opp & target
     nw = (p & may_move[:, 0, NW_SLOT]) << 7 & i64(~FILE_H) & opp & target
-    from_one, from_two = (one >> 8) & tb.lmask[8], (two >> 16) & tb.lmask[16]
-    from_ne, from_nw = (ne >> 9) & tb.lmask[9], (nw >> 7) & tb.lmask[7]
+    from_one, from_two = (one >> 8) & _LOW[8], (two >> 16) & _LOW[16]
+    from_ne, from_nw = (ne >> 9) & _LOW[9], (nw >> 7) & _LOW[7]
     # an en passant capture is legal when no slider sees the king after it and no knight or other pawn gives check
     ep_ok = ~ep_hit & (knight_chk == 0)[:, None] & ((pawn_chk & ~ep_cap) == 0)[:, None]  # [B, 2]
     ep_from_ne = torch.where(ep_ok[:, 0], ep_ne, 0)
@@ -331,7 +353,7 @@ def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tens
 
     # knights (a pinned knight never moves) and underpromotions
     k_to_n = _knight_hops(tb, us[:, KNIGHT] & ~pinned) & notown_target  # [B, 2, 4] targets
-    knight = torch.where(tb.pos, (k_to_n >> tb.kstep) & tb.lmask[tb.kstep], k_to_n << tb.kstep)
+    knight = _shift(k_to_n, tb.hop_back)
     knight = knight.reshape(b, 8).index_select(1, tb.knight_order)
     last = i64(RANK_7)
     under = torch.stack([from_nw & last, from_one & last, from_ne & last], 1).repeat_interleave(3, 1)  # [B, 9]
