@@ -19,7 +19,7 @@ a quicker win and a later loss are preferred; an unfinished leaf scores the game
     tictactoe, connect_four, gomoku: open lines (windows with stones of one side only, weighted 4 ** stones);
     othello: corner / edge square weights plus mobility; hex: difference of the two sides' shortest connection
     distance (0-1 shortest path, own stones free, empty cells cost 1); go: Tromp-Taylor area score with komi;
-    any other game: 0.
+    chess: material and mobility (agents.chess_eval); any other game: 0.
 
 Dimension letters: B games, A actions, N nodes of a batched subtree, K cells of a line window, P board points.
 """
@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from agents.chess_eval import chess_heuristic
 from agents.evaluators import rollout_evaluator, uniform_evaluator
 from agents.mcts import EvaluateFn, search
 from envs import state as state_ops
@@ -177,6 +178,8 @@ def heuristic(game: Any, state: Any) -> Tensor:
         return _hex_heuristic(game, state)
     if game.name == "go" and hasattr(game, "score"):
         return _go_heuristic(game, state)
+    if game.name == "chess":
+        return chess_heuristic(game, state)
     return torch.zeros(state.player.shape[0], device=state.player.device)
 
 

@@ -8,6 +8,7 @@ Specs:
     rollout[:N]             MCTS, N simulations (default 200), uniform prior, one random playout per leaf
     mcts[:N]                MCTS, N simulations (default 200), uniform prior, value 0 (only finished games count)
     alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.baselines)
+    uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player)
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from agents.uci_player import uci_player
 from core.hashing import file_hash
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS]"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], uci:CMD[:name=value]"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
@@ -107,6 +109,8 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
         return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"))
     if kind == "alphabeta":
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
+    if kind == "uci":
+        return uci_player(arg, game)
     if kind == "bundled":
         sims = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         path = bundled_model_path(game)

@@ -49,7 +49,7 @@ Version history:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -327,6 +327,24 @@ class Chess:
             done=done,
             winner=torch.where(reason == 1, 1 - player, -1),
             reason=reason,
+        )
+
+    def unclaimed(self, state: ChessState) -> ChessState:
+        """The positions with the draws that are only claimed (fifty moves, threefold, seventy-five moves) and the
+        length cap waived: such games are live again with their legal moves (for engines that keep playing, as a
+        UCI GUI may); checkmate, stalemate and insufficient material stay over."""
+        waived = state.done & (state.reason >= TERMINATIONS.index("seventyfive_moves"))
+        if not bool(waived.any()):
+            return state
+        p = state.player
+        us, them = ce.mover_view(state.pieces, p)
+        ep = torch.where(state.ep >= 0, state.ep ^ (56 * p), -1)
+        legal, _, _ = cm.generate(us, them, ce.swap_rights(state.castling, p), ep)
+        return replace(
+            state,
+            legal=torch.where(waived[:, None], legal, state.legal),
+            done=state.done & ~waived,
+            reason=torch.where(waived, 0, state.reason).to(torch.int8),
         )
 
     def legal_mask(self, state: ChessState) -> Tensor:
