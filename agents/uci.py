@@ -42,14 +42,15 @@ from typing import Any, TextIO
 
 import torch
 
-from agents.baselines import WIN, AlphaBetaPlayer
+from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
-from agents.players import MODEL_DIR, _az_player
+from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.players import MODEL_DIR, make_player
 from envs.chess import Chess, ChessState
 
 __all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
 
-MAX_LINE = 65536
+MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
 OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
 MAX_DEPTH = 64
@@ -295,7 +296,7 @@ class Engine:
             action = player.think(counter, root, should_stop, report)
         else:
             sims = limits.nodes or self.options["Simulations"]
-            player = _az_player(self.path, sims, self.game, self.device)
+            player = make_player(f"az:{self.path}:{sims}", self.game, device=self.device)
 
             def report(fraction: float) -> None:
                 self._info_network(root, player, round(fraction * sims), start)
@@ -336,12 +337,10 @@ class Engine:
 def _read_lines(stream: Any, engine: Engine) -> Any:
     """Input lines as text; a line over MAX_LINE bytes is refused (an error line) and skipped."""
     while True:
-        raw = stream.readline(MAX_LINE + 1)
-        if not raw:
+        raw, too_long = read_bounded_line(stream, MAX_LINE)
+        if raw is None:
             return
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):
-                raw = stream.readline(MAX_LINE + 1)
+        if too_long:
             engine.error(f"line longer than {MAX_LINE} bytes refused")
             continue
         yield raw.decode("utf-8", errors="replace")

@@ -9,11 +9,11 @@ iteration): legal mask -> a uniformly random legal action per game -> `step(...,
 is timed, so the figure is what a self-play or rollout loop gets, not the bare `step`. Each figure is the best of
 `--repeats` runs that share the `--seconds` (timeit's rule: on a shared machine the least disturbed run). The loop with
 `check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
-PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random legal
-moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours at the
-largest B (4096 by default) to it. A game with a `random_actions(state, generator)` method draws its uniformly random
-legal move with it instead of from `legal_mask`: chess (4672 actions) keeps its legal moves as 73 bitboards and
-draws from them without building the [B, 4672] mask (PettingZoo's chess_v6 is measured with its mask, as it has no
+PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random
+legal moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours
+at the largest B (4096 by default) to it. A game with a `random_actions(state, generator)` method draws its uniformly
+random legal move with it instead of from `legal_mask`: chess (4672 actions) keeps its legal moves as 73 bitboards
+and draws from them without building the [B, 4672] mask (PettingZoo's chess_v6 is measured with its mask, as it has no
 other way). PettingZoo's chess_v6 is python-chess with its draw claims checked after every move.
 
 Dimension letters: B games, A actions.
