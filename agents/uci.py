@@ -45,6 +45,7 @@ import torch
 from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.mcts import search
 from agents.players import MODEL_DIR, make_player
 from envs.chess import Chess, ChessState
 
@@ -297,11 +298,18 @@ class Engine:
         else:
             sims = limits.nodes or self.options["Simulations"]
             player = make_player(f"az:{self.path}:{sims}", self.game, device=self.device)
-
-            def report(fraction: float) -> None:
-                self._info_network(root, player, round(fraction * sims), start)
-
-            action = player.think(self.game, root, lambda: self._stop.is_set() or should_stop(), report)
+            tree, done, result = None, 0, None
+            with torch.no_grad():
+                while done < sims:  # in chunks, with an info line after each
+                    k = min(16, sims - done)
+                    result = search(
+                        self.game, root, player.evaluate, player.search_settings, num_simulations=k, tree=tree
+                    )
+                    tree, done = result.tree, done + k
+                    self._info_network(root, result, done, start)
+                    if self._stop.is_set() or should_stop():
+                        break
+            action = result.action
         move = self.game.move_to_uci(root, 0, int(action[0]))
         self._wait_if_infinite(limits)
         self.emit(f"bestmove {move}")
@@ -321,10 +329,9 @@ class Engine:
             score = f"cp {value_to_cp(v)}"
         self._info(depth, score, nodes, start, self.game.move_to_uci(root, 0, best))
 
-    def _info_network(self, root: ChessState, player: Any, nodes: int, start: float) -> None:
-        info = player.info
-        v = max(-0.9999, min(0.9999, float(info["value"][0])))
-        best = int(info["visits"][0].argmax())
+    def _info_network(self, root: ChessState, result: Any, nodes: int, start: float) -> None:
+        v = max(-0.9999, min(0.9999, float(result.value[0])))
+        best = int(result.visits[0].argmax())
         self._info(
             1, f"cp {round(90 * math.tan(1.5637541897 * v))}", nodes, start, self.game.move_to_uci(root, 0, best)
         )

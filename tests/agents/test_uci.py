@@ -182,3 +182,26 @@ def test_stockfish_plays_a_match(tmp_path):
     assert os.access(find_engine("stockfish")[0], os.X_OK)
     argv = ["chess", "alphabeta:1", "uci:stockfish:Skill Level=0:nodes=200", "--games", "2", "--record", str(tmp_path)]
     assert match_main(argv) == 0
+
+
+def test_engine_with_a_network_checkpoint(tmp_path):
+    import torch
+
+    from agents.network import PolicyValueNet
+    from core.checkpoint import save_checkpoint
+
+    game = envs.get_game("chess")
+    torch.manual_seed(0)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": game.name, "options": dict(game.options)}, "net_config": net.config}
+    payload["model"] = net.state_dict()
+    path = save_checkpoint(tmp_path / "chess.pt", payload, kind="alphazero")
+    stream = io.StringIO()
+    eng = Engine(stream, Path(path))
+    assert eng.handle("position startpos moves e2e4") and eng.handle("go nodes 16")
+    eng._thread.join(60)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("bestmove ") and any(" score cp " in line and " pv " in line for line in lines)
+    assert not any("no network" in line for line in lines)
+    move = chess.Move.from_uci(lines[-1].split()[1])
+    assert move in chess.Board("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1").legal_moves
