@@ -59,12 +59,14 @@ def fail(err: BaseException | str) -> int:
     return 2
 
 
-def ranged(kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Callable:
+def ranged(
+    kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None
+) -> Callable:
     """An argparse `type` reading text as `kind` (int, float) within a range: `type=ranged(int, ge=1)`.
 
     A bad value is a parser error naming the option and the value (`error: argument --games: ...`).
     """
-    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le)) if v is not None}
+    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
     return _option_type("value", kind, limits)
 
 
