@@ -6,6 +6,7 @@ An unknown key or a value of the wrong type is a `ConfigError` naming the key, n
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -111,6 +112,8 @@ def check_range(name: str, value: Any, limits: dict[str, float]) -> None:
     """
     if value is None:
         return
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{name} must be a number, got nan")
     bad = (
         ("ge" in limits and value < limits["ge"], f"at least {limits.get('ge')}"),
         ("gt" in limits and value <= limits["gt"], f"greater than {limits.get('gt')}"),

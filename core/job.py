@@ -48,6 +48,7 @@ class JobParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one `error: ...` line and exit status 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
+        message = message.removeprefix("argument ")  # "argument --games: ..." -> "--games: ..."
         print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
 
@@ -85,8 +86,9 @@ def _option_type(name: str, hint: Any, limits: dict) -> Callable:
         try:
             value = convert_value(name, text, hint)
             check_range(name, value, limits)
-        except ConfigError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
+        except ConfigError as err:  # the parser names the option: "--games: must be at least 1, got 0"
+            text = str(err)
+            raise argparse.ArgumentTypeError(text.removeprefix(f"{name} ").removeprefix(f"{name}: ")) from None
         return value
 
     convert.__name__ = getattr(hint, "__name__", str(hint))  # argparse names the type in some messages

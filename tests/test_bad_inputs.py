@@ -19,10 +19,6 @@ _FILES = {
 }
 
 
-def _viewer(reason: str) -> dict:
-    return {"marks": pytest.mark.xfail(reason=f"viewer owns it: {reason}", strict=True)}
-
-
 def _gen(reason: str) -> dict:
     return {"marks": pytest.mark.xfail(reason=f"gen owns it: {reason}", strict=True)}
 
@@ -53,6 +49,7 @@ CASES = [
     ("train tictactoe --iterations -3", "iterations"),
     ("train tictactoe --simulations=0", "simulations"),
     ("train tictactoe --simulations=many", "simulations"),
+    ("train tictactoe --lr=nan", "lr"),
     ("train tictactoe --keep_checkpoints=0", "keep_checkpoints"),
     ("train tictactoe --no_such_knob=3", "no_such_knob"),
     ("train tictactoe --preset huge", "huge"),
@@ -71,6 +68,13 @@ CASES = [
     ("agent connect_four --checkpoint {corrupt}", "corrupt.pt"),
     ("agent connect_four --checkpoint nowhere", "nowhere"),
     ("agent connect_four --device banana", "banana"),
+    # gtp
+    ("gtp go --sims -5", "--sims"),
+    ("gtp go --size 4", "--size"),
+    ("gtp go --komi nan", "--komi"),
+    ("gtp go --think-time -1", "--think-time"),
+    ("gtp chess", "chess"),
+    ("gtp go --checkpoint {corrupt}", "corrupt.pt"),
     # export
     ("export nowhere out.pt", "nowhere"),
     ("export {corrupt} out.pt", "corrupt.pt"),
@@ -89,23 +93,23 @@ CASES = [
     ("bench envs --checked-batch 0", "--checked-batch"),
     ("bench envs --games nosuch", "nosuch"),
     # the viewer
-    pytest.param("play nosuchgame", "nosuchgame", **_viewer("KeyError traceback")),
-    pytest.param("play connect_four --opponent banana", "banana", **_viewer("MissingModelError traceback")),
-    pytest.param("play go --option size=4", "size", **_viewer("ValueError traceback")),
-    pytest.param("play go --option sise=9", "sise", **_viewer("ValueError traceback")),
-    pytest.param("play connect_four --window 10x10", "10x10", **_viewer("traceback after the window opens")),
-    pytest.param("play connect_four --opponent {corrupt}", "corrupt.pt", **_viewer("CheckpointError traceback")),
+    ("play nosuchgame", "nosuchgame"),
+    ("play connect_four --opponent banana", "banana"),
+    ("play go --option size=4", "size"),
+    ("play go --option sise=9", "sise"),
+    ("play connect_four --window 10x10", "10x10"),
+    ("play connect_four --opponent {corrupt}", "corrupt.pt"),
     ("replay nowhere.jsonl", "nowhere.jsonl"),
     ("replay --list {damaged}", "damaged.jsonl"),
     # GANs and style
-    pytest.param("gan train --lr_g=-1", "lr_g", **_gen("ValueError traceback from the optimizer")),
-    pytest.param("gan train --steps=-1", "steps", **_gen("accepted: runs 0 steps")),
-    pytest.param("gan train --preset nosuch", "nosuch", **_gen("error line without the 'error:' prefix")),
-    pytest.param("generate {corrupt}", "corrupt.pt", **_gen("error line without the 'error:' prefix")),
+    ("gan train --lr_g=-1", "lr_g"),
+    ("gan train --steps=-1", "steps"),
+    ("gan train --preset nosuch", "nosuch"),
+    ("generate {corrupt}", "corrupt.pt"),
     ("style transfer chelsea brick --size 0 -o out.png", "size"),
     ("style transfer nosuch brick -o out.png", "nosuch"),
-    pytest.param("style transfer chelsea brick --steps -1 -o out.png", "steps", **_gen("IndexError traceback")),
-    pytest.param("dream chelsea --steps -1 -o out.png", "steps", **_gen("accepted: runs 0 steps")),
+    ("style transfer chelsea brick --steps -1 -o out.png", "steps"),
+    ("dream chelsea --steps -1 -o out.png", "steps"),
     pytest.param("bench gan --steps 0", "steps", **_gen("UnboundLocalError traceback")),
     pytest.param("bench style --size 0", "size", **_gen("RuntimeError traceback")),
 ]
