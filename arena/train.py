@@ -9,6 +9,12 @@ steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.
 A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
 (full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
 replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
+Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's.
+
+`--resume` reads the newest checkpoint; when that file is torn (unreadable), it falls back to the newest good one
+before it and says so in one line (a checkpoint refused as unsafe or of an old format is an error naming it, with no
+fallback). A missing or damaged replay shard of the saved window is an error naming the shard: skipping it would
+train on other positions than the run saved.
 
 `--resume RUN` continues from the last checkpoint as if the run had never stopped; only the iteration that was
 running when the process died is lost. Options given with it take effect (a new learning rate reaches the
