@@ -22,11 +22,13 @@ from pathlib import Path
 
 import torch
 
-from agents import mcts, players
-from agents.evaluators import network_evaluator
+from agents import players
+from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
+from agents.player import Player
+from agents.search_player import network_player, policy_player
 from core.checkpoint import CheckpointError
-from core.device import autocast, pick_device, set_cpu_threads
+from core.device import pick_device, set_cpu_threads
 from envs import IllegalActionError
 
 __all__ = ["parse_moves", "format_move", "main"]
@@ -72,14 +74,11 @@ def _position(game, moves: list[int], device: torch.device):
     return state
 
 
-def _choose(game, state, net, device: torch.device, sims: int) -> int:
-    if sims <= 0:  # the raw policy
-        with torch.no_grad(), autocast(device):
-            logits, _ = net(game.planes(state))
-        logits = logits.float().masked_fill(~game.legal_mask(state), -torch.inf)
-        return int(logits.argmax(-1)[0])
-    result = mcts.search(game, state, network_evaluator(net, device), num_simulations=sims)
-    return int(mcts.select_action(result, 0.0)[0])
+def _player(net, device: torch.device, sims: int) -> Player:
+    """The agent: the network searching with the default search settings and `sims` simulations (0: raw policy)."""
+    if sims <= 0:
+        return policy_player(net, device=device)
+    return network_player(net, SearchSettings(num_simulations=sims), device=device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     if game.name != args.game:
         print(f"error: {path} holds a {game.name} model, not {args.game}", file=sys.stderr)
         return 2
+    player = _player(net, device, args.sims)
     for line in sys.stdin:
         try:
             state = _position(game, parse_moves(game, line), device)
-            answer = format_move(game, _choose(game, state, net, device, args.sims))
+            answer = format_move(game, int(player(game, state)[0]))
         except ValueError as err:
             answer = f"error: {err}"
         sys.stdout.write(answer + "\n")

@@ -17,13 +17,13 @@ __all__ = ["COMMANDS", "BENCHES", "main"]
 
 # subcommand -> (module whose main(argv) runs it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("agents.train", "AlphaZero self-play training run for a board game"),
+    "train": ("arena.train", "AlphaZero self-play training run for a board game"),
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
-    "play": ("arena.play", "pygame viewer: play against an agent, or watch agents play"),
+    "play": ("arena.viewer.play", "pygame viewer: play against an agent, or watch agents play"),
     "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
     "tournament": ("arena.tournament", "round robin between players with an Elo table"),
-    "replay": ("arena.replay", "open a recorded game in the viewer"),
+    "replay": ("arena.viewer.replay", "open a recorded game in the viewer"),
     "gan": ("generative.gan.cli", "train or evaluate a GAN (gan train, gan eval)"),
     "generate": ("generative.gan.generate", "generate images from a GAN run or checkpoint"),
     "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),

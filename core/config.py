@@ -13,7 +13,15 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["ConfigError", "parse_config", "load_toml_presets", "config_to_dict", "config_from_dict"]
+__all__ = [
+    "ConfigError",
+    "bounded",
+    "check_ranges",
+    "parse_config",
+    "load_toml_presets",
+    "config_to_dict",
+    "config_from_dict",
+]
 
 T = TypeVar("T")
 
@@ -76,9 +84,39 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     hints = typing.get_type_hints(cls)
     kwargs = {name: _convert(name, value, hints[name]) for name, value in values.items()}
     try:
-        return cls(**kwargs)
+        cfg = cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"invalid {cls.__name__}: {err}") from err
+    check_ranges(cfg)
+    return cfg
+
+
+def bounded(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Any:
+    """A dataclass field with a valid range, checked whenever a config is built (`check_ranges`).
+
+    Example: `lr: float = bounded(2e-3, gt=0)`; `iterations: int = bounded(10, ge=0)`.
+    """
+    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le)) if v is not None}
+    return dataclasses.field(default=default, metadata={"range": limits})
+
+
+def check_ranges(cfg: Any) -> None:
+    """Check every field declared with `bounded` against its range; a ConfigError names the field and the value."""
+    for f in dataclasses.fields(cfg):
+        limits = f.metadata.get("range")
+        if not limits:
+            continue
+        value = getattr(cfg, f.name)
+        if value is None:
+            continue
+        bad = (
+            ("ge" in limits and value < limits["ge"], f"at least {limits.get('ge')}"),
+            ("gt" in limits and value <= limits["gt"], f"greater than {limits.get('gt')}"),
+            ("le" in limits and value > limits["le"], f"at most {limits.get('le')}"),
+        )
+        for failed, wanted in bad:
+            if failed:
+                raise ConfigError(f"{f.name} must be {wanted}, got {value!r}")
 
 
 def config_to_dict(cfg: Any) -> dict:

@@ -8,7 +8,15 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_scheduler", "clip_gradients", "param_groups"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "make_optimizer",
+    "make_scheduler",
+    "load_optimizer_state",
+    "clip_gradients",
+    "param_groups",
+]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "rprop")
 SCHEDULES = ("constant", "cosine", "linear", "step", "onecycle")
@@ -102,6 +110,35 @@ def make_scheduler(
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def load_optimizer_state(
+    optimizer: torch.optim.Optimizer,
+    optimizer_state: dict,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler_state: dict | None = None,
+) -> None:
+    """Restore a resumed run's optimizer and schedule state while keeping the hyper-parameters they were built with.
+
+    `optimizer` and `scheduler` must be freshly built from the (possibly changed) config. The saved moments, step
+    counts and the schedule's position are restored; the learning rate, weight decay, momentum, betas and the
+    schedule's shape stay those of the current config, so a changed `lr` takes effect at once (at the schedule's
+    value for the current step). With an unchanged config this restores the state exactly.
+    """
+    fresh = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+    optimizer.load_state_dict(optimizer_state)
+    for group, hyper in zip(optimizer.param_groups, fresh):
+        group.update(hyper)
+    if scheduler is None or scheduler_state is None:
+        return
+    scheduler.load_state_dict(scheduler_state)
+    scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    if lambdas is None:
+        raise ValueError(f"cannot re-target a {type(scheduler).__name__} schedule (LambdaLR expected)")
+    for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, lambdas):
+        group["lr"] = base * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def clip_gradients(model_or_params: nn.Module | Iterable, max_norm: float) -> float:

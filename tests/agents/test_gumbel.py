@@ -8,7 +8,7 @@ import torch
 import envs
 from agents import gumbel as gum
 from agents import mcts
-from agents.evaluators import rollout_evaluator, uniform_evaluator
+from agents.leaf_evaluators import rollout_evaluator, uniform_evaluator
 from envs import state as state_ops
 
 
@@ -103,3 +103,60 @@ def test_gumbel_considers_at_most_k_actions_and_the_rest_get_no_visits():
     assert bool(((result.visits > 0).sum(-1) <= 3).all())
     # uniform prior: which three are considered is up to the Gumbel noise, so it varies across games
     assert len({tuple((row > 0).tolist()) for row in result.visits}) > 1
+
+
+def _must_win_position(copies: int):
+    """Connect Four after columns 4,1,4,1,4,2 (1-based): the first player wins at once in column 4 (action 3)."""
+    return _play(envs.get_game("connect_four"), [[3, 0, 3, 0, 3, 1]] * copies)
+
+
+@pytest.mark.parametrize("sims", [8, 16, 32])
+def test_gumbel_root_choice_is_the_halving_winner_by_g_logits_sigma(sims):
+    # The final action is argmax g(a) + logits(a) + sigma(q(a)) over the actions with the most visits (those left after
+    # the last halving), as in mctx. Recomputed here by hand from the same noise and the returned statistics.
+    c4 = envs.get_game("connect_four")
+    state = _must_win_position(64)
+    result = mcts.search(
+        c4, state, uniform_evaluator(c4), num_simulations=sims, gumbel=True, generator=torch.Generator().manual_seed(0)
+    )
+    g = gum.gumbel_noise((64, 7), torch.Generator().manual_seed(0), torch.device("cpu"))  # the search's first draw
+    n, q = result.visits, result.q
+    assert bool((n > 0).all())  # 7 legal moves, at least 7 simulations: every action visited, completed Q = Q
+    rescaled = (q - q.amin(-1, keepdim=True)) / (q.amax(-1, keepdim=True) - q.amin(-1, keepdim=True)).clamp_min(1e-8)
+    sigma = (50.0 + n.amax(-1, keepdim=True)) * 0.1 * rescaled
+    score = torch.where(n == n.amax(-1, keepdim=True), g + sigma, -float("inf"))  # uniform prior: equal logits
+    assert torch.equal(result.action, score.argmax(-1))
+
+
+@pytest.mark.parametrize("sims", [8, 16, 32])
+def test_gumbel_must_win_position_without_noise_always_wins(sims):
+    c4 = envs.get_game("connect_four")
+    kw = {"num_simulations": sims, "gumbel": True, "gumbel_scale": 0.0}
+    result = mcts.search(c4, _must_win_position(64), uniform_evaluator(c4), **kw)
+    assert bool((result.action == 3).all())
+    # sigma with the paper's scale c_scale = 1 (value_scale=1.0): the Q gap of 1 outweighs any Gumbel draw
+    noisy = mcts.search(
+        c4,
+        _must_win_position(64),
+        uniform_evaluator(c4),
+        generator=torch.Generator().manual_seed(0),
+        **{**kw, "gumbel_scale": 1.0, "value_scale": 1.0},
+    )
+    assert bool((noisy.action == 3).all())
+
+
+def test_gumbel_noisy_root_choice_is_a_sample_of_the_improved_policy():
+    # With noise, the returned action is a Gumbel-max sample of pi' = softmax(logits + sigma(completed Q)): it plays the
+    # win as often as pi' puts mass on it (about 0.97 at 16 simulations with mctx's value_scale 0.1), not always.
+    c4 = envs.get_game("connect_four")
+    state, evaluate = _must_win_position(64), uniform_evaluator(c4)
+    chosen, mass = 0.0, 0.0
+    for seed in range(10):
+        r = mcts.search(
+            c4, state, evaluate, num_simulations=16, gumbel=True, generator=torch.Generator().manual_seed(seed)
+        )
+        chosen += float((r.action == 3).float().sum())
+        mass += float(r.policy[:, 3].sum())
+    rate, expected = chosen / 640, mass / 640
+    assert 0.95 < expected < 0.99
+    assert abs(rate - expected) < 3 * (expected * (1 - expected) / 640) ** 0.5 + 1e-3

@@ -5,6 +5,7 @@ import torch
 
 import agents.players as players_mod
 from agents.players import make_player
+from core.hashing import file_hash
 from envs import get_game
 
 
@@ -68,13 +69,11 @@ def test_bundled_missing_names_the_path(tmp_path, monkeypatch):
 
 
 def test_checkpoint_players(tmp_path, monkeypatch):
-    from arena.replays import checkpoint_hash
-
     game = get_game("tictactoe")
     path = _tiny_checkpoint(tmp_path / "net.pt", game)
-    digest = checkpoint_hash(path)
+    digest = file_hash(path)
     p1 = make_player(f"az:{path}:12", game)
-    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.search["simulations"] == 12
+    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.settings["simulations"] == 12
     p2 = make_player(str(path), game)
     assert p2.name == f"az:{digest}:200"
     monkeypatch.setattr(players_mod, "MODEL_DIR", tmp_path)
@@ -121,17 +120,6 @@ def test_alphabeta_think_deepens():
     reports.clear()
     player.think(game, game.init(1), lambda: True, reports.append)
     assert reports == pytest.approx([1 / 3])
-
-
-def test_thinker_moves_now():
-    from arena.thinker import Thinker
-
-    game = get_game("connect_four")
-    player = make_player("rollout:100000", game)
-    t = Thinker(player, game, game.init(1))
-    t.stop()
-    assert t.wait(30) and t.error is None and 0 <= t.action < 7 and t.progress == 1.0
-
 
 def test_alphabeta_think_stops_inside_a_depth():
     game = get_game("hex", size=7)

@@ -5,9 +5,13 @@ import random
 import pygame
 import pytest
 
-from arena.play import Viewer, main, render_screenshot
-from arena.replay import load_session
-from arena.replays import load_replays
+from agents.players import make_player
+from arena.records import load_replays
+from arena.viewer.controller import Viewer
+from arena.viewer.play import main, render_screenshot
+from arena.viewer.recording import load_session
+from arena.viewer.thinking import Thinker
+from envs import get_game
 
 SIZE = (900, 640)
 
@@ -184,8 +188,8 @@ def test_screenshot_command_and_replay_round_trip(tmp_path):
 
 
 def test_go_game_played_in_the_viewer_exports_to_sgf(tmp_path):
-    from arena.replay import main as replay_main
-    from arena.replays import parse_sgf
+    from arena.records import parse_sgf
+    from arena.viewer.replay import main as replay_main
 
     viewer = Viewer("go", {"size": 5}, seats=("human", "human"), record_dir=tmp_path)
     _frame(viewer)
@@ -211,3 +215,11 @@ def test_game_without_a_bundled_model_gets_a_search_opponent(tmp_path):
     _wait_for_agent(viewer)
     assert viewer.session.state.moves.tolist() == [2]
     viewer.close()
+
+
+def test_thinker_moves_now():
+    game = get_game("connect_four")
+    player = make_player("rollout:100000", game)
+    t = Thinker(player, game, game.init(1))
+    t.stop()
+    assert t.wait(30) and t.error is None and 0 <= t.action < 7 and t.progress == 1.0

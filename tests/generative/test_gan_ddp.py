@@ -7,6 +7,7 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
+from core.checkpoint import load_checkpoint
 from core.config import parse_config
 from generative.gan.trainer import PRESETS, GanConfig, train
 
@@ -54,5 +55,5 @@ def test_two_process_ddp_ranks_stay_identical(tmp_path):
     assert len(runs) == 1  # one run directory, written by rank 0
     ckpts = sorted(p.name for p in (runs[0] / "checkpoints").glob("*.pt"))
     assert ckpts[-1] == "step_0000006.pt"
-    ckpt = torch.load(runs[0] / "checkpoints" / ckpts[-1], weights_only=False)["payload"]
+    ckpt = load_checkpoint(runs[0] / "checkpoints" / ckpts[-1], kind="gan")
     assert len(ckpt["rng"]) == 2  # both ranks' generators, for an exact resume

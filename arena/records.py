@@ -19,7 +19,6 @@ whole lines and a crash loses at most the line being written; `load_replays` ski
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -31,7 +30,6 @@ from typing import Any
 
 __all__ = [
     "append_records",
-    "checkpoint_hash",
     "default_replay_path",
     "load_replays",
     "make_record",
@@ -46,15 +44,6 @@ FORMAT, VERSION = "gamelab-replay", 1
 _SGF_GM = {"go": 1, "gomoku": 4, "hex": 11}
 
 
-def checkpoint_hash(path: str | os.PathLike, length: int = 8) -> str:
-    """First `length` hex digits of the SHA-256 of a file (identifies a checkpoint in names and records)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:length]
-
-
 def player_record(player: Any) -> dict:
     """What a record keeps about a player: its name, checkpoint hash and search settings (None where absent)."""
     if isinstance(player, str):
@@ -62,7 +51,7 @@ def player_record(player: Any) -> dict:
     return {
         "name": str(getattr(player, "name", type(player).__name__)),
         "checkpoint": getattr(player, "checkpoint", None),
-        "search": getattr(player, "search", None),
+        "search": getattr(player, "settings", None),
     }
 
 

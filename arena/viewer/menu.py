@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
-from arena.ui import THEME, Button, draw_text
+from arena.viewer.widgets import THEME, Button, draw_text
 
 __all__ = ["MenuChoice", "Menu", "GAME_CHOICES", "OPPONENTS", "SIDES", "STRENGTHS"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from arena.records import make_record
 from envs.base import IllegalActionError
 
 __all__ = ["GameSession", "result_text"]
@@ -134,13 +135,11 @@ class GameSession:
         return {"winner": winner, "reason": reason, "score": score}
 
     def record(self, players: list | None = None) -> dict:
-        """The game up to the cursor as one replay record (arena.replays format).
+        """The game up to the cursor as one replay record (arena.records format).
 
         Args:
             players: the two players (objects with a name, or names); default the session's player names.
         """
-        from arena.replays import make_record
-
         result = self.result()
         return make_record(
             self.game,

@@ -1,0 +1,329 @@
+"""The viewer's state and commands: seats and players, the game session, background thinking, recording.
+
+`Viewer` holds everything a frame shows and every command a key or button runs; `handle(event)` (arena.viewer.events)
+turns pygame events into those commands, `draw(surface)` (arena.viewer.drawing) paints the state, and `update()`
+advances time: agent moves, hints, autoplay, recording. The controller itself draws nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import envs
+from agents.players import MissingModelError, make_player
+from arena.records import move_info_from
+from arena.viewer import drawing, events
+from arena.viewer.drawing import display_name
+from arena.viewer.recording import record_session
+from arena.viewer.session import GameSession
+from arena.viewer.thinking import Thinker
+from envs.base import Game
+
+__all__ = ["Viewer", "SPEEDS"]
+
+SPEEDS = [0.0, 0.2, 0.5, 1.0, 2.0]  # seconds between moves in watch mode and autoplay
+
+
+class Viewer:
+    """The viewer application. Drive it with `handle(event)` and `update()`, draw with `draw(surface)`.
+
+    Args:
+        game_name, options: the game and its options.
+        seats: the player spec of each side ("human", "random", "alphabeta:4", "rollout:200", "bundled:800",
+            a checkpoint path, ...); "human" seats take clicks. Players are built by agents.players.make_player.
+        record_dir: folder for replays (None: do not record).
+        think_time: seconds an agent may think per move (None: its full simulation budget).
+        review: a recorded game to review (a GameSession); no agent moves until the person continues.
+        hint_spec: the player spec that computes hints (default: the first agent seat, else rollout:400).
+    """
+
+    def __init__(
+        self,
+        game_name: str,
+        options: dict | None = None,
+        seats: tuple[str, str] = ("human", "bundled"),
+        *,
+        record_dir: str | os.PathLike | None = "replays",
+        think_time: float | None = None,
+        device: str = "cpu",
+        review: GameSession | None = None,
+        hint_spec: str | None = None,
+        seed: int = 0,
+    ):
+        self.game: Game = envs.get_game(game_name, **(options or {}))
+        self.seat_specs = list(seats)
+        self.record_dir = record_dir
+        self.think_time = think_time
+        self.device = device
+        self.seed = seed
+        self.hint_spec = hint_spec
+        self.notice = ""  # set when a seat could not get the player it asked for
+        self.players = [self._make_player(spec) for spec in self.seat_specs]
+        self.hint_player = None
+        self.session = review or GameSession(self.game, players=self._names())
+        self.reviewing = review is not None
+        self.thinker: Thinker | None = None
+        self.hint_thinker: Thinker | None = None
+        self.hint_cursor = None  # the (cursor, id of state) the shown hint belongs to
+        self.hints_on = False
+        self.score_on = False
+        self.help_on = False
+        self.paused = False
+        self.autoplay = False
+        self.speed = 2
+        self.next_move_at = 0.0
+        self.message, self.message_until = "", 0.0
+        if self.notice:
+            self.say(self.notice, 8)
+        self.recorded_key = None
+        self.quit_to_menu = False
+        # filled by each draw, read by the input handler: what is where on the screen
+        self.buttons: list = []
+        self.move_rects: list = []  # (pygame.Rect, move number) of the move list's entries
+        self.board_rect = None
+
+    # --- players ---
+    def _make_player(self, spec: str) -> Any:
+        """The player of a seat spec; a game without a bundled model gets rollout MCTS instead, with a notice."""
+        if spec == "human":
+            return None
+        try:
+            return make_player(spec, self.game, device=self.device, seed=self.seed)
+        except (MissingModelError, ValueError) as err:  # none shipped, or one for other options (board size)
+            other_options = not isinstance(err, MissingModelError) and "checkpoint" in str(err)
+            if not spec.startswith("bundled") or not (isinstance(err, MissingModelError) or other_options):
+                raise
+            fallback = "rollout:" + (spec.partition(":")[2] or "400")
+            options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
+            self.notice = f"no bundled model for {display_name(self.game.name)} {options}: playing {fallback}"
+            print(f"gamelab play: {self.notice}", file=sys.stderr)
+            return make_player(fallback, self.game, device=self.device, seed=self.seed)
+
+    def _names(self) -> list[str]:
+        return [
+            getattr(p, "name", spec) if p is not None else "human" for p, spec in zip(self.players, self.seat_specs)
+        ]
+
+    @property
+    def agent_to_move(self) -> bool:
+        return self.players[self.session.to_move] is not None and not self.reviewing
+
+    @property
+    def humans(self) -> int:
+        return sum(p is None for p in self.players)
+
+    # --- feedback ---
+    def say(self, text: str, seconds: float = 2.5) -> None:
+        self.message, self.message_until = text, time.monotonic() + seconds
+
+    # --- commands (the action table in arena.viewer.actions calls these) ---
+    def _cancel_thinking(self) -> None:
+        if self.thinker is not None:
+            self.thinker.stop()
+            self.thinker = None
+
+    def _stop_thinkers(self, wait: float = 0.0) -> None:
+        """Tell the agent's and the hint's searches to stop; with `wait`, block up to that many seconds for each."""
+        for thinker in (self.thinker, self.hint_thinker):
+            if thinker is not None:
+                thinker.stop()
+                if wait:
+                    thinker.wait(wait)
+        self.thinker = self.hint_thinker = None
+
+    def new_game(self) -> None:
+        self._record_if_needed()
+        self._stop_thinkers()
+        self.session = GameSession(self.game, players=self._names())
+        self.reviewing = False
+        self.recorded_key = None
+        self.next_move_at = time.monotonic() + SPEEDS[self.speed]
+
+    def undo(self) -> None:
+        self._cancel_thinking()
+        moved = self.session.undo()
+        # against an agent, go back to the person's own move
+        while moved and not self.reviewing and self.agent_to_move and self.session.cursor > 0 and self.humans:
+            moved = self.session.undo()
+        self.paused = self.paused or self.humans == 0
+
+    def redo(self) -> None:
+        self._cancel_thinking()
+        if not self.session.redo():
+            self.say("nothing to redo")
+
+    def go_to(self, move_number: int | None) -> None:
+        """Show the position after `move_number` moves (None: the last one)."""
+        self._cancel_thinking()
+        self.session.jump(len(self.session.states) - 1 if move_number is None else move_number)
+
+    def swap_sides(self) -> None:
+        self._cancel_thinking()
+        self.players.reverse()
+        self.seat_specs.reverse()
+        self.session.players = self._names()
+        self.say("sides swapped")
+
+    def resign(self) -> None:
+        if self.session.over:
+            return
+        self._cancel_thinking()
+        humans = [i for i, p in enumerate(self.players) if p is None]
+        loser = self.session.to_move if len(humans) != 1 else humans[0]
+        self.session.resign(loser)
+
+    def move_now(self) -> None:
+        if self.thinker is not None:
+            self.thinker.stop()
+            self.say("moving now")
+        elif self.humans == 0:
+            self.paused = not self.paused
+            self.say("paused" if self.paused else "playing")
+        elif self.players[self.session.to_move] is not None and not self.session.at_end:
+            self._start_thinking(force=True)
+
+    def toggle_hints(self) -> None:
+        self.hints_on = not self.hints_on
+        self.say("hints on" if self.hints_on else "hints off")
+
+    def toggle_score(self) -> None:
+        self.score_on = not self.score_on
+
+    def toggle_autoplay(self) -> None:
+        self.autoplay = not self.autoplay
+
+    def change_speed(self, step: int) -> None:
+        self.speed = max(0, min(len(SPEEDS) - 1, self.speed + step))
+        self.say(f"{SPEEDS[self.speed]:.1f} s per move")
+
+    def show_help(self) -> None:
+        self.help_on = True
+
+    def leave(self) -> None:
+        """Esc: close the help if it is open, else back to the start screen."""
+        if self.help_on:
+            self.help_on = False
+        else:
+            self.quit_to_menu = True
+
+    def continue_here(self) -> None:
+        """Leave review: play on from the shown position, the agent taking the side not to move."""
+        if not self.reviewing:
+            return
+        self.reviewing = False
+        self.autoplay = False
+        if self.humans == 2:
+            seats = ["human", "human"]
+            seats[1 - self.session.to_move] = self.hint_spec or "bundled"
+            self.seat_specs = seats
+            self.players = [self._make_player(s) for s in seats]
+            self.session.players = self._names()
+        del self.session.states[self.session.cursor + 1 :]
+        del self.session.actions[self.session.cursor :], self.session.infos[self.session.cursor :]
+        self.say("continuing from here")
+
+    def try_move(self, action: int | None) -> None:
+        """A person's move: ignored with a hint when it is not theirs to make or not legal."""
+        if action is None:
+            return
+        if self.session.over:
+            self.say("the game is over: N for a new game")
+            return
+        if self.reviewing:
+            self.say("reviewing: C to continue from here")
+            return
+        if self.players[self.session.to_move] is not None:
+            self.say("wait for the agent to move (M: move now)")
+            return
+        if not 0 <= action < self.game.num_actions or not bool(self.session.legal[action]):
+            self.say("illegal move")
+            return
+        self.session.play(action)
+
+    # --- events and drawing ---
+    def handle(self, event: Any) -> None:
+        """React to one pygame event (see arena.viewer.events)."""
+        events.handle(self, event)
+
+    def draw(self, surface: Any) -> None:
+        """Draw the board, overlays and side panel onto `surface` (see arena.viewer.drawing)."""
+        drawing.draw(self, surface)
+
+    # --- time passing ---
+    def _start_thinking(self, force: bool = False) -> None:
+        player = self.players[self.session.to_move]
+        if player is None or (not force and not self.session.at_end):
+            return
+        self.thinker = Thinker(player, self.game, self.session.state, think_time=self.think_time)
+        self.thinker.position = (self.session.cursor, id(self.session.state))
+
+    @property
+    def analysing(self) -> bool:
+        """Whether a hint for the shown position is being computed."""
+        t = self.hint_thinker
+        return self.hints_on and t is not None and not t.done and t.position == self._position
+
+    @property
+    def _position(self) -> tuple[int, int]:
+        return (self.session.cursor, id(self.session.state))
+
+    def hint_info(self) -> dict | None:
+        """The finished hint search's info for the shown position, or None."""
+        t = self.hint_thinker
+        if t is None or not t.done or t.error is not None or t.position != self._position:
+            return None
+        return t.info
+
+    def update(self) -> None:
+        """Advance background work: agent moves, hints, autoplay, recording."""
+        now = time.monotonic()
+        if self.thinker is not None and self.thinker.done:
+            thinker, self.thinker = self.thinker, None
+            if thinker.error is not None:
+                self.say(f"agent error: {thinker.error}", 8)
+                self.paused = True
+            elif thinker.position == self._position and not self.session.over:
+                self.session.play(thinker.action, move_info_from(thinker.info, 0))
+                self.next_move_at = now + SPEEDS[self.speed]
+        if (
+            self.thinker is None
+            and not self.session.over
+            and self.agent_to_move
+            and self.session.at_end
+            and not self.paused
+            and (now >= self.next_move_at or self.humans)
+        ):
+            self._start_thinking()
+        if self.reviewing and self.autoplay and now >= self.next_move_at:
+            if not self.session.redo():
+                self.autoplay = False
+            self.next_move_at = now + max(0.3, SPEEDS[self.speed])
+        if self.hints_on and not self.session.over:
+            key = self._position
+            if self.hint_cursor != key and (self.hint_thinker is None or self.hint_thinker.done):
+                if self.hint_player is None:
+                    spec = self.hint_spec or next((s for s in self.seat_specs if s != "human"), "rollout:400")
+                    self.hint_player = self._make_player(spec)
+                self.hint_thinker = Thinker(self.hint_player, self.game, self.session.state, think_time=self.think_time)
+                self.hint_thinker.position = key
+                self.hint_cursor = key
+        if self.session.over:
+            self._record_if_needed()
+
+    # --- recording ---
+    def _record_if_needed(self) -> None:
+        if self.record_dir is None or self.reviewing or self.session.cursor == 0:
+            return
+        key = (tuple(self.session.actions[: self.session.cursor]), self.session.result()["reason"])
+        if key == self.recorded_key:
+            return
+        record_session(self.session, self.players, self.record_dir)
+        self.recorded_key = key
+
+    def close(self) -> None:
+        """Record an unfinished game and stop background work."""
+        self._record_if_needed()
+        self._stop_thinkers(wait=10.0)

@@ -1,0 +1,54 @@
+"""The viewer's input: pygame events turned into the commands of the action table (arena.viewer.actions).
+
+Keys go through the table; a click hits, in order, the help overlay (closes it), a button, a move of the move list
+(goes to that position) or the board (plays there). Where buttons and moves are is what the last draw left in the
+viewer (`buttons`, `move_rects`, `board_rect`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygame
+
+from arena.viewer.actions import action_for_key
+
+__all__ = ["handle"]
+
+
+def handle(viewer: Any, event: Any) -> None:
+    """React to one pygame event."""
+    if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+        _click(viewer, event.pos)
+    elif event.type == pygame.KEYDOWN:
+        _key(viewer, event.key, getattr(event, "unicode", "") or "")
+
+
+def _key(viewer: Any, key: int, char: str) -> None:
+    if viewer.help_on and (key in (pygame.K_ESCAPE, pygame.K_F1) or char == "?"):
+        viewer.help_on = False
+        return
+    action = action_for_key(viewer, key, char)
+    if action is not None:
+        action.run(viewer, key)
+
+
+def _click(viewer: Any, pos: tuple[int, int]) -> None:
+    if viewer.help_on:
+        viewer.help_on = False
+        return
+    for button in viewer.buttons:
+        if button.hit(pos):
+            button.action()
+            return
+    for rect, move_number in viewer.move_rects:
+        if rect.collidepoint(pos):
+            viewer.go_to(move_number)
+            return
+    board = viewer.board_rect
+    if board is not None and board.collidepoint(pos):
+        action = viewer.game.action_at((pos[0] - board.left, pos[1] - board.top), board.size)
+        if action is None:
+            viewer.say("not a move")
+        else:
+            viewer.try_move(action)

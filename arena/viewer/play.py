@@ -1,0 +1,217 @@
+"""`gamelab play`: a pygame window to play against an agent, watch agents play, or review a recorded game.
+
+    gamelab play                                    # start screen: game, opponent, side, strength
+    gamelab play connect_four --opponent bundled --side second
+    gamelab play go --opponent human                # two people on one board
+    gamelab play othello --opponent watch           # agent against agent, speed with + and -
+    gamelab play connect_four --screenshot board.png --moves "4 4 3" --hints   # a PNG, no display needed
+
+Every game played here is appended to replays/<game>-<YYYYmmdd>.jsonl (see arena.records); `gamelab replay FILE`
+reviews one. The same command runs as `python -m arena.viewer.play`.
+Keys are listed in the help overlay (F1 or ?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+import pygame
+
+from arena.viewer.controller import Viewer
+from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
+from arena.viewer.session import GameSession
+from envs import IllegalActionError, get_game
+
+__all__ = ["main", "render_screenshot"]
+
+
+def _seats(opponent: str, side: str, strength_sims: int, depth: int, rng: random.Random) -> tuple[str, str]:
+    """Seat specs for an opponent choice: the person takes `side` against it."""
+    if opponent == "human":
+        return ("human", "human")
+    spec = {
+        "bundled": f"bundled:{strength_sims}",
+        "rollout": f"rollout:{strength_sims}",
+        "alphabeta": f"alphabeta:{depth}",
+        "random": "random",
+    }.get(opponent)
+    if spec is None:  # a checkpoint path
+        spec = f"az:{opponent}:{strength_sims}"
+    if opponent == "watch":
+        return (f"bundled:{strength_sims}", f"bundled:{strength_sims}")
+    if side == "random":
+        side = rng.choice(["first", "second"])
+    return ("human", spec) if side == "first" else (spec, "human")
+
+
+def _parse_options(items: list[str]) -> dict:
+    options = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not _:
+            raise SystemExit(f"gamelab play: game option {item!r} must look like key=value")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            try:
+                options[key] = float(value)
+            except ValueError:
+                options[key] = value
+    return options
+
+
+def render_screenshot(viewer: Viewer, path: str | os.PathLike, size: tuple[int, int] = (1000, 720)) -> Path:
+    """Draw the viewer once to an offscreen surface and save it as a PNG (waits for a requested hint)."""
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.Surface(size)
+    if viewer.hints_on:
+        viewer.update()
+        if viewer.hint_thinker is not None:
+            viewer.hint_thinker.wait()
+    viewer.draw(surface)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pygame.image.save(surface, str(path))
+    return path
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gamelab play", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("game", nargs="?", help="game to play (omit for the start screen)")
+    p.add_argument(
+        "--opponent", default=None, help="bundled | rollout | alphabeta | random | human | watch | PATH to a checkpoint"
+    )
+    p.add_argument("--side", default="first", choices=["first", "second", "random"], help="your side")
+    p.add_argument("--sims", type=int, default=None, help="agent search simulations per move")
+    p.add_argument("--depth", type=int, default=None, help="alpha-beta depth")
+    p.add_argument("--think-time", type=float, default=None, help="seconds an agent thinks per move")
+    p.add_argument("--strength", default="hard", choices=["easy", "medium", "hard", "max"])
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="game option, e.g. size=9")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--replays", default="replays", help="folder where games are recorded")
+    p.add_argument("--no-record", action="store_true", help="do not record games")
+    p.add_argument("--screenshot", default=None, metavar="PATH", help="write a PNG of the position and exit")
+    p.add_argument("--moves", default="", help="with --screenshot: space-separated actions to play first")
+    p.add_argument("--hints", action="store_true", help="start with the hint overlay on")
+    p.add_argument("--window", default="1000x720", help="window size WxH")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.window.lower().split("x"))
+    except ValueError:
+        print(f"gamelab play: --window must look like 1000x720, got {args.window!r}", file=sys.stderr)
+        return 2
+    options = _parse_options(args.option)
+    sims, depth = STRENGTHS[args.strength]
+    sims, depth = args.sims or sims, args.depth or depth
+    rng = random.Random(args.seed)
+    record_dir = None if args.no_record else args.replays
+    opponent = args.opponent or "bundled"
+
+    if args.screenshot:
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        if not args.game:
+            print("gamelab play: --screenshot needs a GAME", file=sys.stderr)
+            return 2
+        game = get_game(args.game, **options)
+        try:
+            review = GameSession.from_moves(game, [int(m) for m in args.moves.replace(",", " ").split()])
+        except (ValueError, IllegalActionError) as err:
+            print(f"gamelab play: bad --moves: {err}", file=sys.stderr)
+            return 2
+        seats = _seats(opponent, args.side, sims, depth, rng) if args.opponent else ("human", "human")
+        viewer = Viewer(
+            args.game,
+            options,
+            seats,
+            record_dir=None,
+            device=args.device,
+            review=review,
+            hint_spec=None if opponent == "human" else _seats(opponent, "first", sims, depth, rng)[1],
+            seed=args.seed,
+        )
+        viewer.reviewing = False
+        viewer.session.players = viewer._names()
+        viewer.hints_on = args.hints
+        print(render_screenshot(viewer, args.screenshot, (width, height)))
+        return 0
+
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
+    pygame.display.set_caption("gamelab")
+    clock = pygame.time.Clock()
+    choice = MenuChoice(game=args.game or "connect_four", opponent=opponent, side=args.side, strength=args.strength)
+    menu = Menu(choice) if not args.game else None
+    viewer = (
+        None
+        if menu
+        else Viewer(
+            args.game,
+            options,
+            _seats(opponent, args.side, sims, depth, rng),
+            record_dir=record_dir,
+            think_time=args.think_time,
+            device=args.device,
+            seed=args.seed,
+        )
+    )
+    if viewer is not None:
+        viewer.hints_on = args.hints
+    running = True
+    while running:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                running = False
+            elif event.type == pygame.VIDEORESIZE and not os.environ.get("SDL_VIDEODRIVER") == "dummy":
+                screen = pygame.display.set_mode((max(480, event.w), max(360, event.h)), pygame.RESIZABLE)
+            elif viewer is not None:
+                viewer.handle(event)
+            elif menu is not None:
+                if event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE:
+                    running = False
+                menu.handle(event, screen.get_size())
+        if menu is not None and menu.started and viewer is None:
+            sims_c, depth_c = STRENGTHS[choice.strength]
+            seats = _seats(choice.opponent, choice.side, args.sims or sims_c, args.depth or depth_c, rng)
+            try:
+                game_name, game_options = GAME_CHOICES.get(choice.game, (choice.game, {}))
+                viewer = Viewer(
+                    game_name,
+                    game_options,
+                    seats,
+                    record_dir=record_dir,
+                    think_time=args.think_time,
+                    device=args.device,
+                    seed=args.seed,
+                )
+            except Exception as err:  # e.g. no bundled model for this game: back to the menu with the reason
+                print(f"gamelab play: {err}", file=sys.stderr)
+                menu.started = False
+        if viewer is not None:
+            viewer.update()
+            viewer.draw(screen)
+            if viewer.quit_to_menu:
+                viewer.close()
+                viewer, menu = None, Menu(choice)
+        elif menu is not None:
+            menu.draw(screen)
+        pygame.display.flip()
+        clock.tick(30)
+    if viewer is not None:
+        viewer.close()
+    pygame.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Recording the viewer's games and loading recorded ones back as sessions.
+
+Every game played in the viewer is appended to `replays/<game>-<YYYYmmdd>.jsonl` (the folder is `--replays`), one
+JSON line per game in the format of arena.records; `load_session` opens such a file (or an SGF file) for review.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import envs
+from arena.records import append_records, default_replay_path, load_replays, parse_sgf
+from arena.viewer.session import GameSession
+
+__all__ = ["record_session", "load_session", "load_records"]
+
+
+def record_session(session: GameSession, players: list[Any], directory: str | os.PathLike) -> Path:
+    """Append the session's game (up to its cursor) to today's replay file of its game in `directory`.
+
+    Args:
+        players: the two seats' players in move order (None for a person).
+    Returns:
+        The file written to.
+    """
+    named = [player if player is not None else "human" for player in players]
+    return append_records(default_replay_path(directory, session.game.name), [session.record(named)])
+
+
+def _record_from_sgf(sgf: dict) -> dict:
+    """The parts of a replay record that an SGF game gives: game and options, players, moves."""
+    H, W = sgf["board_shape"]
+    if H != W:
+        raise ValueError(f"SGF board {W}x{H}: only square boards are supported")
+    options = {"size": H}
+    if sgf["game"] == "go" and sgf.get("komi") is not None:
+        options["komi"] = sgf["komi"]
+    return {"game": {"name": sgf["game"], "options": options}, "players": sgf["players"], "moves": sgf["moves"]}
+
+
+def load_records(path: str | os.PathLike) -> list[dict]:
+    """The game records of a replay file (JSONL) or an SGF file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file holds no readable game record (empty, or every line damaged).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such replay file")
+    if path.suffix.lower() == ".sgf":
+        return [_record_from_sgf(parse_sgf(path.read_text(encoding="utf-8")))]
+    records = load_replays(path)
+    if not records:
+        raise ValueError(f"{path}: holds no readable game record")
+    return records
+
+
+def load_session(path: str | os.PathLike, index: int = -1) -> GameSession:
+    """The GameSession of game `index` of a replay file (JSONL, or SGF), with the cursor at the start.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing file, an empty one, or an index out of range.
+    """
+    records = load_records(path)
+    if not -len(records) <= index < len(records):
+        raise ValueError(f"{path}: game index {index} out of range (the file holds {len(records)} games)")
+    record = records[index]
+    game = envs.get_game(record["game"]["name"], **record["game"].get("options", {}))
+    names = [p.get("name", "?") if isinstance(p, dict) else str(p or "?") for p in record.get("players", ["?", "?"])]
+    session = GameSession.from_moves(game, record["moves"], players=names)
+    session.infos = list(record.get("move_info") or [None] * len(record["moves"]))
+    if record.get("reason") == "resignation" and record.get("winner") is not None:
+        session.resigned = 1 - int(record["winner"])
+    session.jump(0)
+    return session

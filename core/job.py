@@ -1,0 +1,163 @@
+"""One way to configure, run and resume every job (`train`, `gan train`, `style train`, Gatys, texture, dream, ...).
+
+    PROG [POSITIONALS] [--preset NAME] [--key=value | --key value ...] [--resume RUN] [--runs DIR] [--threads N]
+         [--dry-run] [--print-config] [job options]
+
+- Every field of the job's config dataclass is an option, written `--key=value` or `--key value` (dashes or
+  underscores); a bool field alone (`--cond`) means true. An unknown key or a bad value is an error naming it.
+- The config is built from the dataclass defaults, then the preset, then the options; or, with `--resume RUN`, from
+  the run's saved config, then the options. Fields that cannot change mid-run (`fixed_on_resume`: network shape,
+  game, board size, ...) are refused by name; the rest take effect (the job applies them, for instance to optimizer
+  state it loads: `core.optim.load_optimizer_state`).
+- `--dry-run`: one quick run on a tiny budget, as a check. `--print-config`: print the resolved config as JSON and
+  exit. `--runs DIR`: the folder holding run directories. `--threads N`: torch CPU threads.
+- Bad input is one line `error: ...` on stderr and exit status 2 (`JobParser.error`, `fail`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from core.config import ConfigError, config_from_dict, config_to_dict
+
+__all__ = ["DEFAULT_RUNS", "DEFAULT_THREADS", "Job", "JobParser", "job_parser", "parse_job", "fail"]
+
+DEFAULT_RUNS = "runs"
+DEFAULT_THREADS = 1  # small nets gain nothing from more; busy OpenMP threads fight on a shared CPU
+
+
+class JobParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one `error: ...` line and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def fail(err: BaseException | str) -> int:
+    """Print one `error: ...` line for a bad input and return exit status 2."""
+    text = err.args[0] if isinstance(err, KeyError) and err.args else err
+    print(f"error: {text}", file=sys.stderr)
+    return 2
+
+
+def job_parser(prog: str, description: str, config_cls: type, *, presets: Iterable[str] = ()) -> JobParser:
+    """A parser with the options every job shares; the job adds its positionals and own options to it."""
+    fields = ", ".join(f.name for f in dataclasses.fields(config_cls))
+    parser = JobParser(
+        prog=prog,
+        description=description,
+        epilog=f"Config fields ({config_cls.__name__}), each as --key=value or --key value: {fields}",
+    )
+    names = ", ".join(presets)
+    parser.add_argument("--preset", default=None, help=f"named preset{f' ({names})' if names else ''}")
+    parser.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
+    parser.add_argument("--runs", default=DEFAULT_RUNS, metavar="DIR", help="folder holding run directories")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch CPU threads (default 1)")
+    parser.add_argument("--dry-run", action="store_true", help="one quick run on a tiny budget, as a check")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    return parser
+
+
+@dataclass(frozen=True)
+class Job:
+    """A parsed command line: the resolved config, the parser's namespace, and the run to resume (or None)."""
+
+    cfg: Any
+    args: argparse.Namespace
+    resume: Path | None
+
+
+def parse_job(
+    parser: argparse.ArgumentParser,
+    argv: list[str],
+    config_cls: type,
+    *,
+    presets: dict[str, dict] | Callable[[argparse.Namespace], dict[str, dict]] | None = None,
+    default_preset: str | None = None,
+    saved_config: Callable[[Path, argparse.Namespace], dict] | None = None,
+    fixed_on_resume: Iterable[str] = (),
+    dry_run: Callable[[Any], Any] | None = None,
+) -> Job:
+    """Parse a job's command line into its resolved config.
+
+    Args:
+        parser: from `job_parser`, with the job's own arguments added.
+        argv: the command line after the job's name.
+        config_cls: the job's frozen config dataclass.
+        presets: name -> field values, or a function of the parsed namespace returning them (per-game presets).
+        default_preset: applied when no --preset is given (and the presets have it).
+        saved_config: reads a run's saved config (field -> value) for --resume; it may raise ConfigError.
+        fixed_on_resume: fields that cannot change when resuming.
+        dry_run: shrinks a config to a tiny budget for --dry-run.
+    Raises:
+        ConfigError: a bad preset, key or value, or a fixed field changed on resume (the message names it).
+        SystemExit: 0 after --print-config or --help; 2 after a malformed command line (one error line printed).
+    """
+    args, rest = parser.parse_known_args(argv)
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    overrides = _overrides(rest, config_cls)
+    if args.resume is not None:
+        if args.preset is not None:
+            raise ConfigError("--preset cannot be given with --resume (the run keeps its saved config)")
+        if saved_config is None:
+            raise ConfigError(f"{parser.prog} cannot resume a run")
+        resume = Path(args.resume)
+        saved = saved_config(resume, args)
+        before = config_from_dict(config_cls, saved)
+        cfg = config_from_dict(config_cls, {**saved, **overrides})
+        changed = [
+            f"{key} (saved {getattr(before, key)!r}, given {getattr(cfg, key)!r})"
+            for key in fixed_on_resume
+            if getattr(cfg, key) != getattr(before, key)
+        ]
+        if changed:
+            raise ConfigError(
+                f"cannot change {', '.join(changed)} on resume of {resume}: the saved state depends on it"
+            )
+    else:
+        resume = None
+        table = presets(args) if callable(presets) else (presets or {})
+        name = args.preset if args.preset is not None else (default_preset if default_preset in table else None)
+        if name is not None and name not in table:
+            raise ConfigError(f"unknown preset {name!r}; known: {', '.join(sorted(table)) or 'none'}")
+        cfg = config_from_dict(config_cls, {**(table[name] if name else {}), **overrides})
+    if args.dry_run and dry_run is not None:
+        cfg = dry_run(cfg)
+    if args.print_config:
+        print(json.dumps(config_to_dict(cfg), indent=2, default=str))
+        raise SystemExit(0)
+    return Job(cfg=cfg, args=args, resume=resume)
+
+
+def _overrides(rest: list[str], config_cls: type) -> dict[str, str]:
+    """`--key=value`, `--key value` and bare bool `--key` tokens as {field: text}; anything else is an error."""
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    bools = {name for name, f in fields.items() if f.type in (bool, "bool")}
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(rest):
+        item = rest[i]
+        if not item.startswith("--") or item == "--":
+            raise ConfigError(f"unexpected argument {item!r} (config fields are set with --key=value)")
+        key, sep, value = item[2:].partition("=")
+        key = key.replace("-", "_")
+        if not sep:
+            if key in bools and (i + 1 >= len(rest) or rest[i + 1].startswith("--")):
+                value = "true"
+            elif i + 1 < len(rest) and not rest[i + 1].startswith("--"):
+                value, i = rest[i + 1], i + 1
+            else:
+                known = f"; known: {', '.join(fields)}" if key not in fields else ""
+                raise ConfigError(f"option --{key} needs a value{known}")
+        values[key] = value
+        i += 1
+    return values
