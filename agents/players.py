@@ -11,6 +11,7 @@ Specs:
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
+    gtp:COMMAND             a GTP engine (Go only), e.g. gtp:gnugo --mode gtp --level 1 (agents.gtp_player)
 
 Every player keeps the `agents.player.Player` contract; searching ones (rollout, mcts, az, bundled) take the
 caller's `SearchSettings` (a spec's number sets the budget) and also think in steps (`ThinkingPlayer`).
@@ -22,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.alphabeta import AlphaBetaPlayer
+from agents.gtp_player import gtp_player
 from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
 from agents.player import Player, RandomPlayer
@@ -41,7 +43,7 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS]"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
@@ -108,6 +110,8 @@ def make_player(
     kind, _, arg = spec.partition(":")
     if kind == "random" and not arg:
         return RandomPlayer(seed)
+    if kind == "gtp":
+        return gtp_player(arg, game)
     if kind == "rollout":
         n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         return rollout_player(game, n, settings=base, seed=seed)
