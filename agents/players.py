@@ -26,7 +26,7 @@ from pathlib import Path
 from agents.alphabeta import AlphaBetaPlayer
 from agents.gtp_player import gtp_player
 from agents.mcts import SearchSettings
-from agents.network import load_policy_value_net
+from agents.network import check_same_game, checkpoint_path, load_policy_value_net
 from agents.player import Player, RandomPlayer
 from agents.search_player import SearchPlayer, mcts_player, network_player, rollout_player
 from agents.uci_player import uci_player
@@ -70,13 +70,11 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
 
 
 def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
-    if not path.is_file():
+    if not path.exists():
         raise MissingModelError(f"checkpoint not found: {path}")
+    path = checkpoint_path(path)  # a run directory: its latest checkpoint
     net, net_game = load_policy_value_net(path, device=device)
-    if net_game.name != game.name or dict(net_game.options) != dict(game.options):
-        raise ValueError(
-            f"checkpoint {path} is for {net_game.name} {dict(net_game.options)}, not {game.name} {dict(game.options)}"
-        )
+    check_same_game(path, net_game, game)
     digest = file_hash(path)
     name = f"{label or 'az'}:{digest}:{settings.num_simulations}"
     return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)})

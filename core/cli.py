@@ -55,7 +55,7 @@ def _dispatch(table: dict[str, tuple[str, str]], argv: list[str], prog: str) -> 
         return 0
     name, rest = argv[0], argv[1:]
     if name not in table:
-        print(f"{prog}: unknown command {name!r}\n\n{_usage(table, prog)}", file=sys.stderr)
+        print(f"error: unknown command {name!r} for {prog}; commands: {', '.join(table)}", file=sys.stderr)
         return 2
     if name == "bench" and table is COMMANDS:
         return _dispatch(BENCHES, rest, f"{prog} bench")
