@@ -31,7 +31,6 @@ the root (envs.chess.Chess.unclaimed) and count as draws inside the search.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import threading
@@ -47,6 +46,7 @@ from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
 from agents.players import MODEL_DIR, make_player
+from core.job import JobParser
 from envs.chess import Chess, ChessState
 
 __all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
@@ -355,7 +355,7 @@ def _read_lines(stream: Any, engine: Engine) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab uci chess`. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
+    parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", help="chess (the only game with UCI)")
     parser.add_argument("--checkpoint", default=None, help="an AlphaZero chess checkpoint (default: bundled model)")
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")

@@ -141,6 +141,9 @@ def test_engine_in_process_and_cli_errors(capsys):
         parse_go(["ponder"])
     assert main(["go"]) == 2 and "not chess" in capsys.readouterr().err
     assert main(["chess", "--checkpoint", "/nonexistent.pt"]) == 2 and "nonexistent" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["chess", "--depth", "3"])
+    assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
 
 
 # ------------------------------------------------------------------------------------------ the uci: player spec
