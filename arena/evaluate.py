@@ -24,17 +24,18 @@ Dimension letters: B positions of a batch, A actions.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from agents.players import make_player
 from arena.connect4_positions import OWN_SETS, load_own_set
+from core.job import JobParser, fail, ranged
+from envs import get_game
 from envs import state as state_ops
 
 __all__ = [
@@ -264,7 +265,7 @@ def tictactoe_exhaustive(player: Any, *, chunk: int = 512) -> dict[str, int]:
 
 # --------------------------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = JobParser(
         prog="gamelab evaluate",
         description="Mistake rate of a player against perfect play: Connect Four test sets, or every tic-tac-toe "
         "position.",
@@ -278,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"connect four sets: the project's own ({', '.join(OWN_SETS)}; the default) or Pons' test sets "
         f"(e.g. {' '.join(PONS_SETS)})",
     )
-    p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p.add_argument("--limit", type=ranged(int, ge=1), default=None, help="first N positions of each set")
     p.add_argument(
         "--outcome",
         action="store_true",
@@ -287,16 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--bench-dir", default=None, help=f"benchmark folder (default ${_ENV} or ../shared/...)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=ranged(int, ge=0), default=0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        print(f"error: --limit must be at least 1, got {args.limit}", file=sys.stderr)
-        return 2
     torch.set_num_threads(1)
-    from agents.players import make_player
-    from envs import get_game
-
     try:
         player = make_player(args.player, get_game(args.game), device=args.device, seed=args.seed)
         if args.game == "tictactoe":
@@ -304,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             res = connect4_benchmark(player, sets=tuple(args.sets), limit=args.limit, bench_dir=args.bench_dir)
     except (ValueError, OSError, KeyError, ImportError) as err:
-        print(f"error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
-        return 2
+        return fail(err)
     if args.json:
         print(json.dumps({"player": player.name, "results": res}))
         return 0
