@@ -182,6 +182,10 @@ def test_evaluate_command_prints_one_line_per_set(capsys):
 )
 def test_evaluate_bad_input_is_one_error_line(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("GAMELAB_CONNECT4_BENCH", str(tmp_path))
-    assert main(argv) == 2
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # option errors leave through the parser
+        code = stop.code
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]
