@@ -38,6 +38,10 @@ import torch
 from torch import Tensor
 
 from agents import gumbel as gum
+from agents.host_tree import backup_one as host_backup
+from agents.host_tree import host_tree
+from agents.host_tree import reserve_one as host_reserve
+from agents.host_tree import select_one as host_select
 from agents.tree import (
     Leaf,
     Tree,
@@ -274,7 +278,10 @@ def select(
     rows = torch.arange(b, device=dev)
     node = action = torch.zeros(b, dtype=torch.long, device=dev)
     active = root.live if live is None else live
+    on_cpu = dev.type == "cpu"
     for d in range(tree.max_depth + 1):
+        if on_cpu and d > 0 and not bool(active.any()):  # every path has ended (a free check on the CPU)
+            break
         a = _choose(tree, root, s, node, d == 0, sim)
         action = torch.where(active, a, action)
         child = tree.children[rows, node, action].long()
@@ -335,7 +342,10 @@ def reserve(tree: Tree, node: Tensor, action: Tensor, live: Tensor) -> tuple[Ten
     tree.max_depth = max(tree.max_depth, int(torch.where(is_new, tree.depth[rows, slot], 0).max()))
     leaf = torch.where(is_new, slot, torch.where(live, child, torch.zeros_like(child)))
     cur, on = leaf, torch.ones_like(is_new)
+    on_cpu = leaf.device.type == "cpu"
     for _ in range(tree.max_depth + 1):
+        if on_cpu and not bool(on.any()):
+            break
         tree.virtual[rows, cur] += on.float()
         par = tree.parent[rows, cur]
         on = on & (par >= 0)
@@ -354,9 +364,15 @@ def expand_reserved(
     k, b = leaf.shape
     rows = torch.arange(b, device=leaf.device).repeat(k)
     pick = is_new.reshape(-1).nonzero().squeeze(1)
-    if pick.numel() == 0:
-        return
-    rows, node, action, leaf = rows[pick], node.reshape(-1)[pick], action.reshape(-1)[pick], leaf.reshape(-1)[pick]
+    if pick.numel() > 0:
+        flat = (x.reshape(-1)[pick] for x in (node, action, leaf))
+        _fill_leaves(game, tree, rows[pick], *flat, evaluate)
+
+
+def _fill_leaves(
+    game: Game, tree: Tree, rows: Tensor, node: Tensor, action: Tensor, leaf: Tensor, evaluate: Evaluator
+) -> None:
+    """Step (rows, node) by action, evaluate the states in one call, write them into the reserved nodes `leaf`."""
     leaf_state = game.step(state_gather(tree.states, rows, node), action, check=False)
     new = evaluate_leaves(game, leaf_state, evaluate)
     state_write(tree.states, rows, leaf, leaf_state)
@@ -377,6 +393,8 @@ def leaf_batch_step(
     Returns:
         LongTensor[B]: simulations counted in this step (K minus collisions; at least 1 for a game still searching).
     """
+    if tree.visits.device.type == "cpu" and not s.gumbel and tree.visits.shape[0] <= FEW_GAMES:
+        return _host_leaf_batch_step(game, tree, root, s, evaluate, done, k)
     first_new = tree.num_nodes.clone()  # nodes reserved in this step get ids from here on
     taken = torch.zeros_like(done)
     picks = []
@@ -395,6 +413,37 @@ def leaf_batch_step(
     return taken
 
 
+def _host_leaf_batch_step(
+    game: Game, tree: Tree, root: _Root, s: SearchSettings, evaluate: Evaluator, done: Tensor, k: int
+) -> Tensor:
+    """`leaf_batch_step` for a few games on the CPU: the same step, with the walks in numpy (agents.host_tree)."""
+    t = host_tree(tree)
+    prior, legal = root.prior.contiguous().numpy(), root.legal.contiguous().numpy()
+    live, done_l = root.live.tolist(), done.tolist()
+    first_new = tree.num_nodes.tolist()
+    forced_k = s.forced_k if s.forced_playouts else None
+    taken = [0] * len(live)
+    new, counted = [], []  # (game, node, action, leaf) of new leaves; (game, leaf) of counted simulations
+    for _ in range(k):
+        for b, alive in enumerate(live):
+            if not alive or done_l[b] + taken[b] >= s.num_simulations:
+                continue
+            node, action = host_select(t, b, prior[b], legal[b], s.c_puct, s.fpu_reduction, forced_k)
+            leaf, is_new = host_reserve(t, b, node, action)
+            if is_new:
+                new.append((b, node, action, leaf))
+            if is_new or leaf < first_new[b]:  # not a collision with a leaf reserved in this step
+                taken[b] += 1
+                counted.append((b, leaf))
+    if new:
+        rows, node, action, leaf = torch.tensor(new, dtype=torch.long).unbind(1)
+        _fill_leaves(game, tree, rows, node, action, leaf, evaluate)
+    tree.virtual.zero_()  # every virtual loss of the step comes off at once, exactly
+    for b, leaf in counted:
+        host_backup(t, b, leaf)
+    return torch.tensor(taken, dtype=done.dtype)
+
+
 def backup(tree: Tree, leaf: Tensor, on: Tensor | None = None) -> None:
     """Add the leaf's value to every node on its path to the root (in place), negated wherever the player to move
     differs from the leaf's; only in the games where on[B] is True (default: all)."""
@@ -404,7 +453,10 @@ def backup(tree: Tree, leaf: Tensor, on: Tensor | None = None) -> None:
     cur = leaf
     on = torch.ones(b, dtype=torch.bool, device=leaf.device) if on is None else on
     player = tree.states.player
+    on_cpu = leaf.device.type == "cpu"
     for _ in range(tree.max_depth + 1):
+        if on_cpu and not bool(on.any()):  # every path has reached its root
+            break
         tree.visits[rows, cur] += on.float()
         tree.value_sum[rows, cur] += torch.where(on, v, 0.0)
         par = tree.parent[rows, cur]

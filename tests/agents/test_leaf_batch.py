@@ -153,3 +153,18 @@ def test_uniform_prior_tictactoe_minimax_moves_with_leaf_batches():
     for k in (1, 4, 8):
         result = mcts.search(ttt, state, uniform_evaluator(ttt), num_simulations=300, leaf_batch=k)
         assert result.action.tolist() == [2, 2], k
+
+
+def test_few_games_walk_on_the_host_as_the_tensor_path_does(c4):
+    """Up to FEW_GAMES games on the CPU walk in numpy (agents.host_tree), more games with tensor ops: five games
+    searched together take the tensor path, each alone the numpy one, and the searches agree visit for visit."""
+    moves = [[], [3], [3, 3, 2], [0, 6, 1, 6, 2], [3, 0, 3, 0, 3, 1]]
+    state = _play(c4, moves)
+    assert len(moves) > mcts.FEW_GAMES
+    evaluate = uniform_evaluator(c4)  # row by row exact: batching cannot change its output
+    kw = {"num_simulations": 50, "leaf_batch": 4, "fpu_reduction": 0.1, "forced_playouts": True}
+    together = mcts.search(c4, state, evaluate, **kw)
+    for i in range(len(moves)):
+        alone = mcts.search(c4, state_ops.take(state, i), evaluate, **kw)
+        assert alone.visits[0].tolist() == together.visits[i].tolist(), i
+        assert alone.value[0].tolist() == together.value[i].tolist(), i

@@ -1,0 +1,31 @@
+"""`gamelab bench play` runs in-process with tiny budgets: one row per K, speedups against the first K, and bad
+input answered with one error line and status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arena import bench_play
+from core import cli
+
+
+def test_bench_play_prints_one_row_per_leaf_batch(capsys):
+    rc = cli.main(["bench", "play", "--sims", "4", "--leaf-batches", "1,4", "--seconds", "0.01", "--positions", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "search/net" in out and "mistake rates: Connect Four only" in out
+    rc = bench_play.main(["--sims", "4", "--leaf-batches", "1,4", "--seconds", "0.01", "--positions", "0", "--json"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rc == 0 and [r["leaf_batch"] for r in rows] == [1, 4]
+    assert rows[0]["speedup_over_first"] == 1.0 and all(r["sims_per_s"] > 0 for r in rows)
+
+
+def test_bench_play_rejects_bad_input(capsys, tmp_path):
+    assert bench_play.main(["--sims", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert bench_play.main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench_play.main(["--leaf-batches", "0,2"])
