@@ -29,3 +29,11 @@ def test_bench_play_rejects_bad_input(capsys, tmp_path):
     assert "missing.pt" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         bench_play.main(["--leaf-batches", "0,2"])
+
+
+def test_bench_agent_times_both_ways_with_the_same_answers(capsys):
+    rc = cli.main(["bench", "agent", "--positions", "12", "--sims", "8", "--json"])
+    r = json.loads(capsys.readouterr().out)
+    assert rc == 0 and r["positions"] == 12
+    assert r["same_answers"] == 12  # a deterministic search answers the same either way
+    assert r["one_at_a_time_s"] > 0 and r["at_once_s"] > 0
