@@ -11,7 +11,6 @@ Tic-tac-toe positions are every reachable position that is not over (arena.evalu
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import envs
 from arena.evaluate import tictactoe_positions
+from core.job import JobParser, fail, ranged
 
 __all__ = ["run_agent_bench", "main"]
 
@@ -104,21 +104,17 @@ def run_agent_bench(game_name: str, count: int, sims: int, checkpoint: str | Non
 
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench agent`: print the figures (or JSON)."""
-    p = argparse.ArgumentParser(prog="gamelab bench agent", description=__doc__.split("\n")[0])
+    p = JobParser(prog="gamelab bench agent", description=__doc__.split("\n")[0])
     p.add_argument("--game", default="tictactoe", choices=["tictactoe"])
-    p.add_argument("--positions", type=int, default=400)
-    p.add_argument("--sims", type=int, default=200, help="simulations per position (the agent's --sims)")
+    p.add_argument("--positions", type=ranged(int, ge=1), default=400)
+    p.add_argument("--sims", type=ranged(int, ge=0), default=200, help="simulations per position (the agent's --sims)")
     p.add_argument("--checkpoint", default=None, help="model file (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
-    if args.positions < 1 or args.sims < 0:
-        print(f"error: bad budget: --positions {args.positions} --sims {args.sims}", file=sys.stderr)
-        return 2
     try:
         r = run_agent_bench(args.game, args.positions, args.sims, args.checkpoint)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     if args.json:
         print(json.dumps(r))
         return 0

@@ -19,7 +19,6 @@ Dimension letters: B games, K leaves per tree.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -39,6 +38,7 @@ from agents.players import bundled_model_path
 from agents.search_player import network_player
 from arena.evaluate import bench_dir_default, connect4_benchmark
 from core.device import pick_device, set_cpu_threads
+from core.job import JobParser, fail, ranged
 from envs import state as state_ops
 
 __all__ = ["PlayBenchConfig", "run_play_bench", "main"]
@@ -176,42 +176,37 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+        values = ()
     if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+        raise ValueError(f"expected comma-separated positive integers, got {text!r}")
     return values
 
 
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench play`: print the table (or JSON)."""
     d = PlayBenchConfig()
-    p = argparse.ArgumentParser(prog="gamelab bench play", description=__doc__.split("\n")[0])
+    p = JobParser(prog="gamelab bench play", description=__doc__.split("\n")[0])
     p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
     p.add_argument("--checkpoint", default=d.checkpoint, help="model file (default: the bundled model of the game)")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--sims", type=int, default=d.sims, help="simulations a move")
+    p.add_argument("--sims", type=ranged(int, ge=1), default=d.sims, help="simulations a move")
     p.add_argument("--leaf-batches", type=_ints, default=d.leaf_batches, help="values of K, e.g. 1,2,4,8,16")
-    p.add_argument("--seconds", type=float, default=d.seconds, help="time per rate measurement")
-    p.add_argument("--positions", type=int, default=d.positions, help="solved positions per test set (0: none)")
+    p.add_argument("--seconds", type=ranged(float, gt=0), default=d.seconds, help="time per rate measurement")
+    p.add_argument(
+        "--positions", type=ranged(int, ge=0), default=d.positions, help="solved positions per test set (0: none)"
+    )
     p.add_argument("--sets", default=",".join(d.sets), help="Connect Four test sets for the mistake rates")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--threads", type=ranged(int, ge=1), default=d.threads, help="torch CPU threads")
     p.add_argument("--clock", default=d.clock, choices=["wall", "cpu"], help="time rates by wall or process CPU time")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=ranged(int, ge=0), default=d.seed)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
-    if args.sims < 1 or args.seconds <= 0 or args.positions < 0:
-        print(
-            f"error: bad budget: --sims {args.sims} --seconds {args.seconds} --positions {args.positions}",
-            file=sys.stderr,
-        )
-        return 2
     values = {k: v for k, v in vars(args).items() if k != "json"}
     values["sets"] = tuple(s for s in args.sets.split(",") if s)
     try:
         result = run_play_bench(PlayBenchConfig(**values))
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

@@ -23,8 +23,9 @@ def test_bench_play_prints_one_row_per_leaf_batch(capsys):
 
 
 def test_bench_play_rejects_bad_input(capsys, tmp_path):
-    assert bench_play.main(["--sims", "0"]) == 2
-    assert capsys.readouterr().err.startswith("error: ")
+    with pytest.raises(SystemExit) as stop:
+        bench_play.main(["--sims", "0"])
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: --sims")
     assert bench_play.main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt" in capsys.readouterr().err
     with pytest.raises(SystemExit):
