@@ -7,6 +7,11 @@ Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-sepa
 line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
 an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
 
+Input is bounded: stdin is read in pieces of at most MAX_LINE_BYTES (64 KB). A longer line gets one error reply and
+is skipped piece by piece, never held whole; a move list longer than the game's `max_moves` gets an error before any
+move is played. Lines are read only as fast as they are answered, so a client that writes faster than the agent
+answers is held back by the pipe (back-pressure) and no line is dropped for being one of many.
+
 Without --checkpoint the bundled model agents/models/GAME.pt is used. When there is none, the command exits at once
 with status 2 and an error naming the missing file: it never falls back silently to a weaker player (for a search
 baseline, use `gamelab match` with a player spec such as rollout:1000).
@@ -17,8 +22,11 @@ Dimension letters: A actions.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -29,7 +37,30 @@ from core.checkpoint import CheckpointError
 from core.device import autocast, pick_device, set_cpu_threads
 from envs import IllegalActionError
 
-__all__ = ["parse_moves", "format_move", "main"]
+__all__ = ["MAX_LINE_BYTES", "parse_moves", "format_move", "read_lines", "main"]
+
+MAX_LINE_BYTES = 64 * 1024
+
+
+def read_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | None]:
+    """The lines of a byte stream, decoded, read in pieces of at most `limit` bytes.
+
+    Yields None in place of a line longer than `limit` bytes or not UTF-8 (the rest of a long line is read and
+    dropped piece by piece, so memory stays within `limit`).
+    """
+    while True:
+        piece = stream.readline(limit + 1)
+        if not piece:
+            return
+        if len(piece) > limit and not piece.endswith(b"\n"):
+            while piece and not piece.endswith(b"\n"):
+                piece = stream.readline(limit)
+            yield None
+            continue
+        try:
+            yield piece.decode("utf-8")
+        except UnicodeDecodeError:
+            yield None
 
 
 def parse_moves(game, line: str) -> list[int]:
@@ -105,9 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     if game.name != args.game:
         print(f"error: {path} holds a {game.name} model, not {args.game}", file=sys.stderr)
         return 2
-    for line in sys.stdin:
+    stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
+    for line in read_lines(stdin):
         try:
-            state = _position(game, parse_moves(game, line), device)
+            if line is None:
+                raise ValueError(f"line over {MAX_LINE_BYTES} bytes or not UTF-8 text; skipped")
+            moves = parse_moves(game, line)
+            if len(moves) > game.max_moves:
+                raise ValueError(f"{len(moves)} moves, but a game of {game.name} ends within {game.max_moves}")
+            state = _position(game, moves, device)
             answer = format_move(game, _choose(game, state, net, device, args.sims))
         except ValueError as err:
             answer = f"error: {err}"

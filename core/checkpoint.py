@@ -39,6 +39,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "convert_checkpoint",
+    "load_tensor_file",
     "latest_checkpoint",
     "atomic_write",
 ]
@@ -51,8 +52,11 @@ os.umask(_UMASK)  # read once: the process umask, which new files should honour
 _PLAIN = (str, bytes, int, float, bool, type(None), torch.dtype, torch.Size)
 
 
-class CheckpointError(Exception):
-    """A checkpoint is missing, damaged, unsafe, of another kind, or from an older or newer format."""
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged, unsafe, of another kind, or from an older or newer format.
+
+    A ValueError, so every command that reports bad input values reports a bad checkpoint file the same way.
+    """
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
@@ -106,8 +110,7 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None, map_loc
     except pickle.UnpicklingError as err:
         raise CheckpointError(f"{path}: refused: {_unsafe_reason(path)}; {_convert_advice(path)}") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise CheckpointError(f"{path}: damaged or not a torch file ({type(err).__name__}: {first})") from err
+        raise _damaged(path, err) from err
     envelope = _check_envelope(path, envelope, kind)
     if envelope["version"] < FORMAT_VERSION:
         raise CheckpointError(
@@ -118,6 +121,24 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None, map_loc
         return _decode(envelope["payload"])
     except (TypeError, ValueError, KeyError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint payload ({err})") from err
+
+
+def load_tensor_file(path: str | os.PathLike, *, what: str = "weights file", map_location="cpu"):
+    """Load a tensor file made elsewhere (e.g. torchvision weights) without running any code it might carry.
+
+    Returns what the file holds, built only from tensors and plain containers.
+    Raises:
+        CheckpointError: the file is missing, damaged, or needs code to load; the one-line message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such {what}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"{path}: refused: {_unsafe_reason(path)}; a {what} must hold only tensors") from err
+    except Exception as err:  # torch raises many kinds for a damaged or foreign file
+        raise _damaged(path, err) from err
 
 
 def convert_checkpoint(old: str | os.PathLike, new: str | os.PathLike) -> tuple[Path, int]:
@@ -135,7 +156,7 @@ def convert_checkpoint(old: str | os.PathLike, new: str | os.PathLike) -> tuple[
     try:
         envelope = torch.load(old, map_location="cpu", weights_only=False)
     except Exception as err:  # the trusted legacy reader: any failure is a damaged file
-        raise CheckpointError(f"{old}: damaged or not a torch file ({type(err).__name__}: {err})") from err
+        raise _damaged(old, err) from err
     envelope = _check_envelope(old, envelope, None)
     payload = envelope["payload"]
     if envelope["version"] >= 2:
@@ -177,6 +198,11 @@ def _check_envelope(path: Path, envelope, kind: str | None) -> dict:
     if not isinstance(envelope.get("kind"), str) or not isinstance(envelope.get("payload"), dict):
         raise CheckpointError(f"{path}: checkpoint has no kind or no payload")
     return envelope
+
+
+def _damaged(path: Path, err: BaseException) -> CheckpointError:
+    first = (str(err).strip().splitlines() or [""])[0]  # torch's messages run over many lines
+    return CheckpointError(f"{path}: damaged or not a torch file ({type(err).__name__}: {first})")
 
 
 def _convert_advice(path: Path) -> str:

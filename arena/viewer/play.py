@@ -53,7 +53,7 @@ def _parse_options(items: list[str]) -> dict:
     for item in items:
         key, _, value = item.partition("=")
         if not _:
-            raise SystemExit(f"gamelab play: game option {item!r} must look like key=value")
+            raise ValueError(f"game option {item!r} must look like key=value")
         try:
             options[key] = int(value)
         except ValueError:
@@ -104,6 +104,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab play`. Returns the exit code."""
+    try:
+        return _main(argv)
+    except ValueError as err:  # bad game options, a missing, damaged or refused checkpoint: one line, status 2
+        print(f"gamelab play: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         width, height = (int(v) for v in args.window.lower().split("x"))

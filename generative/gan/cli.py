@@ -14,6 +14,7 @@ import dataclasses
 import os
 import sys
 
+from core.checkpoint import CheckpointError
 from core.config import ConfigError, parse_config
 
 from .trainer import PRESETS, GanConfig, config_from_checkpoint_dir, train
@@ -73,7 +74,11 @@ def _train(argv: list[str]) -> int:
     except FileNotFoundError as err:
         print(f"gamelab gan train: cannot resume: {err}", file=sys.stderr)
         return 2
-    result = train(cfg, resume=args.resume)
+    try:
+        result = train(cfg, resume=args.resume)
+    except CheckpointError as err:  # a damaged, old-format or crafted checkpoint in the run to resume
+        print(f"gamelab gan train: {err}", file=sys.stderr)
+        return 2
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
         return 0
     final = result["final"]
