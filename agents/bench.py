@@ -25,10 +25,11 @@ import torch
 
 import envs
 from agents import mcts
-from agents.evaluators import network_evaluator
+from agents.leaf_evaluators import network_evaluator
 from agents.network import PRESETS, PolicyValueNet
 from core.device import pick_device, set_cpu_threads, synchronize
 from envs import state as state_ops
+from envs.base import random_actions
 
 __all__ = ["BenchConfig", "run_bench", "main"]
 
@@ -64,9 +65,7 @@ def _random_positions(game, batch: int, device: torch.device, generator: torch.G
     state = game.init(batch, device=device)
     plies = torch.randint(0, max_plies + 1, (batch,), generator=generator).to(device)
     for k in range(max_plies):
-        legal = game.legal_mask(state)
-        u = torch.rand(legal.shape, generator=generator).to(device)
-        action = torch.where(legal, u, -1.0).argmax(-1)
+        action = random_actions(game.legal_mask(state).cpu(), generator).to(device)
         nxt = game.step(state, action, check=False)
         done, _ = game.outcome(nxt)
         state = state_ops.where((plies > k) & ~done, nxt, state)

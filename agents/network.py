@@ -14,7 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+import envs
 from core.blocks import ConvNormAct, ResidualBlock, init_weights
+from core.checkpoint import CheckpointError, load_checkpoint
 
 __all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net"]
 
@@ -97,9 +99,6 @@ def load_policy_value_net(path: Any, device: str | torch.device = "cpu") -> tupl
     Raises:
         core.checkpoint.CheckpointError: missing, damaged or wrong-kind file, or a payload without those keys.
     """
-    import envs
-    from core.checkpoint import CheckpointError, load_checkpoint
-
     payload = load_checkpoint(path, kind="alphazero", map_location="cpu")
     missing = [k for k in ("game", "net_config", "model") if k not in payload]
     if missing:

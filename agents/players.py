@@ -1,4 +1,4 @@
-"""Players from short text specs, for the arena, the viewer, evaluation and training.
+"""Players from short text specs, parsed here and nowhere else: for the arena, the viewer, evaluation and training.
 
     make_player("alphabeta:4", game)            # alpha-beta to depth 4 with the game's heuristic
     make_player("az:runs/x/checkpoints/iter_000010.pt:400", game)   # AlphaZero net + PUCT, 400 simulations
@@ -7,23 +7,29 @@ Specs:
     random                  uniformly random legal moves
     rollout[:N]             MCTS, N simulations (default 200), uniform prior, one random playout per leaf
     mcts[:N]                MCTS, N simulations (default 200), uniform prior, value 0 (only finished games count)
-    alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.baselines)
+    alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.alphabeta)
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
+    gtp:COMMAND             a GTP engine (Go only), e.g. gtp:gnugo --mode gtp --level 1 (agents.gtp_player)
 
-A player is a callable `player(game, state) -> LongTensor[B]` with `.name`; searching players set `.info` =
-{"visits": [B, A], "value": [B], "policy": [B, A]} after each call and have `think(game, state, should_stop,
-report)` (agents.baselines). Dimension letters: B games, A actions.
+Every player keeps the `agents.player.Player` contract; searching ones (rollout, mcts, az, bundled) take the
+caller's `SearchSettings` (a spec's number sets the budget) and also think in steps (`ThinkingPlayer`).
+Dimension letters: B games, A actions.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from agents.baselines import AlphaBetaPlayer, RandomPlayer, SearchPlayer, mcts_player, rollout_player
+from agents.alphabeta import AlphaBetaPlayer
+from agents.gtp_player import gtp_player
+from agents.mcts import SearchSettings
+from agents.network import load_policy_value_net
+from agents.player import Player, RandomPlayer
+from agents.search_player import SearchPlayer, mcts_player, network_player, rollout_player
 from core.hashing import file_hash
+from envs.base import Game
 
 __all__ = [
     "make_player",
@@ -37,14 +43,14 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS]"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
     """A checkpoint or bundled model file that does not exist (caught as FileNotFoundError or as ValueError)."""
 
 
-def bundled_model_path(game: Any) -> Path:
+def bundled_model_path(game: Game) -> Path:
     """Where the model shipped for `game` lives: agents/models/<game.name>.pt."""
     return MODEL_DIR / f"{game.name}.pt"
 
@@ -61,10 +67,7 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
     return n
 
 
-def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None = None) -> SearchPlayer:
-    from agents.evaluators import network_evaluator
-    from agents.network import load_policy_value_net
-
+def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
     if not path.is_file():
         raise MissingModelError(f"checkpoint not found: {path}")
     net, net_game = load_policy_value_net(path, device=device)
@@ -73,14 +76,13 @@ def _az_player(path: Path, sims: int, game: Any, device: str, label: str | None 
             f"checkpoint {path} is for {net_game.name} {dict(net_game.options)}, not {game.name} {dict(game.options)}"
         )
     digest = file_hash(path)
-    name = f"{label or 'az'}:{digest}:{sims}"
-    settings = {"simulations": sims, "c_puct": 1.5, "temperature": 0.0, "path": str(path)}
-    player = SearchPlayer(network_evaluator(net, device), sims, name, checkpoint=digest, search_settings=settings)
-    player.net = net
-    return player
+    name = f"{label or 'az'}:{digest}:{settings.num_simulations}"
+    return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)})
 
 
-def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> Any:
+def make_player(
+    spec: str, game: Game, *, device: str = "cpu", seed: int = 0, settings: SearchSettings | None = None
+) -> Player:
     """Build a player from a spec (see the module docstring).
 
     Args:
@@ -88,6 +90,8 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
         game: the game the player will play.
         device: where a network runs ("cpu", "cuda", ...); searches run on the device of the states given.
         seed: seeds the player's randomness (random moves, rollouts, tie-breaking).
+        settings: the search settings of searching players (default `SearchSettings()`); a spec's N sets the
+            simulation budget, and root noise is left out.
     Returns:
         a player callable with `.name` (and `.info`, `.think` for searching players).
     Raises:
@@ -98,32 +102,41 @@ def make_player(spec: str, game: Any, *, device: str = "cpu", seed: int = 0) -> 
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"empty player spec; expected one of: {_SPECS}")
     spec = spec.strip()
+    base = settings or SearchSettings()
+
+    def sims(n: int) -> SearchSettings:
+        return base.replace(num_simulations=n)
+
     kind, _, arg = spec.partition(":")
     if kind == "random" and not arg:
         return RandomPlayer(seed)
+    if kind == "gtp":
+        return gtp_player(arg, game)
     if kind == "rollout":
-        return rollout_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), seed=seed)
+        n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
+        return rollout_player(game, n, settings=base, seed=seed)
     if kind == "mcts":
-        return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"))
+        return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), settings=base)
     if kind == "alphabeta":
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
     if kind == "bundled":
-        sims = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
+        n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         path = bundled_model_path(game)
         if not path.is_file():
             raise MissingModelError(f"no bundled model for {game.name}: {path} does not exist")
-        return _az_player(path, sims, game, device, label="bundled")
+        return _az_player(path, sims(n), game, device, label="bundled")
     if kind == "az":
         if not arg:
             raise ValueError(f"bad player spec {spec!r}: expected az:PATH[:SIMS]")
-        path_text, sims = arg, DEFAULT_SIMULATIONS
+        path_text, n = arg, DEFAULT_SIMULATIONS
         head, sep, tail = arg.rpartition(":")
         if sep and tail.isdigit():
-            path_text, sims = head, _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
-        return _az_player(Path(path_text), sims, game, device)
+            path_text, n = head, _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
+        return _az_player(Path(path_text), sims(n), game, device)
     if spec.endswith(".pt") or Path(spec).suffix == ".pt":
-        return _az_player(Path(spec), DEFAULT_SIMULATIONS, game, device)
+        return _az_player(Path(spec), sims(DEFAULT_SIMULATIONS), game, device)
     head, sep, tail = spec.rpartition(":")
     if sep and tail.isdigit() and head.endswith(".pt"):
-        return _az_player(Path(head), _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count"), game, device)
+        n = _count(spec, tail, DEFAULT_SIMULATIONS, "the simulation count")
+        return _az_player(Path(head), sims(n), game, device)
     raise ValueError(f"unknown player spec {spec!r}; expected one of: {_SPECS}")

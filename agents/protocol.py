@@ -24,43 +24,21 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import torch
 
-from agents import mcts, players
-from agents.evaluators import network_evaluator
+from agents import players
+from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
+from agents.player import Player
+from agents.search_player import network_player, policy_player
 from core.checkpoint import CheckpointError
-from core.device import autocast, pick_device, set_cpu_threads
+from core.device import pick_device, set_cpu_threads
 from envs import IllegalActionError
 
-__all__ = ["MAX_LINE_BYTES", "parse_moves", "format_move", "read_lines", "main"]
-
-MAX_LINE_BYTES = 64 * 1024
-
-
-def read_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[str | None]:
-    """The lines of a byte stream, decoded, read in pieces of at most `limit` bytes.
-
-    Yields None in place of a line longer than `limit` bytes or not UTF-8 (the rest of a long line is read and
-    dropped piece by piece, so memory stays within `limit`).
-    """
-    while True:
-        piece = stream.readline(limit + 1)
-        if not piece:
-            return
-        if len(piece) > limit and not piece.endswith(b"\n"):
-            while piece and not piece.endswith(b"\n"):
-                piece = stream.readline(limit)
-            yield None
-            continue
-        try:
-            yield piece.decode("utf-8")
-        except UnicodeDecodeError:
-            yield None
+__all__ = ["parse_moves", "format_move", "main"]
 
 
 def parse_moves(game, line: str) -> list[int]:
@@ -103,14 +81,11 @@ def _position(game, moves: list[int], device: torch.device):
     return state
 
 
-def _choose(game, state, net, device: torch.device, sims: int) -> int:
-    if sims <= 0:  # the raw policy
-        with torch.no_grad(), autocast(device):
-            logits, _ = net(game.planes(state))
-        logits = logits.float().masked_fill(~game.legal_mask(state), -torch.inf)
-        return int(logits.argmax(-1)[0])
-    result = mcts.search(game, state, network_evaluator(net, device), num_simulations=sims)
-    return int(mcts.select_action(result, 0.0)[0])
+def _player(net, device: torch.device, sims: int) -> Player:
+    """The agent: the network searching with the default search settings and `sims` simulations (0: raw policy)."""
+    if sims <= 0:
+        return policy_player(net, device=device)
+    return network_player(net, SearchSettings(num_simulations=sims), device=device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,16 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     if game.name != args.game:
         print(f"error: {path} holds a {game.name} model, not {args.game}", file=sys.stderr)
         return 2
+    player = _player(net, device, args.sims)
     stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
-    for line in read_lines(stdin):
+    while True:
+        raw, too_long = read_bounded_line(stdin)  # at most MAX_LINE_BYTES held; read only as fast as answered
+        if raw is None:
+            break
         try:
-            if line is None:
-                raise ValueError(f"line over {MAX_LINE_BYTES} bytes or not UTF-8 text; skipped")
+            if too_long:
+                raise ValueError(f"line over {MAX_LINE_BYTES} bytes; skipped")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("line is not UTF-8 text") from None
             moves = parse_moves(game, line)
             if len(moves) > game.max_moves:
                 raise ValueError(f"{len(moves)} moves, but a game of {game.name} ends within {game.max_moves}")
             state = _position(game, moves, device)
-            answer = format_move(game, _choose(game, state, net, device, args.sims))
+            answer = format_move(game, int(player(game, state)[0]))
         except ValueError as err:
             answer = f"error: {err}"
         sys.stdout.write(answer + "\n")

@@ -23,8 +23,10 @@ import numpy as np
 import torch
 
 from agents import mcts
+from agents.mcts import Evaluator, SearchSettings
 from core.progress import progress
 from envs import state as state_ops
+from envs.base import Game
 
 __all__ = ["SelfPlay"]
 
@@ -36,8 +38,8 @@ class SelfPlay:
         game: a game from `envs.get_game`.
         num_games: G, games played in lockstep.
         device: where states, trees and the network live.
-        num_simulations: full search budget per move.
-        c_puct, dirichlet_alpha, dirichlet_fraction, gumbel, max_considered_actions: passed to `agents.mcts.search`.
+        settings: the search settings of a full search (its root noise included); fast searches use them with
+            `fast_simulations` and no noise.
         temperature: move-selection temperature for the first `temperature_moves` moves of each game (then 0); with
             Gumbel search the move is always the search's own choice (its root Gumbel noise explores).
         tree_reuse: keep the subtree under the played move for the next search.
@@ -50,19 +52,14 @@ class SelfPlay:
 
     def __init__(
         self,
-        game,
+        game: Game,
         num_games: int,
+        settings: SearchSettings,
         *,
         device: str | torch.device = "cpu",
-        num_simulations: int = 64,
-        c_puct: float = 1.5,
-        dirichlet_alpha: float = 0.3,
-        dirichlet_fraction: float = 0.25,
         temperature: float = 1.0,
         temperature_moves: int = 8,
         tree_reuse: bool = True,
-        gumbel: bool = False,
-        max_considered_actions: int = 16,
         full_search_prob: float = 1.0,
         fast_simulations: int = 16,
         value_mix: float = 0.0,
@@ -71,16 +68,14 @@ class SelfPlay:
         self.game = game
         self.num_games = int(num_games)
         self.device = torch.device(device)
-        self.num_simulations = int(num_simulations)
-        self.search_kwargs = {"c_puct": c_puct, "dirichlet_alpha": dirichlet_alpha}
-        if gumbel:
-            self.search_kwargs.update(gumbel=True, max_considered_actions=max_considered_actions)
-        self.dirichlet_fraction = float(dirichlet_fraction)
+        self.settings = settings
+        self.num_simulations = settings.num_simulations
         self.temperature = float(temperature)
         self.temperature_moves = int(temperature_moves)
         self.tree_reuse = bool(tree_reuse)
         self.full_search_prob = float(full_search_prob)
         self.fast_simulations = int(fast_simulations)
+        self.fast_settings = settings.replace(num_simulations=self.fast_simulations, dirichlet_fraction=0.0)
         self.value_mix = float(value_mix)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
@@ -98,22 +93,12 @@ class SelfPlay:
         self.records: list[dict[str, torch.Tensor]] = []  # one per move, on the host
         self.ready = 0  # recorded positions of finished games
 
-    def _search(self, evaluate, full: bool):
-        sims = self.num_simulations if full else self.fast_simulations
-        noise = self.dirichlet_fraction if full else 0.0
+    def _search(self, evaluate: Evaluator, full: bool) -> mcts.SearchResult:
+        settings = self.settings if full else self.fast_settings
         tree = self.tree if self.tree_reuse else None
-        return mcts.search(
-            self.game,
-            self.state,
-            evaluate,
-            num_simulations=sims,
-            dirichlet_fraction=noise,
-            tree=tree,
-            generator=self.generator,
-            **self.search_kwargs,
-        )
+        return mcts.search(self.game, self.state, evaluate, settings, tree=tree, generator=self.generator)
 
-    def step(self, evaluate) -> tuple[int, int]:
+    def step(self, evaluate: Evaluator) -> tuple[int, int]:
         """Play one move in every game.
 
         Returns:
@@ -123,7 +108,7 @@ class SelfPlay:
         full = bool(self.full_search_prob >= 1.0 or self.rng.random() < self.full_search_prob)
         result = self._search(evaluate, full)
         temp = torch.where(state.moves < self.temperature_moves, self.temperature, 0.0).to(self.device)
-        if self.search_kwargs.get("gumbel"):
+        if self.settings.gumbel:
             temp = torch.zeros_like(temp)  # the sequential halving winner: its root Gumbel noise already explores
         action = mcts.select_action(result, temp, generator=self.generator)  # [G]
         self.records.append(
@@ -156,11 +141,13 @@ class SelfPlay:
         self.state, self.tree = state, tree
         return finished, (self.num_simulations if full else self.fast_simulations)
 
-    def run(self, evaluate, min_positions: int, *, show_progress: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+    def run(
+        self, evaluate: Evaluator, min_positions: int, *, show_progress: bool = True
+    ) -> tuple[dict[str, np.ndarray], dict]:
         """Play until at least `min_positions` positions of finished games are collected.
 
         Args:
-            evaluate: EvaluateFn (planes [G,C,H,W], mask [G,A]) -> (logits [G,A], value [G]).
+            evaluate: an Evaluator (agents.mcts): (planes, mask, states) -> (logits [G,A], value [G]).
             min_positions: lower bound on P.
         Returns:
             (trajectories, stats). trajectories: planes float16 [P,C,H,W], policy [P,A], mask bool [P,A],

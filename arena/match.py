@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +25,26 @@ from typing import Any
 
 import torch
 
+from agents.player import Player
+from agents.players import make_player
 from arena.elo import elo_from_score
 from arena.records import append_records, default_replay_path, make_record, move_info_from
+from core.job import fail
 from core.progress import progress
+from envs import get_game
 from envs import state as state_ops
+from envs.base import Game, random_actions
 
-__all__ = ["MatchConfig", "MatchResult", "play_games", "default_opening_plies", "parse_options", "main"]
+__all__ = [
+    "MatchConfig",
+    "MatchResult",
+    "play_games",
+    "default_opening_plies",
+    "parse_options",
+    "player_parser",
+    "game_and_players",
+    "main",
+]
 
 _OPENING_PLIES = {"tictactoe": 0, "connect_four": 2, "othello": 2, "gomoku": 2, "hex": 2, "go": 4}
 
@@ -90,7 +103,7 @@ def _openings(game: Any, num_pairs: int, plies: int, generator: torch.Generator,
         live = legal.any(-1)
         if not bool(live.any()):
             break
-        action = torch.where(legal, torch.rand(legal.shape, generator=generator), -1.0).argmax(-1)
+        action = random_actions(legal, generator)
         state = game.step(state, action.to(device))
         for i in live.nonzero()[:, 0].tolist():
             moves[i].append(int(action[i]))
@@ -240,42 +253,59 @@ def parse_options(items: list[str] | None) -> dict:
     return out
 
 
+PLAYER_SPECS = "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS]."
+
+
+def player_parser(prog: str, description: str, *, seed: int, device: str, what: str) -> argparse.ArgumentParser:
+    """The parser `gamelab match` and `gamelab tournament` share: the game, openings, records, seed, device, game
+    options, progress bars (each adds its players and own options)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=PLAYER_SPECS)
+    parser.add_argument("game", help="registered game name, e.g. connect_four")
+    parser.add_argument("--opening-plies", type=int, default=None, help="random opening plies per pair of games")
+    parser.add_argument("--no-record", action="store_true", help="do not record the games")
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--device", default=device, help="cpu, cuda, ... (states and networks)")
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=9 (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help=f"no {what}")
+    return parser
+
+
+def game_and_players(args: argparse.Namespace, specs: list[str]) -> tuple[Game, list[Player]]:
+    """The game (name and --option values) and one player per spec, the i-th seeded with seed + i.
+
+    Raises:
+        KeyError, ValueError, OSError: an unknown game or option, a bad spec, a missing checkpoint.
+    """
+    torch.set_num_threads(1)
+    game = get_game(args.game, **parse_options(args.option))
+    players = [make_player(s, game, device=args.device, seed=args.seed + i) for i, s in enumerate(specs)]
+    return game, players
+
+
 def _format_elo(elo: float, lo: float, hi: float) -> str:
     return f"{elo:+.0f} [{lo:+.0f}, {hi:+.0f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
     cfg = MatchConfig()
-    p = argparse.ArgumentParser(
-        prog="gamelab match",
-        description="Play a match between two players (alternating first move) and print W/D/L and Elo.",
-        epilog="Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS].",
+    p = player_parser(
+        "gamelab match",
+        "Play a match between two players (alternating first move) and print W/D/L and Elo.",
+        seed=cfg.seed,
+        device=cfg.device,
+        what="progress bar",
     )
-    p.add_argument("game", help="registered game name, e.g. connect_four")
     p.add_argument("player_a")
     p.add_argument("player_b")
     p.add_argument("--games", type=int, default=cfg.games, help=f"games to play (default {cfg.games})")
     p.add_argument("--batch", type=int, default=cfg.batch, help="games played at once (default: all, at most 256)")
     p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
-    p.add_argument("--no-record", action="store_true", help="do not record the games")
-    p.add_argument("--opening-plies", type=int, default=None, help="random opening plies per pair of games")
-    p.add_argument("--seed", type=int, default=cfg.seed)
-    p.add_argument("--device", default=cfg.device, help="cpu, cuda, ... (states and networks)")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=9 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    from agents.players import make_player
-    from envs import get_game
-
     try:
-        game = get_game(args.game, **parse_options(args.option))
-        a = make_player(args.player_a, game, device=args.device, seed=args.seed)
-        b = make_player(args.player_b, game, device=args.device, seed=args.seed + 1)
+        game, (a, b) = game_and_players(args, [args.player_a, args.player_b])
     except (KeyError, ValueError, OSError) as err:
-        print(f"gamelab match: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
     record = None if args.no_record else args.record
     res = play_games(
         game,

@@ -67,7 +67,7 @@ def player_record(player: Any) -> dict:
     return {
         "name": str(getattr(player, "name", type(player).__name__)),
         "checkpoint": getattr(player, "checkpoint", None),
-        "search": getattr(player, "search", None),
+        "search": getattr(player, "settings", None),
     }
 
 

@@ -12,18 +12,16 @@ Dimension letters: P players.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from arena.elo import EloTable, fit_bradley_terry, records_from_games
-from arena.match import parse_options, play_games
+from arena.match import game_and_players, play_games, player_parser
+from core.job import fail
+from core.run import make_run_dir, write_json_atomic
 
 __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
 
@@ -119,36 +117,24 @@ def _finite(x: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = TournamentConfig()
-    p = argparse.ArgumentParser(
-        prog="gamelab tournament",
-        description="Round robin between players: an Elo table (Bradley-Terry fit with a first-move term) and a plot.",
-        epilog="Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS].",
+    p = player_parser(
+        "gamelab tournament",
+        "Round robin between players: an Elo table (Bradley-Terry fit with a first-move term) and a plot.",
+        seed=cfg.seed,
+        device=cfg.device,
+        what="progress bars",
     )
-    p.add_argument("game", help="registered game name")
     p.add_argument("players", nargs="+", help="two or more player specs")
     p.add_argument("--games", type=int, default=cfg.games, help=f"games per pair (default {cfg.games})")
     p.add_argument("--out", default=None, help="output folder (default runs/tournament__GAME__SEED__TIME)")
     p.add_argument("--anchor", default=None, help="player name rated 0 (default: the first)")
-    p.add_argument("--opening-plies", type=int, default=None, help="random opening plies per pair of games")
-    p.add_argument("--no-record", action="store_true", help="do not record the games")
-    p.add_argument("--seed", type=int, default=cfg.seed)
-    p.add_argument("--device", default=cfg.device)
-    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=9 (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    from agents.players import make_player
-    from core.run import make_run_dir, write_json_atomic
-    from envs import get_game
-
     if len(args.players) < 2:
         p.error("a tournament needs at least two players")
     try:
-        game = get_game(args.game, **parse_options(args.option))
-        players = [make_player(s, game, device=args.device, seed=args.seed + i) for i, s in enumerate(args.players)]
+        game, players = game_and_players(args, args.players)
     except (KeyError, ValueError, OSError) as err:
-        print(f"gamelab tournament: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
     seen: dict[str, int] = {}
     for pl in players:  # the same spec twice gets a suffix so that names stay distinct
         seen[pl.name] = seen.get(pl.name, 0) + 1
@@ -158,8 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     anchor = args.anchor
     if anchor is not None and anchor not in [pl.name for pl in players]:
-        print(f"gamelab tournament: anchor {anchor!r} is not among {[pl.name for pl in players]}", file=sys.stderr)
-        return 2
+        return fail(f"anchor {anchor!r} is not among {[pl.name for pl in players]}")
     table, pairs = round_robin(
         game,
         players,

@@ -17,9 +17,10 @@ __all__ = ["COMMANDS", "BENCHES", "main"]
 
 # subcommand -> (module whose main(argv) runs it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("agents.train", "AlphaZero self-play training run for a board game"),
+    "train": ("arena.train", "AlphaZero self-play training run for a board game"),
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
+    "gtp": ("agents.gtp", "GTP engine for Go: play the agent from GoGui, Sabaki or other Go programs"),
     "play": ("arena.viewer.play", "pygame viewer: play against an agent, or watch agents play"),
     "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
     "tournament": ("arena.tournament", "round robin between players with an Elo table"),

@@ -5,6 +5,8 @@ Dimension letters: B games, A actions, H/W board rows/columns.
 A game is any object with the attributes and methods of the protocol (``id``, ``name``, ``num_actions``,
 ``planes_shape``, ``board_shape``, ``max_moves``, ``options``, ``pass_action``, ``init``, ``step``, ``legal_mask``,
 ``outcome``, ``planes``, ``symmetries``, ``draw``, ``action_rect``, ``action_at``); `Game` spells it out for type hints.
+Optional per-game facts that players read where present: ``line_length`` (k of a k-in-a-row game) and
+``fills_cells`` (True when the legal moves are exactly the empty cells).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "transform_planes",
     "grid_rect",
     "grid_action_at",
+    "board_lines",
     "line_windows",
     "completes_line",
     "outcome_value",
@@ -34,6 +37,7 @@ __all__ = [
     "start_fields",
     "place_stone",
     "stone_planes",
+    "random_actions",
 ]
 
 Symmetry = tuple[Callable[[Tensor], Tensor], Tensor]
@@ -182,6 +186,23 @@ def _grid_geometry(size: tuple[int, int], board_shape: tuple[int, int], margin: 
     return margin * cw, margin * ch, cw, ch
 
 
+@functools.cache
+def board_lines(height: int, width: int, length: int) -> Tensor:
+    """Every straight window of `length` cells on the board (rows, columns, both diagonals), each once.
+
+    Returns:
+        LongTensor[M, length] of row-major cell ids, ordered by first cell, then direction (never modified).
+    """
+    out = []
+    for r in range(height):
+        for c in range(width):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                cells = [(r + i * dr, c + i * dc) for i in range(length)]
+                if all(0 <= rr < height and 0 <= cc < width for rr, cc in cells):
+                    out.append([rr * width + cc for rr, cc in cells])
+    return torch.tensor(out, dtype=torch.long).view(-1, length)
+
+
 def line_windows(height: int, width: int, length: int) -> Tensor:
     """For every cell, the straight windows of `length` cells (rows, columns, both diagonals) that contain it.
 
@@ -193,14 +214,9 @@ def line_windows(height: int, width: int, length: int) -> Tensor:
         ValueError: if some cell lies on no window (length longer than the board).
     """
     per_cell: list[list[list[int]]] = [[] for _ in range(height * width)]
-    for r in range(height):
-        for c in range(width):
-            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-                cells = [(r + i * dr, c + i * dc) for i in range(length)]
-                if all(0 <= rr < height and 0 <= cc < width for rr, cc in cells):
-                    window = [rr * width + cc for rr, cc in cells]
-                    for cell in window:
-                        per_cell[cell].append(window)
+    for window in board_lines(height, width, length).tolist():
+        for cell in window:
+            per_cell[cell].append(window)
     if any(not ws for ws in per_cell):
         raise ValueError(f"no line of {length} fits on a {height}x{width} board")
     most = max(len(ws) for ws in per_cell)
@@ -310,3 +326,15 @@ def outcome_value(done: Tensor, winner: Tensor, player: Tensor) -> tuple[Tensor,
     """(done[B], value[B]) from the winner (-1 none/draw, else 0 or 1) for the player to move."""
     value = (winner == player).float() - (winner == 1 - player).float()
     return done.clone(), value
+
+
+def random_actions(legal: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """A uniformly random legal action in every row of legal [B, A] (0 in rows without one).
+
+    The random numbers are drawn on the generator's device (the mask's device without a generator).
+    Returns:
+        LongTensor[B] on the mask's device.
+    """
+    gdev = generator.device if generator is not None else legal.device
+    u = torch.rand(legal.shape, generator=generator, device=gdev).to(legal.device)
+    return torch.where(legal, u, -1.0).argmax(-1)

@@ -68,6 +68,8 @@ class ConnectFour:
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}
         self.board_shape = (6, 7)
+        self.line_length = 4  # four in a row wins
+        self.fills_cells = False  # a move names a column, not a cell
         self.num_actions = 7
         self.planes_shape = (3, 6, 7)
         self.max_moves = 42

@@ -5,11 +5,17 @@ of a square board (9x9 by default, any size from 5 to 19) or passing. A chain (a
 connected stones of one colour) with no empty neighbouring point (no liberty) is captured and removed: first the
 opponent's chains left without liberties by the move, then the rules forbid the rest.
 
-Rules (the Tromp-Taylor rules with suicide forbidden and the simple ko rule):
+Rules (the Tromp-Taylor rules with suicide forbidden and, by default, the simple ko rule):
     - suicide is illegal: a move must leave its own chain with a liberty after the captures it makes;
     - simple ko (positional, one move): a move that captures exactly one stone with a stone that lands on a point
       whose neighbours are all the opponent's (an eye) makes the captured point illegal for the very next move only;
-      a pass clears it. There is no superko rule;
+      a pass clears it. This is the rule of GNU Go, PettingZoo and OpenSpiel, so every move they make is legal here;
+    - with `superko=True`, positional superko as well (Tromp-Taylor, as pgx): a move may not recreate any board
+      position of the game so far (whoever was to move then). Boards are compared by Zobrist-style hashes (a sum of
+      random 64-bit words per stone; a false repeat has odds of about 2**-64 per pair of boards);
+    - `handicap=H` (2 to 9 on odd boards from 9x9, 2 to 4 on 7x7 and even boards from 8x8) starts with H black
+      stones on the points of GTP's `fixed_handicap` (the points GNU Go uses) and white to move. Komi is not
+      changed by the handicap: give the komi the game is played with;
     - pass is always legal; two consecutive passes end the game, and so does reaching `max_moves` = 2 * size * size
       moves (passes count);
     - area (Tromp-Taylor) scoring: a player's score is their stones on the board plus the empty points that reach
@@ -39,7 +45,7 @@ neighbouring chains. Building chain ids from a bare board and area scoring use a
 gathers / shifts repeated to a fixed point).
 
 Version history:
-    go_v0: first version.
+    go_v0: first version; superko and handicap options added later (the default rules are unchanged).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from torch import Tensor
 from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect
 from envs.draw import COLORS, draw_intersection_grid, draw_last_move, draw_star_points, draw_stone, fill_background
 
-__all__ = ["Go", "GoState"]
+__all__ = ["Go", "GoState", "fixed_handicap_points"]
 
 _EDGE = 2  # value of the off-board point in padded boards (neither empty nor a stone colour)
 _MARGIN = 0.5  # border around the grid, in cells (stones on the edge lines stay whole)
@@ -73,6 +79,8 @@ class GoState:
         last_action: LongTensor[B], the previous action (-1 at the start).
         done: BoolTensor[B], game over.
         score: FloatTensor[B], the final area score (black - white - komi) once done, 0 before.
+        history: LongTensor[B, L], board hashes: history[b, m] is the hash after m moves (passes included), entries
+            past the moves played hold the hash of the first board. L = max_moves + 1 with superko, else 1 (unused).
     """
 
     board: Tensor
@@ -84,6 +92,7 @@ class GoState:
     last_action: Tensor
     done: Tensor
     score: Tensor
+    history: Tensor
 
 
 class Go:
@@ -92,18 +101,28 @@ class Go:
     Args:
         size: board size, 5 to 19.
         komi: points added to white's area score.
+        superko: forbid moves that recreate an earlier board (positional superko) on top of simple ko.
+        handicap: 0, or 2 or more black stones placed at the start on GTP's fixed handicap points (white moves first).
     """
 
-    def __init__(self, size: int = 9, komi: float = 7.5) -> None:
+    def __init__(self, size: int = 9, komi: float = 7.5, superko: bool = False, handicap: int = 0) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or not 5 <= size <= 19:
             raise ValueError(f"go: size must be an integer from 5 to 19, got {size!r}")
-        if isinstance(komi, bool) or not isinstance(komi, (int, float)):
-            raise ValueError(f"go: komi must be a number, got {komi!r}")
+        if isinstance(komi, bool) or not isinstance(komi, (int, float)) or not -1000 <= komi <= 1000:
+            raise ValueError(f"go: komi must be a number from -1000 to 1000, got {komi!r}")
+        superko = _flag(superko, "superko")
+        self.handicap_points = fixed_handicap_points(size, handicap)  # validates the handicap
         self.size = size
         self.komi = float(komi)
+        self.superko = superko
+        self.handicap = handicap
         self.name = "go"
         self.id = "go_v0"
         self.options = {"size": size, "komi": self.komi}
+        if superko:
+            self.options["superko"] = True
+        if handicap:
+            self.options["handicap"] = handicap
         n = size * size
         self.num_points = n
         self.num_actions = n + 1
@@ -112,6 +131,7 @@ class Go:
         self.planes_shape = (8, size, size)
         self.max_moves = 2 * n
         self._tables: dict[torch.device, tuple[Tensor, Tensor, Tensor]] = {}
+        self._zobrist: dict[torch.device, Tensor] = {}
 
     # ----------------------------------------------------------------------------------------------- tables
 
@@ -132,9 +152,13 @@ class Go:
     # ----------------------------------------------------------------------------------------------- states
 
     def init(self, batch: int, device: str | torch.device = "cpu") -> GoState:
-        """`batch` empty boards, black to move."""
+        """`batch` empty boards, black to move (or, with a handicap, the handicap stones and white to move)."""
         device = torch.device(device)
         n = self.num_points
+        if self.handicap:
+            board = torch.zeros(batch, n, dtype=torch.int8, device=device)
+            board[:, self.handicap_points] = 1
+            return self.position(board, player=1)
         zeros = torch.zeros(batch, dtype=torch.long, device=device)
         return GoState(
             board=torch.zeros(batch, n, dtype=torch.int8, device=device),
@@ -146,6 +170,7 @@ class Go:
             last_action=torch.full((batch,), -1, dtype=torch.long, device=device),
             done=torch.zeros(batch, dtype=torch.bool, device=device),
             score=torch.zeros(batch, dtype=torch.float32, device=device),
+            history=torch.zeros(batch, self._history_length, dtype=torch.long, device=device),  # empty board: 0
         )
 
     def position(self, board: Any, player: Any = 0, ko: Any = -1, moves: Any = 0) -> GoState:
@@ -158,7 +183,8 @@ class Go:
             ko: the ko point per game (-1 for none), int or [B].
             moves: moves already played per game, int or [B].
         Returns:
-            GoState with chain ids and liberties computed by flood fill.
+            GoState with chain ids and liberties computed by flood fill. With superko the history holds only this
+            board (earlier boards are unknown).
         """
         b = torch.as_tensor(board)
         device = b.device
@@ -181,6 +207,7 @@ class Go:
             last_action=torch.full((batch,), -1, dtype=torch.long, device=device),
             done=torch.zeros(batch, dtype=torch.bool, device=device),
             score=torch.zeros(batch, dtype=torch.float32, device=device),
+            history=self._board_hash(b)[:, None].expand(batch, self._history_length).clone(),
         )
 
     # ------------------------------------------------------------------------------------------------ rules
@@ -239,6 +266,12 @@ class Go:
         if bool(ended.any()):
             idx = ended.nonzero()[:, 0]
             score = score.index_put((idx,), self._area_score(new_board[idx]))
+        history = state.history
+        if self.superko:
+            at = moves.clamp(max=self.max_moves)[:, None]
+            history = history.scatter(
+                1, at, torch.where(live, self._board_hash(new_board), history.gather(1, at)[:, 0])[:, None]
+            )
         return GoState(
             board=new_board,
             chain=new_chain.to(torch.int16),
@@ -249,13 +282,15 @@ class Go:
             last_action=torch.where(live, a, state.last_action),
             done=state.done | ended,
             score=score,
+            history=history,
         )
 
     def legal_mask(self, state: GoState) -> Tensor:
         """BoolTensor[B, A]: empty points that are not the ko point and not suicide, and the pass; all False if done.
 
         A point is legal if it has an empty neighbour, or an adjacent opponent chain in atari (the move captures it),
-        or an adjacent own chain with more than one liberty (the merged chain keeps one).
+        or an adjacent own chain with more than one liberty (the merged chain keeps one). With superko, points whose
+        move would recreate an earlier board are illegal too.
         """
         board, libs = state.board, state.libs
         batch, n = board.shape
@@ -268,6 +303,8 @@ class Go:
         ok |= around[:, 2]
         ok |= around[:, 3]
         points = ok & (board == 0) & (arange != state.ko[:, None])
+        if self.superko:
+            points &= ~self._repeats(state)
         mask = torch.cat([points, torch.ones_like(points[:, :1])], dim=1)
         return mask & ~state.done[:, None]
 
@@ -280,6 +317,52 @@ class Go:
     def score(self, state: GoState) -> Tensor:
         """FloatTensor[B]: the area (Tromp-Taylor) score of the current boards, black - white - komi."""
         return self._area_score(state.board)
+
+    def dead_stones(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
+        """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them).
+
+        From each position `playouts` games are played on with random legal moves that never fill a point all of
+        whose neighbours are the mover's own stones (an eye), until neither side has such a move (or 2 * N moves);
+        a stone is dead when its point ends up owned (area) by the other colour in more than half of them. Ko and
+        superko are ignored in the playouts (simple ko still applies).
+        """
+        batch, n = state.board.shape
+        device = state.board.device
+        nbr, _, _ = self._table(device)
+        plain = Go(self.size, self.komi)
+        s = plain.position(state.board.repeat(playouts, 1), player=state.player.repeat(playouts))
+        passes = torch.zeros(batch * playouts, dtype=torch.long, device=device)
+        for _ in range(2 * n):
+            legal = plain.legal_mask(s)[:, :n]
+            colour = (1 - 2 * s.player).to(torch.int8)[:, None]
+            eye = (_pad(s.board, _EDGE)[:, nbr] == colour[:, :, None]) | (_pad(s.board, _EDGE)[:, nbr] == _EDGE)
+            legal &= ~eye.all(-1)
+            u = torch.rand(legal.shape, generator=generator, device=generator.device if generator else device)
+            pick = torch.where(legal, u.to(device), -1.0).argmax(-1)
+            action = torch.where(legal.any(-1), pick, n)
+            passes = torch.where(action == n, passes + 1, 0)
+            if bool((passes >= 2).all()):
+                break
+            s = plain.step(dataclasses.replace(s, done=torch.zeros_like(s.done)), action, check=False)
+        owner = self._owner(s.board).view(playouts, batch, n).float().mean(0)  # +1 black .. -1 white
+        board = state.board
+        return ((board > 0) & (owner < 0)) | ((board < 0) & (owner > 0))
+
+    def _owner(self, board: Tensor) -> Tensor:
+        """Int8Tensor[B, N]: +1 where the area belongs to black, -1 to white, 0 neither (Tromp-Taylor reach)."""
+        s = self.size
+        b = board.view(-1, s, s)
+        empty = b == 0
+        seeds = torch.stack([b == 1, b == -1])
+        reach = seeds
+        while True:
+            new = seeds | (_dilate(reach) & empty)
+            if torch.equal(new, reach):
+                break
+            reach = new
+        black = reach[0] & ~(empty & reach[1])
+        white = reach[1] & ~(empty & reach[0])
+        return (black.to(torch.int8) - white.to(torch.int8)).view(board.shape)
 
     def planes(self, state: GoState) -> Tensor:
         """FloatTensor[B, 8, H, W] from the view of the player to move (see the module docstring)."""
@@ -297,7 +380,7 @@ class Go:
                 own & (libs == 2),
                 opp & (libs == 1),
                 opp & (libs == 2),
-                arange == state.ko[:, None],
+                self._ko_plane(state),
                 (state.player == 0)[:, None].expand(batch, n),
             ],
             dim=1,
@@ -307,6 +390,64 @@ class Go:
     def symmetries(self) -> list[Symmetry]:
         """The 8 symmetries of the square (identity first); the pass maps to itself."""
         return dihedral_symmetries(self.size, self.size, extra_actions=1)
+
+    # ---------------------------------------------------------------------------------------------- superko
+
+    @property
+    def _history_length(self) -> int:
+        return self.max_moves + 1 if self.superko else 1  # one unused column: no empty fields
+
+    def _zobrist_table(self, device: torch.device) -> Tensor:
+        """LongTensor[3, N]: the hash words of (nothing, black, white) stones per point; row 0 is zeros. Fixed seed,
+        so hashes agree between processes."""
+        if device not in self._zobrist:
+            gen = torch.Generator().manual_seed(0x60B0A4D)
+            words = torch.randint(-(2**62), 2**62, (2, self.num_points), generator=gen, dtype=torch.long)
+            self._zobrist[device] = torch.cat([torch.zeros(1, self.num_points, dtype=torch.long), words]).to(device)
+        return self._zobrist[device]
+
+    def _board_hash(self, board: Tensor) -> Tensor:
+        """LongTensor[B]: the sum (wrapping at 64 bits) of the hash words of the stones of each board."""
+        z = self._zobrist_table(board.device)
+        code = torch.where(board < 0, 2, board.long())  # 0 empty, 1 black, 2 white
+        return z.gather(0, code).sum(1)
+
+    def _repeats(self, state: GoState) -> Tensor:
+        """BoolTensor[B, N]: points where a stone of the player to move would give a board already in the history.
+
+        The board after a move at p: this board's hash + the mover's word at p - the words of the adjacent opponent
+        chains in atari (captured), each distinct chain once (as in `_liberties`). Occupied points give garbage
+        (masked by the caller).
+        """
+        board, libs = state.board, state.libs
+        batch, n = board.shape
+        _, nbr_flat, _ = self._table(board.device)
+        z = self._zobrist_table(board.device)
+        code = torch.where(board < 0, 2, board.long())
+        words = z.gather(0, code)  # [B, N]
+        chain = state.chain.long()
+        chain_sum = torch.zeros(batch, n + 1, dtype=torch.long, device=board.device).scatter_add_(1, chain, words)
+        idx = nbr_flat.expand(batch, -1)
+        ids = _pad(chain, n).gather(1, idx).view(batch, 4, n)
+        nb_col = _pad(board, _EDGE).gather(1, idx).view(batch, 4, n)
+        nb_libs = _pad(libs, 0).gather(1, idx).view(batch, 4, n)
+        i0, i1, i2, i3 = ids.unbind(1)
+        first = torch.stack([i0 == i0, i1 != i0, (i2 != i0) & (i2 != i1), (i3 != i0) & (i3 != i1) & (i3 != i2)], 1)
+        colour = (1 - 2 * state.player).to(torch.int8)[:, None, None]
+        captured = first & (nb_col == -colour) & (nb_libs == 1)
+        removed = (chain_sum.gather(1, ids.view(batch, -1)).view(batch, 4, n) * captured).sum(1)
+        mover = z[1 + state.player]  # [B, N]
+        current = words.sum(1, keepdim=True)
+        after = current + mover - removed  # [B, N]
+        return (after[:, :, None] == state.history[:, None, :]).any(-1)
+
+    def _ko_plane(self, state: GoState) -> Tensor:
+        """BoolTensor[B, N]: the points the player to move may not play because of ko (and superko)."""
+        _, _, arange = self._table(state.board.device)
+        plane = arange == state.ko[:, None]
+        if self.superko:
+            plane = plane | (self._repeats(state) & (state.board == 0))
+        return plane
 
     # -------------------------------------------------------------------------------------------- flood fill
 
@@ -390,6 +531,42 @@ class Go:
     def action_at(self, pos: tuple[int, int], size: tuple[int, int]) -> int | None:
         """The intersection (action id) nearest to pixel `pos`, or None outside the board."""
         return grid_action_at(pos, size, self.board_shape, _MARGIN)
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A yes/no option as given in code (bool) or on the command line (1/0, true/false)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower() if isinstance(value, (int, str)) else None
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"go: {what} must be true or false, got {value!r}")
+
+
+def fixed_handicap_points(size: int, stones: int) -> list[int]:
+    """The points (action ids) of GTP's `fixed_handicap` for `stones` stones on a size x size board, as GNU Go
+    places them; [] for 0 stones.
+
+    Raises:
+        ValueError: a number of stones the board does not take (1, more than 9, more than 4 on even boards and 7x7,
+            any on boards below 7x7).
+    """
+    most = 9 if size % 2 and size >= 9 else 4 if size >= 7 else 0
+    if isinstance(stones, bool) or not isinstance(stones, int) or not (stones == 0 or 2 <= stones <= most):
+        allowed = f"0 or 2 to {most}" if most else "0 (no handicap below 7x7)"
+        raise ValueError(f"go: handicap on {size}x{size} must be {allowed} stones, got {stones!r}")
+    d = 3 if size > 11 else 2
+    lo, hi, mid = d, size - 1 - d, size // 2
+    corners = [(hi, lo), (lo, hi), (lo, lo), (hi, hi)]  # lower left, upper right, upper left, lower right
+    sides = [(mid, lo), (mid, hi), (lo, mid), (hi, mid)]  # left, right, top, bottom
+    points = corners[: min(stones, 4)]
+    if stones >= 6:
+        points += sides[: 2 if stones < 8 else 4]
+    if stones in (5, 7, 9):
+        points.append((mid, mid))
+    return sorted(r * size + c for r, c in points)
 
 
 def _pad(x: Tensor, value: int) -> Tensor:

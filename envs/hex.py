@@ -88,6 +88,7 @@ class Hex:
         self.num_actions = n
         self.pass_action = None
         self.board_shape = (size, size)
+        self.fills_cells = True  # the legal moves are exactly the empty cells
         self.planes_shape = (3, size, size)
         self.max_moves = n
         self._tables_cpu = _tables(size)

@@ -78,6 +78,8 @@ class MNKGame:
     def __init__(self, height: int, width: int, k: int, options: dict[str, Any] | None = None) -> None:
         self.options: dict[str, Any] = {"height": height, "width": width, "k": k} if options is None else options
         self.k = k
+        self.line_length = k  # a k-in-a-row game
+        self.fills_cells = True  # the legal moves are exactly the empty cells
         self.board_shape = (height, width)
         self.num_actions = height * width
         self.planes_shape = (3, height, width)

@@ -1,5 +1,6 @@
 """Project-level checks: CI runs the README's test command, and the gamelab command answers --help."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -39,3 +40,36 @@ def test_every_subcommand_has_help(command, capsys):
 def test_unknown_subcommand_is_an_error():
     out = subprocess.run([sys.executable, "-m", "core.cli", "fly"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2 and "unknown command 'fly'" in out.stderr
+
+
+LAYERS = {
+    "core": {"core"},
+    "envs": {"core", "envs"},
+    "agents": {"core", "envs", "agents"},
+    "arena": {"core", "envs", "agents", "arena"},
+    "generative": {"core", "generative"},
+}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level package) of every import in a file, function-local ones included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append((node.lineno, node.module.split(".")[0]))
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_imports_flow_one_way(package):
+    """core <- envs <- agents <- arena; core <- generative: no import runs back up, not even inside a function."""
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    for path in sorted((root / package).rglob("*.py")):
+        for line, top in _imports(path):
+            if top in LAYERS and top not in LAYERS[package]:
+                bad.append(f"{path.relative_to(root)}:{line} imports {top}")
+    assert not bad, "\n".join(bad)

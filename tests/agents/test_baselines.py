@@ -5,15 +5,10 @@ import functools
 import pytest
 import torch
 
-from agents.baselines import (
-    AlphaBetaPlayer,
-    RandomPlayer,
-    _alphabeta,
-    _Limits,
-    heuristic,
-    negamax_values,
-    rollout_player,
-)
+from agents.alphabeta import AlphaBetaPlayer, _alphabeta, _Limits, negamax_values
+from agents.heuristics import heuristic
+from agents.player import Player, RandomPlayer, ThinkingPlayer
+from agents.search_player import rollout_player
 from envs import get_game
 from envs import state as state_ops
 
@@ -152,3 +147,19 @@ def test_heuristic_and_alphabeta_every_game(name, options):
     live = legal.any(-1)
     assert bool(legal[torch.arange(3), a][live].all())
     assert player.info["value"].shape == (3,) and player.info["policy"].shape == (3, game.num_actions)
+
+
+@pytest.mark.parametrize("spec", ["random", "rollout:8", "mcts:8", "alphabeta:2"])
+def test_every_player_kind_keeps_the_player_contract(spec):
+    from agents.players import make_player
+
+    game = get_game("connect_four")
+    player = make_player(spec, game, seed=3)
+    assert isinstance(player, Player)
+    assert isinstance(player, ThinkingPlayer) == (spec != "random")
+    state = _states(game, [[], [3, 3], [0, 1, 0, 1, 0, 1, 0]])
+    action = player(game, state)
+    assert action.shape == (3,) and action.dtype == torch.long
+    live = ~game.outcome(state)[0]
+    assert bool(game.legal_mask(state)[torch.arange(3), action][live].all())
+    assert player.name.startswith(spec.split(":")[0]) and player.checkpoint is None

@@ -8,7 +8,7 @@ import torch
 import envs
 from agents import gumbel as gum
 from agents import mcts
-from agents.evaluators import rollout_evaluator, uniform_evaluator
+from agents.leaf_evaluators import rollout_evaluator, uniform_evaluator
 from envs import state as state_ops
 
 

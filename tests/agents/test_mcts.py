@@ -11,7 +11,7 @@ import torch
 
 import envs
 from agents import mcts
-from agents.evaluators import rollout_evaluator, uniform_evaluator
+from agents.leaf_evaluators import rollout_evaluator, uniform_evaluator
 from envs import state as state_ops
 
 
@@ -89,7 +89,7 @@ def _integer_evaluator(num_actions: int, planes_shape: tuple[int, int, int]):
     weights = torch.randint(-3, 4, (math.prod(planes_shape), num_actions), generator=_gen(7)).float()
     vweights = torch.randint(-3, 4, (math.prod(planes_shape),), generator=_gen(8)).float()
 
-    def evaluate(planes, mask):
+    def evaluate(planes, mask, state=None):
         flat = planes.flatten(1)
         logits = (flat[:, :, None] * weights).sum(1) / 4.0  # exact sums of small integers / 4
         value = torch.tanh((flat * vweights).sum(1) / 8.0)

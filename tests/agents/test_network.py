@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from agents.evaluators import network_evaluator
+from agents.leaf_evaluators import network_evaluator
 from agents.network import PRESETS, PolicyValueNet, load_policy_value_net
 from core.blocks import GlobalPoolBias
 from core.checkpoint import CheckpointError, save_checkpoint

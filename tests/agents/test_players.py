@@ -73,7 +73,7 @@ def test_checkpoint_players(tmp_path, monkeypatch):
     path = _tiny_checkpoint(tmp_path / "net.pt", game)
     digest = file_hash(path)
     p1 = make_player(f"az:{path}:12", game)
-    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.search["simulations"] == 12
+    assert p1.name == f"az:{digest}:12" and p1.checkpoint == digest and p1.settings["simulations"] == 12
     p2 = make_player(str(path), game)
     assert p2.name == f"az:{digest}:200"
     monkeypatch.setattr(players_mod, "MODEL_DIR", tmp_path)

@@ -9,7 +9,8 @@ import torch
 import envs
 from agents.bench import BenchConfig, run_bench
 from agents.buffer import ReplayBuffer
-from agents.evaluators import uniform_evaluator
+from agents.leaf_evaluators import uniform_evaluator
+from agents.mcts import SearchSettings
 from agents.selfplay import SelfPlay
 
 
@@ -19,7 +20,14 @@ def ttt():
 
 
 def test_selfplay_trajectories_are_whole_games_with_their_outcomes(ttt):
-    sp = SelfPlay(ttt, 8, num_simulations=8, full_search_prob=0.5, fast_simulations=2, seed=3)
+    sp = SelfPlay(
+        ttt,
+        8,
+        SearchSettings(num_simulations=8, dirichlet_fraction=0.25),
+        full_search_prob=0.5,
+        fast_simulations=2,
+        seed=3,
+    )
     data, stats = sp.run(uniform_evaluator(ttt), 60, show_progress=False)
     n = stats["positions"]
     assert n >= 60 and all(len(v) == n for v in data.values())
@@ -40,7 +48,7 @@ def test_selfplay_trajectories_are_whole_games_with_their_outcomes(ttt):
 
 
 def test_selfplay_value_mix_blends_outcome_and_search_value(ttt):
-    sp = SelfPlay(ttt, 8, num_simulations=8, value_mix=0.5, seed=0)
+    sp = SelfPlay(ttt, 8, SearchSettings(num_simulations=8, dirichlet_fraction=0.25), value_mix=0.5, seed=0)
     data, _ = sp.run(uniform_evaluator(ttt), 30, show_progress=False)
     v = data["value"]
     assert (np.abs(v) <= 1.0).all() and not set(np.unique(v)) <= {-1.0, 0.0, 1.0}

@@ -13,22 +13,11 @@ import pytest
 import torch
 
 import envs
-from agents import train
 from agents.network import PolicyValueNet, load_policy_value_net
 from agents.players import make_player
+from agents.search_player import policy_player
+from arena import train
 from arena.evaluate import tictactoe_exhaustive
-
-
-def _policy_player(net):
-    """The raw network: the legal move with the largest logit."""
-
-    @torch.no_grad()
-    def player(game, state):
-        logits, _ = net.eval()(game.planes(state))
-        return logits.masked_fill(~game.legal_mask(state), -torch.inf).argmax(-1)
-
-    player.name = "policy"
-    return player
 
 
 def _last_checkpoint(root: Path) -> Path:
@@ -40,12 +29,12 @@ def test_tictactoe_from_scratch_learns_to_play_perfectly(tmp_path):
     game = envs.get_game("tictactoe")
     torch.manual_seed(0)
     untrained = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=2, channels=32)
-    before = tictactoe_exhaustive(_policy_player(untrained))
+    before = tictactoe_exhaustive(policy_player(untrained))
 
     assert train.main(["tictactoe", "--preset=tiny", "--quiet", "--runs", str(tmp_path)]) == 0
     ckpt = _last_checkpoint(tmp_path)
     net, _ = load_policy_value_net(ckpt)
-    after = tictactoe_exhaustive(_policy_player(net))
+    after = tictactoe_exhaustive(policy_player(net))
     searched = tictactoe_exhaustive(make_player(f"az:{ckpt}:32", game))
     assert before["positions"] == after["positions"] == searched["positions"] == 4520
     # an untrained net errs in about half of the positions; the trained one rarely, and with search almost never

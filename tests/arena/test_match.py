@@ -4,7 +4,8 @@ import json
 
 import torch
 
-from agents.baselines import AlphaBetaPlayer, RandomPlayer
+from agents.alphabeta import AlphaBetaPlayer
+from agents.player import RandomPlayer
 from arena.match import main, play_games
 from arena.records import load_replays, replay_states
 from envs import get_game
@@ -38,7 +39,7 @@ def test_wdl_alternation_and_records(tmp_path):
 
 
 def test_searching_players_leave_move_info(tmp_path):
-    from agents.baselines import rollout_player
+    from agents.search_player import rollout_player
 
     game = get_game("tictactoe")
     path = tmp_path / "games.jsonl"

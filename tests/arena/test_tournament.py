@@ -2,7 +2,8 @@
 
 import json
 
-from agents.baselines import AlphaBetaPlayer, RandomPlayer
+from agents.alphabeta import AlphaBetaPlayer
+from agents.player import RandomPlayer
 from arena.tournament import main, round_robin
 from envs import get_game
 

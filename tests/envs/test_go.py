@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from envs.base import IllegalActionError
-from envs.go import Go
+from envs.go import Go, fixed_handicap_points
 from envs.state import take
 
 # ----------------------------------------------------------------------------------------------------- helpers
@@ -515,6 +515,11 @@ def test_options_validated():
     with pytest.raises(ValueError):
         Go(komi="7.5")
     assert Go(size=13, komi=6).options == {"size": 13, "komi": 6.0}
+    for bad in ({"superko": "maybe"}, {"superko": 2}, {"handicap": 1}, {"handicap": True}, {"komi": 1e9}):
+        with pytest.raises(ValueError):
+            Go(**bad)
+    assert Go(superko="true").options == {"size": 9, "komi": 7.5, "superko": True}  # as --option superko=true
+    assert Go(superko=0).options == {"size": 9, "komi": 7.5}
 
 
 def test_draw_and_hit_test():
@@ -539,6 +544,7 @@ def test_check_game():
     check = pytest.importorskip("envs.check")
     check.check_game(Go(size=9))
     check.check_game(Go(size=5))
+    check.check_game(Go(size=5, superko=True))
 
 
 def test_symmetries_map_games():
@@ -561,3 +567,148 @@ def test_symmetries_map_games():
         states = [game.step(state, torch.argsort(perm)[actions]) for (_, perm), state in zip(syms, states)]
     for state in states[1:]:
         assert torch.equal(state.score, states[0].score)
+
+
+# ----------------------------------------------------------------------------------------- superko and handicap
+
+
+def _triple_ko(game: Go) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """A 9x9 board with three kos and, per ko, (left point, right point): white's ko stone sits on the left point
+    (black captures it by playing the right one) or black's on the right point (white captures by playing left)."""
+    board = torch.zeros(9, 9, dtype=torch.int8)
+    kos = []
+    for k, (r, c) in enumerate(((0, 0), (0, 5), (5, 0))):
+        shape = _board(
+            """
+            . X O .
+            X . . O
+            . X O .
+            """
+        )
+        board[r : r + 3, c : c + 4] = shape
+        left, right = (r + 1, c + 1), (r + 1, c + 2)
+        if k == 1:
+            board[right] = 1  # ko 2 is black's
+        else:
+            board[left] = -1  # kos 1 and 3 are white's
+        kos.append((_point(game, *left), _point(game, *right)))
+    return board, kos
+
+
+def test_superko_forbids_the_triple_ko_cycle():
+    # every move takes a ko (never the one just taken): after six moves the first board would come back
+    plain, superko = Go(size=9), Go(size=9, superko=True)
+    board, kos = _triple_ko(plain)
+    (l1, r1), (l2, r2), (l3, r3) = kos
+    cycle = [r1, l2, r3, l1, r2, l3]
+    states = {g: g.position(board, player=0) for g in (plain, superko)}
+    for n, a in enumerate(cycle):
+        for g, s in states.items():
+            assert bool(g.legal_mask(s)[0, a]) == (g is plain or n < 5), f"move {n}: {'superko' if g.superko else ''}"
+        if n < 5:
+            states = {g: g.step(s, torch.tensor([a])) for g, s in states.items()}
+            assert torch.equal(states[plain].board, states[superko].board)
+            assert int(states[plain].ko[0]) >= 0  # each capture is a simple ko...
+    s = states[superko]
+    # ...so simple ko alone allows the sixth, which recreates the first board; superko forbids it, names it in
+    # plane 6, and the step check refuses it
+    assert torch.equal(plain.step(states[plain], torch.tensor([l3])).board[0], board.flatten())
+    ko_plane = superko.planes(s)[0, 6].flatten()
+    assert ko_plane.nonzero()[:, 0].tolist() == sorted([l2, l3])  # the simple ko point and the superko one
+    with pytest.raises(IllegalActionError):
+        superko.step(s, torch.tensor([l3]))
+    # a pass, then another move, and the board of move 6 is no repeat any more: white may play there later
+    s = superko.step(superko.step(s, torch.tensor([_point(superko, 8, 8)])), torch.tensor([_point(superko, 8, 6)]))
+    assert bool(superko.legal_mask(s)[0, l3])
+
+
+def test_superko_random_games_against_board_sets():
+    # oracle: the set of boards seen so far in each game, compared exactly; a point is superko-illegal iff the
+    # simple-ko rules allow it and the board it makes is in the set; no move ever makes a board of the set.
+    # Random games from the triple-ko board that mostly take kos, so boards come back often.
+    plain, superko = Go(size=9), Go(size=9, superko=True)
+    board, kos = _triple_ko(plain)
+    rng = np.random.default_rng(7)
+    batch = 32
+    state = superko.position(board.expand(batch, 9, 9), player=0)
+    seen = [{bytes(state.board[i].numpy())} for i in range(batch)]
+    pass_after = np.full(batch, 10**6)
+    forbidden = 0
+    for _ in range(60):
+        live = (~state.done).nonzero()[:, 0].tolist()
+        mask = superko.legal_mask(state)
+        bare = dataclasses.replace(state, history=state.history[:, :1])  # the same state without superko
+        extra = (plain.legal_mask(bare) & ~mask).nonzero().tolist()
+        for i, a in extra:
+            after = plain.step(take(bare, i), torch.tensor([a]))
+            assert bytes(after.board[0].numpy()) in seen[i], f"game {i}: point {a} forbidden without a repeat"
+        forbidden += len(extra)
+        actions = _random_actions(rng, mask.numpy(), state.moves.numpy(), pass_after)
+        stones = state.board.numpy()
+        for i in live:  # a legal ko capture: black on a right point next to white's stone, white on a left one
+            black = int(state.player[i]) == 0
+            takes = [r if black else l for l, r in kos if stones[i, l if black else r] == (-1 if black else 1)]
+            takes = [a for a in takes if mask[i, a]]
+            if takes and rng.random() < 0.9:
+                actions[i] = rng.choice(takes)
+        state = superko.step(state, torch.from_numpy(actions))
+        for i in live:
+            key = bytes(state.board[i].numpy())
+            assert actions[i] == superko.pass_action or key not in seen[i], f"game {i}: a board came back"
+            seen[i].add(key)
+    assert forbidden > 50, forbidden  # the sample reaches superko positions (beyond plain ko)
+
+
+def test_handicap_points_are_gnu_gos():
+    # GNU Go 3.8's answers to `fixed_handicap N` (list_stones black), in GTP coordinates
+    expected = {
+        (9, 3): "C7 G7 C3",
+        (9, 5): "C7 G7 E5 C3 G3",
+        (7, 4): "C5 E5 C3 E3",
+        (8, 4): "C6 F6 C3 F3",
+        (12, 4): "D9 J9 D4 J4",
+        (13, 2): "K10 D4",
+        (13, 3): "D10 K10 D4",
+        (13, 6): "D10 K10 D7 K7 D4 K4",
+        (13, 8): "D10 G10 K10 D7 K7 D4 G4 K4",
+        (13, 9): "D10 G10 K10 D7 G7 K7 D4 G4 K4",
+    }
+    letters = "ABCDEFGHJKLMNOPQRST"
+    for (size, stones), text in expected.items():
+        want = sorted((size - int(v[1:])) * size + letters.index(v[0]) for v in text.split())
+        assert fixed_handicap_points(size, stones) == want, (size, stones)
+    for size, stones in ((7, 5), (10, 5), (5, 2), (9, 1), (19, 10)):
+        with pytest.raises(ValueError, match="handicap"):
+            Go(size=size, handicap=stones)
+
+
+def test_handicap_game_starts_with_white():
+    game = Go(size=9, komi=0.5, handicap=4)
+    state = game.init(2)
+    assert int((state.board == 1).sum()) == 8 and (state.player == 1).all() and (state.moves == 0).all()
+    assert game.options == {"size": 9, "komi": 0.5, "handicap": 4}
+    assert not game.legal_mask(state)[:, fixed_handicap_points(9, 4)].any()
+    assert (game.planes(state)[:, 7] == 0).all()  # white to move
+    # two passes: black's four stones own the empty board (area score 81 - 0.5)
+    two = game.step(game.step(state, torch.tensor([81, 81])), torch.tensor([81, 81]))
+    assert two.done.all() and (two.score == 80.5).all()
+
+
+def test_dead_stones_by_playouts():
+    # a black stone inside white's living group and a white stone inside black's area are dead; the rest lives
+    game = Go(size=5, komi=0.5)
+    board = _board(
+        """
+        . X O . O
+        X X O O O
+        . X O X .
+        O X O O O
+        . X O . O
+        """
+    )
+    state = game.position(torch.stack([board, -board]), player=torch.tensor([0, 1]))
+    dead = game.dead_stones(state, generator=torch.Generator().manual_seed(0))
+    expected = torch.zeros(25, dtype=torch.bool)
+    expected[[_point(game, 2, 3), _point(game, 3, 0)]] = True
+    assert torch.equal(dead[0], expected) and torch.equal(dead[1], expected)  # colours swapped: the same points
+    assert not game.dead_stones(game.init(1))[0].any()

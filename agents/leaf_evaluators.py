@@ -1,8 +1,9 @@
 """Leaf evaluators for agents.mcts.search: a uniform prior, random rollouts, or a policy-value network.
 
-An evaluator maps (planes [B, C, H, W], mask bool [B, A]) to (logits [B, A], value [B]), the value from the view of
-the player to move. The rollout evaluator needs the leaf states themselves; it says so with `wants_state = True`
-and the search then calls it as evaluate(planes, mask, state=states).
+Each is an `agents.mcts.Evaluator`: (planes [B, C, H, W], mask bool [B, A], leaf states [B]) -> (logits [B, A],
+value [B]), the value from the view of the player to move. The search always passes all three; the uniform and
+network evaluators need only the planes and mask (their `state` defaults to None), random rollouts play on from the
+states.
 
 Dimension letters: B leaves, R rollouts per leaf, A actions, C/H/W planes.
 """
@@ -15,54 +16,50 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from agents.mcts import EvaluateFn
+from agents.mcts import Evaluator
 from core.device import autocast
 from envs import state as state_ops
+from envs.base import Game, random_actions
 
 __all__ = ["uniform_evaluator", "rollout_evaluator", "network_evaluator"]
 
 
-def uniform_evaluator(game: Any) -> EvaluateFn:
+def uniform_evaluator(game: Game) -> Evaluator:
     """Uniform prior over the legal actions, value 0."""
 
-    def evaluate(planes: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    def evaluate(planes: Tensor, mask: Tensor, state: Any = None) -> tuple[Tensor, Tensor]:
         logits = torch.zeros(mask.shape, device=mask.device).masked_fill(~mask, -math.inf)
         return logits, torch.zeros(mask.shape[0], device=mask.device)
 
     return evaluate
 
 
-def rollout_evaluator(game: Any, rollouts: int = 1, generator: torch.Generator | None = None) -> EvaluateFn:
+def rollout_evaluator(game: Game, rollouts: int = 1, generator: torch.Generator | None = None) -> Evaluator:
     """Uniform prior; value = mean outcome of `rollouts` uniformly random playouts to the end of the game.
 
     All playouts of all leaves are stepped together, one batched `game.step` per move.
     """
 
-    def evaluate(planes: Tensor, mask: Tensor, *, state: Any) -> tuple[Tensor, Tensor]:
+    def evaluate(planes: Tensor, mask: Tensor, state: Any) -> tuple[Tensor, Tensor]:
         b = mask.shape[0]
         dev = mask.device
         start_player = state.player.repeat(rollouts)  # [R*B]
         s = state_ops.cat([state] * rollouts) if rollouts > 1 else state
-        gdev = generator.device if generator is not None else dev
         for move in range(game.max_moves + 1):
             if move % 4 == 0:
                 done, _ = game.outcome(s)
                 if bool(done.all()):
                     break
-            legal = game.legal_mask(s)
-            u = torch.rand(legal.shape, generator=generator, device=gdev).to(dev)
-            action = torch.where(legal, u, -1.0).argmax(-1)  # uniform among the legal actions
-            s = game.step(s, action, check=False)
+            s = game.step(s, random_actions(game.legal_mask(s), generator), check=False)
         _, value = game.outcome(s)
         value = torch.where(s.player == start_player, value.float(), -value.float())  # leaf player's view
         logits = torch.zeros(mask.shape, device=dev).masked_fill(~mask, -math.inf)
         return logits, value.view(rollouts, b).mean(0)
 
-    evaluate.wants_state = True  # type: ignore[attr-defined]
     return evaluate
 
 
-def network_evaluator(net: nn.Module, device: str | torch.device) -> EvaluateFn:
+def network_evaluator(net: nn.Module, device: str | torch.device) -> Evaluator:
     """Evaluate with a policy-value net (no grad, eval mode, bf16 autocast on CUDA); illegal logits are -inf.
 
     The net is switched to eval mode for the call and back to its previous mode after it. Outputs come back on the
@@ -70,7 +67,7 @@ def network_evaluator(net: nn.Module, device: str | torch.device) -> EvaluateFn:
     """
     device = torch.device(device)
 
-    def evaluate(planes: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    def evaluate(planes: Tensor, mask: Tensor, state: Any = None) -> tuple[Tensor, Tensor]:
         was_training = net.training  # switching modes walks every submodule: only when needed
         if was_training:
             net.eval()

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 import envs
-from agents import train
+from agents.learner import TrainConfig, load_presets
 from agents.network import load_policy_value_net
+from arena import train
 from core.checkpoint import load_checkpoint
 from core.config import ConfigError, parse_config
 from core.metrics import read_metrics
@@ -76,7 +77,7 @@ def test_resume_after_a_kill_continues_like_an_uninterrupted_run(tmp_path, capsy
 
     # the same run killed during its third iteration (after iteration 2's checkpoint), then resumed
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GAMELAB_PROGRESS": "0"}
-    cmd = [sys.executable, "-m", "agents.train", "tictactoe", "--runs", str(tmp_path / "b"), "--iterations=50", *SMALL]
+    cmd = [sys.executable, "-m", "arena.train", "tictactoe", "--runs", str(tmp_path / "b"), "--iterations=50", *SMALL]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not list((tmp_path / "b").glob("*/checkpoints/iter_000002.pt")):
@@ -118,18 +119,38 @@ def test_config_errors_are_clear(tmp_path, capsys):
     assert train.main(["tictactoe", "--resume", str(tmp_path / "nothing")]) != 0
     assert "nothing" in capsys.readouterr().err
     assert not list(tmp_path.glob("train__*"))  # no run directory left behind by a failed start
-    with pytest.raises(SystemExit):
-        train.main(["tictactoe", "--runs", runs, "simulations=3"])  # not --key=value
+    assert train.main(["tictactoe", "--runs", runs, "simulations=3"]) == 2  # not --key=value
+    assert "simulations=3" in capsys.readouterr().err
+    for bad in ("--lr=0", "--batch_size=0", "--simulations=0", "--iterations=-1", "--minutes=-2"):
+        assert train.main(["tictactoe", "--runs", runs, bad]) == 2
+        assert bad[2:].split("=")[0] in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", sorted(envs.GAMES))
 def test_every_game_has_tiny_cpu_and_gpu_presets(name):
-    presets = train.load_presets(name)
+    presets = load_presets(name)
     assert {"tiny", "cpu", "gpu"} <= set(presets)
     for preset in presets:
-        parse_config(train.TrainConfig, [], presets, preset)  # every key is a TrainConfig field of the right type
+        parse_config(TrainConfig, [], presets, preset)  # every key is a TrainConfig field of the right type
     with pytest.raises(ConfigError):
-        parse_config(train.TrainConfig, ["--blocks=two"], presets, "cpu")
+        parse_config(TrainConfig, ["--blocks=two"], presets, "cpu")
+
+
+def test_resume_takes_changed_settings_and_refuses_a_new_network_shape(tmp_path, capsys):
+    base = ["tictactoe", "--preset", "tiny", "--quiet", "--num_games=8", "--simulations=4", "--batch_size=16"]
+    small = ["--positions_per_iteration=32", "--steps_per_iteration=2", "--eval_every=0"]
+    assert train.main([*base, *small, "--iterations=2", "--runs", str(tmp_path)]) == 0
+    run = _run_dir(tmp_path)
+    assert [r["lr"] for r in read_metrics(run / "metrics.jsonl")] == [5e-3, 5e-3]  # the tiny preset's lr
+    capsys.readouterr()
+    assert train.main(["tictactoe", "--resume", str(run), "--channels=16"]) == 2
+    assert "channels" in capsys.readouterr().err
+    assert train.main(["tictactoe", "--resume", str(run), "--iterations", "3", "--lr=0.5", "--quiet"]) == 0
+    lines = read_metrics(run / "metrics.jsonl")
+    assert [r["iteration"] for r in lines] == [1, 2, 3] and lines[-1]["lr"] == 0.5
+    ckpt = _ckpt(run, 3)
+    assert ckpt["config"]["lr"] == 0.5
+    assert {g["lr"] for g in ckpt["optimizer"]["param_groups"]} == {0.5}  # the optimizer itself, not only the log
 
 
 KATAGO_GUMBEL = ["--gumbel=true", "--full_search_prob=0.5", "--fast_simulations=4", "--max_considered_actions=4"]

@@ -1,0 +1,442 @@
+"""A GTP v2 engine for Go: Go programs (GoGui, Sabaki, other engines' match tools) play the agent through it.
+
+    gamelab gtp go [--checkpoint PATH] [--size N] [--komi K] [--sims N | --think-time S] [--superko]
+                   [--resign-below V] [--seed N]
+
+Stdin carries GTP commands, stdout only the replies: `=[id] result` or `?[id] message`, each ended by an empty
+line and flushed. A malformed line, an unknown command or an illegal move gets `? ...` and the engine reads on;
+a line over 64 KB is refused the same way (and read past, never kept whole). Messages for people go to stderr.
+
+The player: `--checkpoint PATH` (an AlphaZero Go checkpoint; its board size only), else the bundled model of the
+board size when there is one (agents/models/go.pt), else rollout MCTS (said once on stderr), so the engine always
+starts. Each `genmove` searches `--sims` simulations, or for `--think-time` seconds; after `time_left`, at most the
+time left over the moves still to play. It resigns when the searched value of the position for its side is below
+`--resign-below` (-1 never resigns) once a quarter of the board has been played.
+
+Rules: area scoring with the komi set, suicide forbidden, simple ko (as GNU Go), positional superko with
+--superko; `final_score` is the area score after taking off the stones judged dead by random playouts
+(`final_status_list dead` lists them; envs.go.Go.dead_stones). Moves of either colour may come in any order (GTP
+lets a controller set up positions so): a move by the side not to move just changes the side to move. Play goes
+on after two passes.
+
+Commands: protocol_version, name, version, known_command, list_commands, quit, boardsize, clear_board, komi, play,
+genmove, undo, showboard, final_score, final_status_list, time_settings, time_left, fixed_handicap.
+
+Vertices: a letter for the column (A-T without I) and the row number counted from the bottom, e.g. D4; `pass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+from agents import players
+from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, parse_vertex
+from agents.network import load_policy_value_net
+from core.checkpoint import CheckpointError
+from core.device import set_cpu_threads
+from envs.go import Go, GoState, fixed_handicap_points
+
+__all__ = ["COMMANDS", "GtpEngine", "main"]
+
+COMMANDS = (
+    "protocol_version",
+    "name",
+    "version",
+    "known_command",
+    "list_commands",
+    "quit",
+    "boardsize",
+    "clear_board",
+    "komi",
+    "play",
+    "genmove",
+    "undo",
+    "showboard",
+    "final_score",
+    "final_status_list",
+    "time_settings",
+    "time_left",
+    "fixed_handicap",
+)
+_VERSION = "0.1.0"
+
+
+# ---------------------------------------------------------------------------------------------------- engine
+
+
+@dataclasses.dataclass
+class _Clock:
+    main_s: float = 0.0
+    byo_s: float = 0.0
+    byo_stones: int = 0
+    left_s: dict[int, float] = dataclasses.field(default_factory=dict)
+    left_stones: dict[int, int] = dataclasses.field(default_factory=dict)
+
+
+class GtpEngine:
+    """The GTP command interpreter over one Go game.
+
+    Args:
+        player_for: builds the player for a Go game (called on each change of board size or komi); returns
+            (player, note), the note said once on stderr when it changes (e.g. "no bundled model: rollout search").
+        size, komi, superko: the starting board size (5-19), komi and ko rule.
+        sims: the simulation budget of a move (the cap when thinking by time).
+        think_time: seconds per move (None: by simulations only).
+        resign_below: resign when the searched value for the side to move is below this (-1: never).
+        sizes: board sizes the player can play (default 5-19).
+        log: where notes for people go (stderr).
+    """
+
+    def __init__(
+        self,
+        player_for: Callable[[Go], tuple[Any, str | None]],
+        *,
+        size: int = 9,
+        komi: float = 7.5,
+        superko: bool = False,
+        sims: int = 200,
+        think_time: float | None = None,
+        resign_below: float = -0.95,
+        sizes: tuple[int, ...] = tuple(range(5, 20)),
+        log: TextIO | None = None,
+    ) -> None:
+        self.player_for = player_for
+        self.superko = superko
+        self.sims = sims
+        self.think_time = think_time
+        self.resign_below = resign_below
+        self.sizes = sizes
+        self.log = log or sys.stderr
+        self.clock = _Clock()
+        self.komi = float(komi)
+        self.size = size
+        self._player_key: tuple | None = None
+        self._note: str | None = None
+        self.player: Any = None
+        self.quit = False
+        self._new_game()
+
+    # ---------------------------------------------------------------------------------------------- game
+
+    def _new_game(self, handicap: list[int] | None = None) -> None:
+        self.game = Go(size=self.size, komi=self.komi, superko=self.superko)
+        board = torch.zeros(1, self.game.num_points, dtype=torch.int8)
+        if handicap:
+            board[0, handicap] = 1
+        start = self.game.position(board, player=1 if handicap else 0)
+        self.states: list[GoState] = [start]  # states[k]: after k moves
+        self.moves: list[tuple[int, int]] = []  # (colour, action)
+        key = (self.size, self.komi, self.superko)
+        if key != self._player_key:
+            self.player, note = self.player_for(self.game)
+            self._player_key = key
+            if note and note != self._note:
+                print(f"gamelab gtp: {note}", file=self.log, flush=True)
+            self._note = note
+
+    @property
+    def state(self) -> GoState:
+        return self.states[-1]
+
+    def _to_move(self, colour: int) -> GoState:
+        """The current state with `colour` to move (the ko point only holds for the side it was made for), live."""
+        s = self.state
+        if int(s.player[0]) != colour:
+            s = dataclasses.replace(s, player=torch.tensor([colour]), ko=torch.tensor([-1]))
+        return dataclasses.replace(s, done=torch.tensor([False]))
+
+    def _play(self, colour: int, action: int) -> None:
+        s = self._to_move(colour)
+        if not bool(self.game.legal_mask(s)[0, action]):
+            raise GtpError("illegal move")
+        self.states.append(self.game.step(s, torch.tensor([action])))
+        self.moves.append((colour, action))
+
+    def _think_budget(self, colour: int) -> float | None:
+        budget = self.think_time
+        left = self.clock.left_s.get(colour)
+        if left is not None and (self.clock.main_s > 0 or self.clock.byo_s > 0):
+            stones = self.clock.left_stones.get(colour, 0)
+            empty = int((self.state.board == 0).sum())
+            per_move = left / stones if stones > 0 else left / max(10, empty // 2)
+            per_move = max(0.05, 0.8 * per_move)
+            budget = per_move if budget is None else min(budget, per_move)
+        return budget
+
+    def _genmove(self, colour: int) -> str:
+        s = self._to_move(colour)
+        budget = self._think_budget(colour)
+        with torch.no_grad():
+            if budget is not None and hasattr(self.player, "think"):
+                deadline = time.monotonic() + budget
+                action = self.player.think(self.game, s, lambda: time.monotonic() > deadline, lambda _f: None)
+            else:
+                action = self.player(self.game, s)
+        action = int(torch.as_tensor(action).reshape(-1)[0])
+        info = getattr(self.player, "info", None)
+        if info is not None and "value" in info and len(self.moves) >= self.game.num_points // 4:
+            if float(info["value"][0]) < self.resign_below:
+                return "resign"
+        if not bool(self.game.legal_mask(s)[0, action]):  # never send an illegal move
+            action = self.game.pass_action
+        self._play(colour, action)
+        return format_vertex(action, self.size)
+
+    def _showboard(self) -> str:
+        board = self.state.board[0].view(self.size, self.size).tolist()
+        letters = "   " + " ".join(COLUMNS[: self.size])
+        rows = [letters]
+        for r, row in enumerate(board):
+            n = self.size - r
+            cells = " ".join("X" if v > 0 else "O" if v < 0 else "." for v in row)
+            rows.append(f"{n:2d} {cells} {n:2d}")
+        rows.append(letters)
+        to_move = "black" if int(self.state.player[0]) == 0 else "white"
+        rows.append(f"{to_move} to move, komi {self.komi:g}, {len(self.moves)} moves")
+        return "\n" + "\n".join(rows)
+
+    def _dead(self) -> list[int]:
+        """The points of the stones judged dead (random playouts, seeded: the same answer every time)."""
+        gen = torch.Generator().manual_seed(0)
+        return self.game.dead_stones(self.state, generator=gen)[0].nonzero()[:, 0].tolist()
+
+    def _final_score(self) -> str:
+        board = self.state.board.clone()
+        board[0, self._dead()] = 0
+        score = float(self.game.score(self.game.position(board))[0])
+        if score == 0:
+            return "0"
+        return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+    # -------------------------------------------------------------------------------------------- commands
+
+    def execute(self, line: str) -> str | None:
+        """The reply to one input line (with its ending empty line), or None for a line without a command."""
+        line = "".join(ch for ch in line if (" " <= ch != "\x7f") or ch == "\t").replace("\t", " ")
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            return None
+        words = line.split()
+        ident = ""
+        if words[0].isdigit():
+            ident, words = words[0], words[1:]
+            if not words:
+                return f"?{ident} missing command\n\n"
+        try:
+            text = self._command(words[0].lower(), words[1:])
+        except GtpError as err:
+            return f"?{ident} {err}\n\n"
+        return f"={ident} {text}\n\n" if text else f"={ident}\n\n"
+
+    def _command(self, name: str, args: list[str]) -> str:
+        def need(n: int) -> None:
+            if len(args) < n:
+                raise GtpError(f"{name} needs {n} argument{'s' if n > 1 else ''}")
+
+        if name == "protocol_version":
+            return "2"
+        if name == "name":
+            return "gamelab"
+        if name == "version":
+            return _VERSION
+        if name == "known_command":
+            need(1)
+            return "true" if args[0].lower() in COMMANDS else "false"
+        if name == "list_commands":
+            return "\n".join(COMMANDS)
+        if name == "quit":
+            self.quit = True
+            return ""
+        if name == "boardsize":
+            need(1)
+            if not (args[0].isdigit() and len(args[0]) <= 3 and int(args[0]) in self.sizes):
+                raise GtpError("unacceptable size")
+            self.size = int(args[0])
+            self._new_game()
+            return ""
+        if name == "clear_board":
+            self._new_game()
+            return ""
+        if name == "komi":
+            need(1)
+            try:
+                komi = float(args[0])
+            except ValueError:
+                raise GtpError("syntax error (komi must be a number)") from None
+            if not (math.isfinite(komi) and abs(komi) <= 1000):
+                raise GtpError("syntax error (komi must be a number from -1000 to 1000)")
+            self.komi = komi
+            moves, handicap = list(self.moves), self._handicap_stones()
+            self._new_game(handicap)
+            for colour, action in moves:
+                self._play(colour, action)
+            return ""
+        if name == "play":
+            need(2)
+            colour, action = parse_colour(args[0]), parse_vertex(args[1], self.size)
+            self._play(colour, action)
+            return ""
+        if name == "genmove":
+            need(1)
+            return self._genmove(parse_colour(args[0]))
+        if name == "undo":
+            if not self.moves:
+                raise GtpError("cannot undo")
+            self.moves.pop()
+            self.states.pop()
+            return ""
+        if name == "showboard":
+            return self._showboard()
+        if name == "final_score":
+            return self._final_score()
+        if name == "final_status_list":
+            need(1)
+            if args[0].lower() not in ("dead", "alive", "seki"):
+                raise GtpError("syntax error (dead, alive or seki)")
+            dead = set(self._dead())
+            stones = (self.state.board[0] != 0).nonzero()[:, 0].tolist()
+            chosen = (
+                [] if args[0].lower() == "seki" else [p for p in stones if (p in dead) == (args[0].lower() == "dead")]
+            )
+            return " ".join(format_vertex(p, self.size) for p in chosen)
+        if name == "time_settings":
+            need(3)
+            main_s, byo_s, stones = (_number(a) for a in args[:3])
+            self.clock = _Clock(main_s, byo_s, int(stones))
+            return ""
+        if name == "time_left":
+            need(3)
+            colour = parse_colour(args[0])
+            self.clock.left_s[colour] = _number(args[1])
+            self.clock.left_stones[colour] = int(_number(args[2]))
+            return ""
+        if name == "fixed_handicap":
+            need(1)
+            if self.moves or bool((self.state.board != 0).any()):
+                raise GtpError("board not empty")
+            if not (args[0].isdigit() and len(args[0]) <= 2):
+                raise GtpError("invalid handicap")
+            try:
+                points = fixed_handicap_points(self.size, int(args[0]))
+            except ValueError:
+                raise GtpError("invalid handicap") from None
+            self._new_game(points)
+            return " ".join(format_vertex(p, self.size) for p in points)
+        raise GtpError("unknown command")
+
+    def _handicap_stones(self) -> list[int]:
+        first = self.states[0]
+        return (first.board[0] != 0).nonzero()[:, 0].tolist()
+
+
+def _number(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise GtpError(f"syntax error ({text[:20]!r} is no number)") from None
+    if not (math.isfinite(x) and 0 <= x <= 1e9):
+        raise GtpError(f"syntax error ({text[:20]!r} is out of range)")
+    return x
+
+
+# --------------------------------------------------------------------------------------------------- players
+
+
+def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go], tuple[Any, str | None]]:
+    """player_for(game) of GtpEngine: the checkpoint's net, else the bundled model of the size, else rollouts."""
+
+    def player_for(game: Go) -> tuple[Any, str | None]:
+        path, note = checkpoint, None
+        if path is None:
+            bundled = players.bundled_model_path(game)
+            if bundled.is_file() and load_policy_value_net(bundled)[1].options["size"] == game.size:
+                path = bundled
+            else:
+                note = f"no bundled Go model fits the board size: playing rollout search ({sims} simulations a move)"
+                return players.make_player(f"rollout:{sims}", game, seed=seed), note
+        _, net_game = load_policy_value_net(path)
+        # the net plays in the game of its own options (komi is no input of the net); searches use the real one
+        return players.make_player(f"az:{path}:{sims}", net_game, seed=seed), None
+
+    return player_for
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab gtp go`. Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="gamelab gtp", description=__doc__.split("\n\n")[0])
+    parser.add_argument("game", choices=["go"], help="the game (go)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="AlphaZero Go checkpoint (default: bundled)")
+    parser.add_argument("--size", type=int, default=9, help="starting board size, 5-19 (default 9)")
+    parser.add_argument("--komi", type=float, default=7.5, help="starting komi (default 7.5)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--sims", type=int, default=None, help="simulations per move (default 200)")
+    budget.add_argument("--think-time", type=float, default=None, help="seconds per move")
+    parser.add_argument("--superko", action="store_true", help="forbid board repetition (positional superko)")
+    parser.add_argument("--resign-below", type=float, default=-0.95, help="resign below this value (-1: never)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    set_cpu_threads(1)
+    if not 5 <= args.size <= 19:
+        print(f"error: --size must be from 5 to 19, got {args.size}", file=sys.stderr)
+        return 2
+    if not (math.isfinite(args.komi) and abs(args.komi) <= 1000):
+        print(f"error: --komi must be a number from -1000 to 1000, got {args.komi}", file=sys.stderr)
+        return 2
+    if args.sims is not None and args.sims < 1:
+        print(f"error: --sims must be a positive integer, got {args.sims}", file=sys.stderr)
+        return 2
+    if args.think_time is not None and not (0 < args.think_time <= 86400):
+        print(f"error: --think-time must be from 0 to 86400 seconds, got {args.think_time}", file=sys.stderr)
+        return 2
+    sims = args.sims or (10**6 if args.think_time else 200)
+    sizes = tuple(range(5, 20))
+    if args.checkpoint is not None:
+        try:
+            _, net_game = load_policy_value_net(args.checkpoint)
+        except (CheckpointError, ValueError, KeyError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if net_game.name != "go":
+            print(f"error: {args.checkpoint} holds a {net_game.name} model, not go", file=sys.stderr)
+            return 2
+        sizes = (net_game.size,)
+        args.size = net_game.size
+    engine = GtpEngine(
+        _player_maker(args.checkpoint, sims, args.seed),
+        size=args.size,
+        komi=args.komi,
+        superko=args.superko,
+        sims=sims,
+        think_time=args.think_time,
+        resign_below=args.resign_below,
+        sizes=sizes,
+    )
+    out = sys.stdout
+    sys.stdout = sys.stderr  # whatever else prints goes to stderr: stdout carries only replies
+    stdin = sys.stdin.buffer
+    while not engine.quit:
+        raw, too_long = read_bounded_line(stdin)
+        if raw is None:
+            break
+        if too_long:
+            reply = f"? line too long (over {MAX_LINE_BYTES} bytes)\n\n"
+        else:
+            reply = engine.execute(raw.decode("utf-8", errors="replace"))
+        if reply is not None:
+            out.write(reply)
+            out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

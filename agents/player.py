@@ -1,0 +1,70 @@
+"""The one contract every kind of player keeps, and the simplest kind: uniformly random moves.
+
+A player is a callable `player(game, state) -> LongTensor[B]` that picks one action for every live game of a batch
+(finished rows get an arbitrary action), with a few attributes that matches, records and the viewer read. Kinds:
+network + search and rollout / uniform MCTS (agents.search_player), alpha-beta (agents.alphabeta), random (here),
+the raw network policy (agents.search_player.policy_player), external engines (next to their protocol). Players
+are built from text specs in one place, agents.players.make_player. A person at the viewer is a seat without a
+player (the viewer reads clicks).
+
+Dimension letters: B games, A actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+from envs.base import Game, random_actions
+
+__all__ = ["Player", "ThinkingPlayer", "RandomPlayer"]
+
+
+@runtime_checkable
+class Player(Protocol):
+    """What every player offers.
+
+    Attributes:
+        name: a label for tables and records, e.g. "alphabeta:4", "az:1a2b3c4d:200".
+        checkpoint: hash of the network file it plays (None when it has none).
+        settings: what records keep of its settings (a dict of plain values, e.g. {"depth": 4}), or None.
+        info: after each call, what it saw, or None: searching players give {"visits": [B, A], "value": [B],
+            "policy": [B, A]}; alpha-beta {"value", "policy", "scores"}.
+    """
+
+    name: str
+    checkpoint: str | None
+    settings: dict | None
+    info: dict | None
+
+    def __call__(self, game: Game, state: Any) -> Tensor:
+        """One action per game: LongTensor[B] (arbitrary for finished games)."""
+        ...
+
+
+@runtime_checkable
+class ThinkingPlayer(Player, Protocol):
+    """A player that can also think in steps: it reports the fraction done and stops early with its best move so far
+    (the viewer's background thinking)."""
+
+    def think(self, game: Game, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
+        """Like `__call__`, in steps: report(fraction) after each, return early once should_stop() is true."""
+        ...
+
+
+class RandomPlayer:
+    """Plays a uniformly random legal move in every game (seeded)."""
+
+    def __init__(self, seed: int = 0):
+        self.name = "random"
+        self.checkpoint = None
+        self.settings = None
+        self.generator = torch.Generator().manual_seed(seed)
+        self.info: dict | None = None
+
+    def __call__(self, game: Game, state: Any) -> Tensor:
+        """Returns LongTensor[B] (0 for finished games)."""
+        return random_actions(game.legal_mask(state).cpu(), self.generator).to(state.player.device)

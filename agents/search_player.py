@@ -1,0 +1,132 @@
+"""Players that search a tree (agents.mcts) with one `SearchSettings` object: a policy-value network, random
+rollouts (the `rollout:N` baseline) or a uniform prior (`mcts:N`); and the raw network policy without search.
+
+Dimension letters: B games, A actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from agents.leaf_evaluators import network_evaluator, rollout_evaluator, uniform_evaluator
+from agents.mcts import Evaluator, SearchResult, SearchSettings, search
+from envs.base import Game
+
+__all__ = ["SearchPlayer", "network_player", "policy_player", "rollout_player", "mcts_player"]
+
+
+class SearchPlayer:
+    """Tree search (agents.mcts.search) with a given evaluator and settings; plays the search's choice (most visits).
+
+    Args:
+        evaluate: an Evaluator (agents.leaf_evaluators).
+        settings: the search settings (budget, c_puct, ...); root noise is left out (playing to win).
+        name: label, e.g. "rollout:200".
+        chunk: simulations per step of `think`.
+        checkpoint: checkpoint hash for records (None for baselines).
+        extra: more facts for records (e.g. the checkpoint's path).
+    Attributes:
+        search_settings: the SearchSettings used; settings: what records keep of them (a dict);
+        info after each call: {"visits": [B, A], "value": [B], "policy": [B, A]}.
+    """
+
+    def __init__(
+        self,
+        evaluate: Evaluator,
+        settings: SearchSettings,
+        name: str,
+        *,
+        chunk: int = 16,
+        checkpoint: str | None = None,
+        extra: dict | None = None,
+    ):
+        if settings.num_simulations < 1:
+            raise ValueError(f"a search needs at least one simulation, got {settings.num_simulations}")
+        self.evaluate = evaluate
+        self.search_settings = settings.for_play()
+        self.num_simulations = settings.num_simulations
+        self.name = name
+        self.chunk = chunk
+        self.checkpoint = checkpoint
+        knobs = {k: v for k, v in self.search_settings.describe().items() if k != "num_simulations"}
+        self.settings = {"simulations": settings.num_simulations, **knobs, "temperature": 0.0, **(extra or {})}
+        self.info: dict | None = None
+
+    def _finish(self, result: SearchResult) -> Tensor:
+        self.info = {"visits": result.visits, "value": result.value, "policy": result.policy}
+        return result.action
+
+    def __call__(self, game: Game, state: Any) -> Tensor:
+        """Returns LongTensor[B] (0 for finished games)."""
+        with torch.no_grad():
+            result = search(game, state, self.evaluate, self.search_settings)
+        return self._finish(result)
+
+    def think(self, game: Game, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
+        """Search in steps of `chunk` simulations on one growing tree; report(fraction) after each step; stop early
+        with the most visited move so far when should_stop() is true."""
+        tree, done, result = None, 0, None
+        with torch.no_grad():
+            while done < self.num_simulations:
+                k = min(self.chunk, self.num_simulations - done)
+                result = search(game, state, self.evaluate, self.search_settings, num_simulations=k, tree=tree)
+                tree, done = result.tree, done + k
+                report(done / self.num_simulations)
+                if should_stop():
+                    break
+        return self._finish(result)
+
+
+def network_player(
+    net: torch.nn.Module,
+    settings: SearchSettings,
+    *,
+    device: str | torch.device = "cpu",
+    name: str = "az",
+    checkpoint: str | None = None,
+    extra: dict | None = None,
+) -> SearchPlayer:
+    """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one."""
+    player = SearchPlayer(network_evaluator(net, device), settings, name, checkpoint=checkpoint, extra=extra)
+    player.net = net
+    return player
+
+
+class _PolicyPlayer:
+    """The raw network as a player: the legal move with the largest policy logit (no search)."""
+
+    def __init__(self, net: torch.nn.Module, device: str | torch.device, name: str):
+        self.net, self.device, self.name = net, torch.device(device), name
+        self.checkpoint, self.settings, self.info = None, {"simulations": 0}, None
+
+    @torch.no_grad()
+    def __call__(self, game: Game, state: Any) -> Tensor:
+        """Returns LongTensor[B] on the device of the states."""
+        mask = game.legal_mask(state)
+        logits, _ = network_evaluator(self.net, self.device)(game.planes(state), mask)
+        return logits.argmax(-1)
+
+
+def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", name: str = "policy") -> _PolicyPlayer:
+    """The raw network as a player: the legal move with the largest policy logit (no search)."""
+    return _PolicyPlayer(net, device, name)
+
+
+def rollout_player(
+    game: Game, num_simulations: int, *, settings: SearchSettings | None = None, rollouts: int = 1, seed: int = 0
+) -> SearchPlayer:
+    """MCTS with a uniform prior and random playouts to the end as leaf values ("rollout:N")."""
+    gen = torch.Generator().manual_seed(seed)
+    evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen)
+    settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
+    return SearchPlayer(evaluate, settings, f"rollout:{num_simulations}")
+
+
+def mcts_player(game: Game, num_simulations: int, *, settings: SearchSettings | None = None) -> SearchPlayer:
+    """MCTS with a uniform prior and value 0 at unfinished leaves ("mcts:N")."""
+    settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
+    return SearchPlayer(uniform_evaluator(game), settings, f"mcts:{num_simulations}")

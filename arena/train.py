@@ -1,0 +1,260 @@
+"""AlphaZero training run: self-play -> replay buffer -> training steps -> checkpoint -> evaluation, every iteration.
+
+    gamelab train GAME [--preset NAME] [--key=value | --key value ...] [--resume RUN] [--runs DIR] [--threads N]
+                       [--device auto|cpu|cuda] [--dry-run] [--print-config] [--quiet]
+
+The job sits above its two halves: the learner (agents.learner: TrainConfig, networks, search settings, training
+steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.toml ("tiny" for tests, "cpu" for
+2 cores, "gpu"); every field of `TrainConfig` is an option (`--iterations 12`, `--minutes=30`, `--lr=1e-3`).
+A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
+(full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
+replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
+
+`--resume RUN` continues from the last checkpoint as if the run had never stopped; only the iteration that was
+running when the process died is lost. Options given with it take effect (a new learning rate reaches the
+optimizer at once, at its schedule's value), except the fields the saved state depends on (network shape, board
+size, seed, number of games: `FIXED_ON_RESUME`), which are refused by name. Evaluation restores the random
+generators afterwards, so it changes nothing in the training itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.buffer import ReplayBuffer
+from agents.leaf_evaluators import network_evaluator
+from agents.learner import (
+    FIXED_ON_RESUME,
+    TrainConfig,
+    load_presets,
+    make_net,
+    make_selfplay,
+    search_settings,
+    train_steps,
+)
+from agents.network import load_policy_value_net
+from agents.selfplay import SelfPlay
+from arena.strength import measure_strength
+from core.checkpoint import CheckpointError, atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint
+from core.config import ConfigError, config_to_dict
+from core.device import pick_device, set_cpu_threads
+from core.job import fail, job_parser, parse_job
+from core.metrics import MetricsLog, plot_metrics, read_metrics
+from core.optim import load_optimizer_state, make_optimizer, make_scheduler
+from core.run import make_run_dir, write_json_atomic
+from core.seeding import rng_state, seed_everything, set_rng_state
+from envs import get_game
+from envs.base import Game
+
+__all__ = ["DEFAULT_PRESET", "main"]
+
+DEFAULT_PRESET = "cpu"
+PLOT_EVERY_S = 60.0  # metrics.png is redrawn at most this often, and at the end of the run
+_RETIRED_FIELDS = ("threads",)  # in configs saved by older runs; now a job option (--threads)
+
+
+def _dry_run(cfg: TrainConfig) -> TrainConfig:
+    return dataclasses.replace(cfg, iterations=1, steps_per_iteration=1, eval_every=0, positions_per_iteration=1)
+
+
+def _checkpoint_payload(
+    game: Game, net, optimizer, scheduler, cfg: TrainConfig, iteration: int, step: int, buffer: ReplayBuffer,
+    np_gen: np.random.Generator, selfplay: SelfPlay, extra: dict,
+) -> dict:  # fmt: skip
+    return {
+        "game": {"name": game.name, "options": dict(game.options)},
+        "net_config": dict(net.config),
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "iteration": iteration,
+        "step": step,
+        "rng": rng_state(),
+        "sample_rng": np_gen.bit_generator.state,
+        "selfplay": selfplay.state_dict(),
+        "config": config_to_dict(cfg),
+        "buffer": buffer.state_dict(),
+        **extra,
+    }
+
+
+def _truncate_metrics(path: Path, iteration: int, record: dict | None) -> None:
+    """Drop metrics lines written after the checkpoint a run resumes from; restore its own line if it is missing."""
+    kept = [r for r in read_metrics(path) if int(r.get("iteration", 0)) <= iteration] if path.is_file() else []
+    if record is not None and not any(int(r.get("iteration", 0)) == iteration for r in kept):
+        kept.append(record)
+    atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+
+def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | None]:
+    """(config, options, the checkpoint payload to resume from or None, its path). Raises ConfigError."""
+    parser = job_parser("gamelab train", "AlphaZero self-play training for a board game.", TrainConfig,
+                        presets=("tiny", "cpu", "gpu"))  # fmt: skip
+    parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    resumed: dict = {}
+
+    def saved_config(run: Path, args) -> dict:
+        path = latest_checkpoint(run / "checkpoints", "iter_*.pt")
+        if path is None:
+            raise ConfigError(f"{run}: no checkpoint to resume from")
+        try:
+            payload = load_checkpoint(path, kind="alphazero")
+        except CheckpointError as err:
+            raise ConfigError(str(err)) from err
+        if payload["game"]["name"] != args.game:
+            raise ConfigError(f"{path} is a {payload['game']['name']} run, not {args.game}")
+        resumed.update(payload=payload, path=path)
+        return {k: v for k, v in payload["config"].items() if k not in _RETIRED_FIELDS}
+
+    job = parse_job(
+        parser, argv, TrainConfig, presets=lambda args: load_presets(args.game), default_preset=DEFAULT_PRESET,
+        saved_config=saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
+    )  # fmt: skip
+    return job.cfg, job.args, resumed.get("payload"), resumed.get("path")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab train`. Returns the exit code."""
+    start = time.perf_counter()
+    try:
+        cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
+        device = pick_device(args.device)
+        game = get_game(args.game, **({"size": cfg.size} if cfg.size else {}))
+    except (ConfigError, ValueError, KeyError) as err:
+        return fail(err)
+    set_cpu_threads(args.threads)
+    show = not args.quiet
+
+    if resume is None:
+        seed_everything(cfg.seed)
+        run_dir = make_run_dir("train", game.name, cfg.seed, root=args.runs)
+    else:
+        run_dir = Path(args.resume)
+    net = make_net(game, cfg).to(device)
+    optimizer = make_optimizer(net, cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
+    scheduler = make_scheduler(optimizer, cfg.scheduler, total_steps=cfg.total_steps, warmup_steps=cfg.warmup_steps)
+    buffer = ReplayBuffer(run_dir / "buffer", cfg.buffer_window, game.symmetries())
+    np_gen = np.random.default_rng(cfg.seed)
+    settings = search_settings(cfg)
+    selfplay = make_selfplay(game, cfg, device)
+    iteration, step, eval_state = 0, 0, {"records": []}
+    if resume is not None:
+        net.load_state_dict(resume["model"])
+        # the saved moments and schedule position, with the (possibly changed) config's learning rate and schedule
+        load_optimizer_state(optimizer, resume["optimizer"], scheduler, resume["scheduler"])
+        iteration, step = int(resume["iteration"]), int(resume["step"])
+        buffer.load_state_dict(resume["buffer"])
+        set_rng_state(resume["rng"])
+        np_gen.bit_generator.state = resume["sample_rng"]
+        selfplay.load_state_dict(resume["selfplay"])
+        eval_state = resume.get("eval_state", eval_state)
+        _truncate_metrics(run_dir / "metrics.jsonl", iteration, resume.get("record"))
+        print(f"resuming {run_dir} from {ckpt_path.name}: iteration {iteration}, step {step}, buffer {len(buffer)}")
+    write_json_atomic(run_dir / "config.json", {"game": game.name, "options": game.options, **config_to_dict(cfg)})
+    net.eval()
+    n_params = sum(p.numel() for p in net.parameters())
+    print(f"run {run_dir} | {game.name} | device {device} | net {cfg.blocks}x{cfg.channels} ({n_params} params)")
+
+    log = MetricsLog(run_dir / "metrics.jsonl")
+    record, last_plot = None, time.perf_counter()
+    try:
+        while iteration < cfg.iterations:
+            if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
+                print(f"time limit of {cfg.minutes} minutes reached")
+                break
+            t0 = time.perf_counter()
+            data, sp = selfplay.run(network_evaluator(net, device), cfg.positions_per_iteration, show_progress=show)
+            buffer.add(data)
+            t1 = time.perf_counter()
+            losses = train_steps(
+                net, optimizer, scheduler, buffer, cfg, np_gen, device, cfg.steps_per_iteration, show_progress=show
+            )
+            t2 = time.perf_counter()
+            iteration += 1
+            step += cfg.steps_per_iteration
+            ckpt = run_dir / "checkpoints" / f"iter_{iteration:06d}.pt"
+            payload = _checkpoint_payload(
+                game, net, optimizer, scheduler, cfg, iteration, step, buffer, np_gen, selfplay,
+                {"eval_state": eval_state, "positions_total": buffer.positions_total},
+            )  # fmt: skip
+            evals = {}
+            if cfg.eval_every > 0 and iteration % cfg.eval_every == 0:
+                previous = _previous_net(ckpt.with_name(f"iter_{iteration - 1:06d}.pt"), cfg, device)
+                records = eval_state.setdefault("records", [])
+                evals = measure_strength(game, net, previous, settings, cfg, records, device, iteration)
+                set_rng_state(payload["rng"])  # evaluation leaves the training's random streams untouched
+            t3 = time.perf_counter()
+            record = log.log(
+                iteration=iteration, step=step, games=sp["games"], positions=sp["positions"],
+                positions_total=buffer.positions_total, buffer=len(buffer),
+                positions_per_s=sp["positions"] / max(t1 - t0, 1e-9),
+                simulations_per_s=sp["simulations"] / max(t1 - t0, 1e-9), mean_length=sp["mean_length"],
+                first_wins=sp["first_wins"], draws=sp["draws"], second_wins=sp["second_wins"],
+                selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
+                **losses, **evals,
+            )  # fmt: skip
+            # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
+            payload.update(eval_state=eval_state, record=record)
+            save_checkpoint(ckpt, payload, kind="alphazero")
+            print(_summary(record), flush=True)
+            if time.perf_counter() - last_plot > PLOT_EVERY_S:  # plotting costs about a second: not every iteration
+                _plot(run_dir, record)
+                last_plot = time.perf_counter()
+    finally:
+        log.close()
+        if record is not None:
+            _plot(run_dir, record)
+    print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
+    return 0
+
+
+def _previous_net(path: Path, cfg: TrainConfig, device: torch.device) -> torch.nn.Module | None:
+    """The previous iteration's network, to play against (None when not wanted or not there)."""
+    if not cfg.eval_previous or not path.is_file():
+        return None
+    return load_policy_value_net(path, device=device)[0]
+
+
+def _plot(run_dir: Path, record: dict) -> None:
+    """metrics.png: learning curves of every plotted key any iteration logged (evaluations may skip iterations)."""
+    seen = dict.fromkeys(k for r in read_metrics(run_dir / "metrics.jsonl") for k in r)
+    plot_metrics(run_dir / "metrics.jsonl", run_dir / "metrics.png", keys=_plot_keys({**seen, **record}), x="iteration")
+
+
+def _plot_keys(record: dict) -> list[str]:
+    keys = ["loss", "policy_loss", "value_loss", "policy_entropy", "positions_per_s", "mean_length"]
+    keys += [k for k in record if k.startswith(("elo", "score_vs", "mistake", "tictactoe"))]
+    return [k for k in keys if k in record]
+
+
+def _summary(r: dict) -> str:
+    parts = [
+        f"iter {r['iteration']}",
+        f"games {r['games']}",
+        f"{r['positions_per_s']:.0f} pos/s",
+        f"loss {r['loss']:.3f} (p {r['policy_loss']:.3f} v {r['value_loss']:.3f})",
+        f"lr {r['lr']:.3g}",
+    ]
+    if "elo" in r:
+        parts.append(f"Elo {r['elo']:+.0f}±{r.get('elo_err', float('nan')):.0f}")
+    for key in sorted(k for k in r if k.startswith("elo_vs_")):
+        parts.append(f"{key[4:]} {r[key]:+.0f}")
+    if "tictactoe_mistakes" in r:
+        parts.append(f"mistakes {r['tictactoe_mistakes']}/{r['tictactoe_positions']}")
+    if "mistake_rate" in r:
+        parts.append(f"mistake rate {100 * r['mistake_rate']:.1f}%")
+    parts.append(f"{r['elapsed_s']:.0f}s")
+    return " | ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
