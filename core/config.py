@@ -91,12 +91,14 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     return cfg
 
 
-def bounded(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Any:
+def bounded(
+    default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None
+) -> Any:
     """A dataclass field with a valid range, checked whenever a config is built (`check_ranges`).
 
     Example: `lr: float = bounded(2e-3, gt=0)`; `iterations: int = bounded(10, ge=0)`.
     """
-    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le)) if v is not None}
+    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
     return dataclasses.field(default=default, metadata={"range": limits})
 
 
@@ -113,6 +115,7 @@ def check_ranges(cfg: Any) -> None:
             ("ge" in limits and value < limits["ge"], f"at least {limits.get('ge')}"),
             ("gt" in limits and value <= limits["gt"], f"greater than {limits.get('gt')}"),
             ("le" in limits and value > limits["le"], f"at most {limits.get('le')}"),
+            ("lt" in limits and value >= limits["lt"], f"less than {limits.get('lt')}"),
         )
         for failed, wanted in bad:
             if failed:

@@ -6,9 +6,12 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["MetricsLog", "read_metrics", "plot_metrics"]
+from core.checkpoint import atomic_write
+
+__all__ = ["MetricsLog", "read_metrics", "keep_metrics", "plot_metrics"]
 
 
 class MetricsLog:
@@ -51,6 +54,21 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return records
+
+
+def keep_metrics(path: str | os.PathLike, keep: Callable[[dict], bool]) -> int:
+    """Rewrite a metrics file (atomically) with only the records `keep` accepts; returns how many were dropped.
+
+    A resumed run drops what it logged after the checkpoint it continues from (it will log those steps again).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    records = read_metrics(path)
+    kept = [r for r in records if keep(r)]
+    if len(kept) < len(records):
+        atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+    return len(records) - len(kept)
 
 
 def plot_metrics(

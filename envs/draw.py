@@ -23,6 +23,8 @@ __all__ = [
     "draw_stone",
     "draw_last_move",
     "render_array",
+    "coordinate_labels",
+    "action_name",
 ]
 
 Color = tuple[int, int, int]
@@ -118,6 +120,38 @@ def draw_last_move(surface: Any, rect: Any, color: Color = COLORS["marker"], *, 
 
     radius = max(3, round(min(rect.width, rect.height) * scale))
     pygame.draw.circle(surface, color, rect.center, radius, max(1, radius // 12))
+
+
+_GO_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # Go (and GTP) skip the letter I
+
+
+def coordinate_labels(game: Any) -> tuple[list[str], list[str]]:
+    """How players name a board's columns (left to right) and rows (top to bottom).
+
+    Go: A-T without I, rows numbered from the bottom (as GTP and Go programs write them); Gomoku: a-o, rows from the
+    bottom; Othello, Hex and tic-tac-toe: a-h, rows from the top (as Othello and HexGui write them); Connect Four:
+    columns 1-7 and no row names.
+    """
+    h, w = game.board_shape
+    if game.name == "connect_four":
+        return [str(c + 1) for c in range(w)], []
+    if game.name == "go":
+        return list(_GO_LETTERS[:w]), [str(h - r) for r in range(h)]
+    letters = [chr(97 + c) for c in range(w)]
+    if game.name == "gomoku":
+        return letters, [str(h - r) for r in range(h)]
+    return letters, [str(r + 1) for r in range(h)]
+
+
+def action_name(game: Any, action: int) -> str:
+    """An action as players write it: "D4" in Go, "c5" in Othello, "pass", a column number in Connect Four."""
+    if game.pass_action is not None and int(action) == game.pass_action:
+        return "pass"
+    columns, rows = coordinate_labels(game)
+    if not rows:
+        return columns[int(action) % len(columns)]
+    r, c = divmod(int(action), game.board_shape[1])
+    return f"{columns[c]}{rows[r]}"
 
 
 def render_array(game: Any, state: Any, i: int = 0, size: tuple[int, int] = (400, 400)) -> np.ndarray:

@@ -489,8 +489,13 @@ class Go:
             ids = new
         return torch.where(stone, ids, n)
 
-    def _area_score(self, board: Tensor) -> Tensor:
-        """FloatTensor[B]: black stones + empty points reaching only black, minus the same for white, minus komi.
+    def area_owner(self, state: GoState) -> Tensor:
+        """Int8Tensor[B, N]: +1 where a point counts for black in the area score (a black stone, or an empty point
+        whose empty region reaches only black stones), -1 for white, 0 for neither."""
+        return self._owner(state.board)
+
+    def _owner(self, board: Tensor) -> Tensor:
+        """The area owner of every point (see `area_owner`).
 
         Flood fill: the points reached from each colour through empty points grow by one step until unchanged.
         """
@@ -506,7 +511,11 @@ class Go:
             reach = new
         black = reach[0] & ~(empty & reach[1])
         white = reach[1] & ~(empty & reach[0])
-        return (black.flatten(1).sum(1) - white.flatten(1).sum(1)).float() - self.komi
+        return (black.to(torch.int8) - white.to(torch.int8)).flatten(1)
+
+    def _area_score(self, board: Tensor) -> Tensor:
+        """FloatTensor[B]: black stones + empty points reaching only black, minus the same for white, minus komi."""
+        return self._owner(board).sum(1).float() - self.komi
 
     # ------------------------------------------------------------------------------------------------ drawing
 

@@ -10,15 +10,17 @@ temporary file in the same folder, then renamed, so a reader never sees half an 
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from core.checkpoint import atomic_write
 
 __all__ = [
     "BUILTIN_IMAGES",
@@ -146,20 +148,11 @@ def to_pil(image: torch.Tensor) -> Image.Image:
 
 
 def _atomic_save(save, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
-        save(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Render with save(file object) into memory, then write the bytes atomically (core.checkpoint.atomic_write)."""
+    buffer = io.BytesIO()
+    save(buffer)
+    path = atomic_write(path, buffer.getvalue())
+    os.chmod(path, 0o644)  # the temporary file was private
     return path
 
 
@@ -175,7 +168,10 @@ def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
     """
     pil = to_pil(image)
     fmt = None if Path(path).suffix else "PNG"
-    return _atomic_save(lambda tmp: pil.save(tmp, format=fmt), path)
+    fmt = fmt or Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown image file type {Path(path).suffix!r} (use .png, .jpg, ...)")
+    return _atomic_save(lambda f: pil.save(f, format=fmt), path)
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
@@ -235,7 +231,7 @@ def make_gif(
         raise ValueError("make_gif needs at least one frame")
     first, rest = pil_frames[0], pil_frames[1:]
 
-    def save(tmp: str) -> None:
-        first.save(tmp, format="GIF", save_all=True, append_images=rest, duration=int(duration_ms), loop=loop)
+    def save(f) -> None:
+        first.save(f, format="GIF", save_all=True, append_images=rest, duration=int(duration_ms), loop=loop)
 
     return _atomic_save(save, path)

@@ -7,7 +7,6 @@ without the marker. The oracle that the file really is live: the unsafe loader d
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -53,8 +52,7 @@ def crafted(tmp_path_factory):
         (root / kind / "checkpoints").mkdir(parents=True)
         shutil.copy(evil, root / kind / "checkpoints" / name)
         runs[kind] = root / kind
-    tiny = dataclasses.replace(parse_config(GanConfig, [], PRESETS, "tiny"), root=str(root / "gan_runs"))
-    write_json_atomic(runs["gan"] / "config.json", config_to_dict(tiny))  # gan --resume reads it first
+    write_json_atomic(runs["gan"] / "config.json", config_to_dict(parse_config(GanConfig, [], PRESETS, "tiny")))
     return {"root": root, "marker": marker, "evil": evil, "runs": runs}
 
 

@@ -24,9 +24,18 @@ import pygame
 from arena.viewer.controller import Viewer
 from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 from arena.viewer.session import GameSession
+from core.checkpoint import CheckpointError
 from envs import IllegalActionError, get_game
 
 __all__ = ["main", "render_screenshot"]
+
+
+OPPONENTS = ("bundled", "rollout", "alphabeta", "random", "human", "watch")
+MIN_WINDOW = (480, 360)
+
+
+class UsageError(ValueError):
+    """Bad input on the command line: printed as one `error: ...` line, exit status 2."""
 
 
 def _seats(opponent: str, side: str, strength_sims: int, depth: int, rng: random.Random) -> tuple[str, str]:
@@ -52,8 +61,8 @@ def _parse_options(items: list[str]) -> dict:
     options = {}
     for item in items:
         key, _, value = item.partition("=")
-        if not _:
-            raise ValueError(f"game option {item!r} must look like key=value")
+        if not _ or not key:
+            raise UsageError(f"--option {item!r} must look like key=value, e.g. size=9")
         try:
             options[key] = int(value)
         except ValueError:
@@ -64,9 +73,45 @@ def _parse_options(items: list[str]) -> dict:
     return options
 
 
+def _parse_window(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--window must look like 1000x720, got {text!r}") from None
+    if width < MIN_WINDOW[0] or height < MIN_WINDOW[1]:
+        raise UsageError(f"--window {text} is too small: at least {MIN_WINDOW[0]}x{MIN_WINDOW[1]}")
+    return width, height
+
+
+def _check_game(name: str, options: dict) -> None:
+    """The game and its options, checked by building the game once."""
+    try:
+        get_game(name, **options)
+    except KeyError as err:
+        raise UsageError(err.args[0]) from None
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--option {' '.join(f'{k}={v}' for k, v in options.items())}: {err}") from None
+
+
+def _check_opponent(opponent: str) -> None:
+    if opponent not in OPPONENTS and not Path(opponent).is_file():
+        raise UsageError(f"unknown opponent {opponent!r}: one of {', '.join(OPPONENTS)}, or a checkpoint file")
+
+
+def _make_viewer(*args: object, opponent: str = "", **kwargs: object) -> Viewer:
+    """A Viewer; a player that cannot be built (a damaged checkpoint, one for another game) is a usage error."""
+    try:
+        return Viewer(*args, **kwargs)
+    except (ValueError, OSError, KeyError, CheckpointError) as err:
+        raise UsageError(f"--opponent {opponent}: {err}" if opponent else str(err)) from None
+
+
 def render_screenshot(viewer: Viewer, path: str | os.PathLike, size: tuple[int, int] = (1000, 720)) -> Path:
-    """Draw the viewer once to an offscreen surface and save it as a PNG (waits for a requested hint)."""
-    pygame.display.init()
+    """Draw the viewer once to an offscreen surface and save it as a PNG (waits for a requested hint).
+
+    Needs no display: only pygame's fonts are started (so SDL's video set-up, and its complaints on a headless
+    machine, never run).
+    """
     pygame.font.init()
     surface = pygame.Surface(size)
     if viewer.hints_on:
@@ -104,41 +149,41 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `gamelab play`. Returns the exit code."""
-    try:
-        return _main(argv)
-    except ValueError as err:  # bad game options, a missing, damaged or refused checkpoint: one line, status 2
-        print(f"gamelab play: {err}", file=sys.stderr)
-        return 2
-
-
-def _main(argv: list[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
-        width, height = (int(v) for v in args.window.lower().split("x"))
-    except ValueError:
-        print(f"gamelab play: --window must look like 1000x720, got {args.window!r}", file=sys.stderr)
+        return _run(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    width, height = _parse_window(args.window)
     options = _parse_options(args.option)
+    if args.game:
+        _check_game(args.game, options)
+    opponent = args.opponent or "bundled"
+    _check_opponent(opponent)
+    for flag, value in (("--sims", args.sims), ("--depth", args.depth)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
+    if args.think_time is not None and args.think_time <= 0:
+        raise UsageError(f"--think-time must be positive, got {args.think_time}")
     sims, depth = STRENGTHS[args.strength]
     sims, depth = args.sims or sims, args.depth or depth
     rng = random.Random(args.seed)
     record_dir = None if args.no_record else args.replays
-    opponent = args.opponent or "bundled"
 
     if args.screenshot:
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         if not args.game:
-            print("gamelab play: --screenshot needs a GAME", file=sys.stderr)
-            return 2
+            raise UsageError("--screenshot needs a GAME")
         game = get_game(args.game, **options)
         try:
             review = GameSession.from_moves(game, [int(m) for m in args.moves.replace(",", " ").split()])
         except (ValueError, IllegalActionError) as err:
-            print(f"gamelab play: bad --moves: {err}", file=sys.stderr)
-            return 2
+            raise UsageError(f"--moves {args.moves!r}: {err}") from None
         seats = _seats(opponent, args.side, sims, depth, rng) if args.opponent else ("human", "human")
-        viewer = Viewer(
+        viewer = _make_viewer(
             args.game,
             options,
             seats,
@@ -147,6 +192,7 @@ def _main(argv: list[str] | None) -> int:
             review=review,
             hint_spec=None if opponent == "human" else _seats(opponent, "first", sims, depth, rng)[1],
             seed=args.seed,
+            opponent=opponent,
         )
         viewer.reviewing = False
         viewer.session.players = viewer._names()
@@ -154,17 +200,9 @@ def _main(argv: list[str] | None) -> int:
         print(render_screenshot(viewer, args.screenshot, (width, height)))
         return 0
 
-    pygame.display.init()
-    pygame.font.init()
-    screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
-    pygame.display.set_caption("gamelab")
-    clock = pygame.time.Clock()
-    choice = MenuChoice(game=args.game or "connect_four", opponent=opponent, side=args.side, strength=args.strength)
-    menu = Menu(choice) if not args.game else None
-    viewer = (
-        None
-        if menu
-        else Viewer(
+    viewer = None
+    if args.game:
+        viewer = _make_viewer(
             args.game,
             options,
             _seats(opponent, args.side, sims, depth, rng),
@@ -172,10 +210,16 @@ def _main(argv: list[str] | None) -> int:
             think_time=args.think_time,
             device=args.device,
             seed=args.seed,
+            opponent=opponent,
         )
-    )
-    if viewer is not None:
         viewer.hints_on = args.hints
+    pygame.display.init()
+    pygame.font.init()
+    screen = pygame.display.set_mode((width, height), pygame.RESIZABLE)
+    pygame.display.set_caption("gamelab")
+    clock = pygame.time.Clock()
+    choice = MenuChoice(game=args.game or "connect_four", opponent=opponent, side=args.side, strength=args.strength)
+    menu = Menu(choice) if not args.game else None
     running = True
     while running:
         for event in pygame.event.get():

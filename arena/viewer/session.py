@@ -167,14 +167,17 @@ class GameSession:
         return session
 
 
-def result_text(session: GameSession) -> str:
-    """A one-line human description of the result, e.g. 'black (human) wins by resignation'."""
+def result_text(session: GameSession, sides: tuple[str, str] = ("first player", "second player")) -> str:
+    """A one-line human description of the result, e.g. 'Black (human) wins by resignation'.
+
+    Args:
+        sides: what the two sides are called in this game ("Black", "White"; "Red", "Yellow").
+    """
     result = session.result()
     if result["reason"] == "unfinished":
         return ""
     if result["winner"] is None:
         return "Draw"
     name = session.players[result["winner"]]
-    side = ("first", "second")[result["winner"]]
     suffix = " by resignation" if result["reason"] == "resignation" else ""
-    return f"{name} ({side} player) wins{suffix}"
+    return f"{sides[result['winner']]} ({name}) wins{suffix}"

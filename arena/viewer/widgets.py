@@ -22,6 +22,7 @@ __all__ = [
     "draw_banner",
     "draw_panel_box",
     "wrap_text",
+    "fit_text",
 ]
 
 THEME = {
@@ -41,14 +42,24 @@ THEME = {
 }
 
 
-@lru_cache(maxsize=32)
 def font(size: int, bold: bool = False) -> pygame.font.Font:
-    """pygame's bundled default font at a pixel size (works offline, no system fonts needed)."""
+    """pygame's bundled default font at a pixel size (works offline, no system fonts needed).
+
+    Fonts are cached until `pygame.quit()`, which drops the cache (a Font from before it crashes the process).
+    """
     if not pygame.font.get_init():
         pygame.font.init()
+    return _font(size, bold)
+
+
+@lru_cache(maxsize=32)
+def _font(size: int, bold: bool) -> pygame.font.Font:
     f = pygame.font.Font(None, size)
     f.set_bold(bold)
     return f
+
+
+pygame.register_quit(_font.cache_clear)
 
 
 def draw_text(
@@ -67,8 +78,19 @@ def draw_text(
     return rect
 
 
-def wrap_text(text: str, size: int, width: int) -> list[str]:
-    """Split text into lines that fit `width` pixels at font `size`."""
+def fit_text(text: str, size: int, width: int, bold: bool = False) -> str:
+    """`text`, cut and ended with "..." where it is wider than `width` pixels at font `size`."""
+    f = font(size, bold)
+    if f.size(text)[0] <= width:
+        return text
+    while text and f.size(text + "...")[0] > width:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+def wrap_text(text: str, size: int, width: int, max_lines: int | None = None) -> list[str]:
+    """Split text into lines that fit `width` pixels at font `size` (a word longer than a line is cut with "...");
+    with `max_lines`, the last line kept ends with "..." when text is left over."""
     words, lines, line = text.split(), [], ""
     for word in words:
         candidate = f"{line} {word}".strip()
@@ -79,6 +101,10 @@ def wrap_text(text: str, size: int, width: int) -> list[str]:
             line = word
     if line:
         lines.append(line)
+    lines = [fit_text(x, size, width) for x in lines]
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = fit_text(lines[-1] + " ...", size, width) if not lines[-1].endswith("...") else lines[-1]
     return lines
 
 
@@ -102,6 +128,7 @@ class Button:
         text_color = THEME["text"] if self.enabled else THEME["muted"]
         label = f"{self.label}  [{self.key}]" if self.key else self.label
         size = 20 if self.rect.height >= 26 else 17
+        label = fit_text(label, size, self.rect.width - 8)
         draw_text(surface, label, self.rect.center, size=size, color=text_color, anchor="center")
 
     def hit(self, pos: tuple[int, int]) -> bool:
@@ -144,15 +171,15 @@ def draw_heatmap(
             draw_text(surface, label, rect.center, size=size, color=(10, 10, 10), bold=True, anchor="center")
 
 
-def draw_banner(surface: pygame.Surface, text: str, sub: str = "") -> None:
-    """A wide translucent banner across the middle of the surface (game over)."""
-    w, h = surface.get_size()
-    band = pygame.Surface((w, 90), pygame.SRCALPHA)
-    band.fill((*THEME["banner"], 215))
-    surface.blit(band, (0, h // 2 - 45))
-    draw_text(surface, text, (w // 2, h // 2 - 12), size=38, bold=True, anchor="center")
+def draw_banner(surface: pygame.Surface, rect: pygame.Rect, text: str, sub: str = "") -> None:
+    """A result banner in `rect` (the strip under the board, so it hides nothing): a title and a smaller line."""
+    pygame.draw.rect(surface, THEME["banner"], rect, border_radius=8)
+    pygame.draw.rect(surface, THEME["accent"], rect, 2, border_radius=8)
+    title = fit_text(text, 30, rect.width // 3, bold=True)
+    left = draw_text(surface, title, (rect.left + 14, rect.centery), size=30, bold=True, anchor="midleft")
     if sub:
-        draw_text(surface, sub, (w // 2, h // 2 + 24), size=20, color=THEME["muted"], anchor="center")
+        sub = fit_text(sub, 22, rect.right - left.right - 30)
+        draw_text(surface, sub, (left.right + 16, rect.centery), size=22, color=THEME["text"], anchor="midleft")
 
 
 def draw_panel_box(surface: pygame.Surface, rect: pygame.Rect, title: str, lines: list[tuple[str, str]]) -> None:
@@ -165,5 +192,5 @@ def draw_panel_box(surface: pygame.Surface, rect: pygame.Rect, title: str, lines
     y = rect.top + 58
     for key, text in lines:
         draw_text(surface, key, (rect.left + 24, y), size=21, color=THEME["accent"], bold=True)
-        draw_text(surface, text, (rect.left + 170, y), size=21)
+        draw_text(surface, fit_text(text, 21, rect.right - rect.left - 194), (rect.left + 170, y), size=21)
         y += 25

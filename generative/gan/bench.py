@@ -17,7 +17,8 @@ import torch
 
 from core.device import pick_device, set_cpu_threads, synchronize
 
-from .trainer import GanConfig, build_parts, train_step
+from .step import build_parts, train_step
+from .trainer import GanConfig
 
 __all__ = ["BenchConfig", "bench_one", "main"]
 

@@ -82,7 +82,8 @@ def _train_classifier(
 def get_classifier(
     images: torch.Tensor, labels: torch.Tensor, num_classes: int, data_hash: str, epochs: int = 15, seed: int = 0
 ) -> tuple[Classifier, dict]:
-    """Load the cached classifier for this data set, or train and cache one.
+    """Load the cached classifier for this data set, or train and cache one; the global random generators are left
+    as they were either way (a training run that builds its probe after a resume stays on its own random path).
 
     Args:
         images: [N, C, S, S] in [-1, 1]. labels: [N]. data_hash: `generative.data.dataset_hash` of the set.
@@ -94,7 +95,8 @@ def get_classifier(
     if path.is_file():
         try:
             payload = load_checkpoint(path, kind="gan-classifier")
-            model = Classifier(images.shape[1], num_classes)
+            with torch.random.fork_rng():  # building a module draws its initial weights: keep the caller's stream
+                model = Classifier(images.shape[1], num_classes)
             model.load_state_dict(payload["model"])
             if payload["data_hash"] == data_hash:
                 info = {"accuracy": payload["accuracy"], "data_hash": data_hash, "path": str(path), "cached": True}

@@ -12,16 +12,16 @@ Dimension letters: N images, T interpolation steps, R interpolation rows, Z late
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 from core.checkpoint import CheckpointError
+from core.job import JobParser, fail
 from generative.images import make_gif, make_grid, save_grid, save_image
 
-from .trainer import load_generator
+from .models import load_generator
 
 __all__ = ["sample", "interpolate", "slerp", "main"]
 
@@ -71,7 +71,7 @@ def interpolate(g, rows: int, steps: int, seed: int = 0, class_id: int | None = 
 
 def main(argv: list[str] | None = None) -> int:
     """Generate a grid, single images and/or an interpolation. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab generate", description="Generate images from a GAN run.")
+    parser = JobParser(prog="gamelab generate", description="Generate images from a GAN run.")
     parser.add_argument("run", help="run directory (latest checkpoint) or checkpoint file")
     parser.add_argument("--n", type=int, default=64, help="images to generate")
     parser.add_argument("--grid", metavar="PATH", help="write the images as one grid PNG")
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nrow", type=int, help="images per grid row")
     args = parser.parse_args(argv)
     if args.n < 1:
-        parser.error("--n must be at least 1")
+        parser.error(f"--n must be at least 1, got {args.n}")
     if args.gif and not args.interpolate:
         parser.error("--gif needs --interpolate STEPS")
     try:
@@ -111,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                     save_image(image, Path(args.out) / f"sample_{i:04d}.png")
                 written.append(Path(args.out))
     except (CheckpointError, FileNotFoundError, ValueError) as err:
-        print(f"gamelab generate: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
     print(f"{info['path']} (step {info['step']}, {'ema' if args.ema else 'raw'} generator)")
     for path in written:
         print(f"wrote {path}")

@@ -8,16 +8,21 @@ F feature channels.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from core.blocks import init_weights
+from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 
-__all__ = ["ARCHS", "Generator", "Discriminator", "build_models", "model_config"]
+__all__ = ["ARCHS", "KIND", "Generator", "Discriminator", "build_models", "model_config", "find_checkpoint",
+           "load_generator"]  # fmt: skip
 
 ARCHS = ("dcgan", "sngan", "wgan-gp")
+KIND = "gan"  # the checkpoint kind of GAN training runs
 
 
 def _sn(module: nn.Module, on: bool) -> nn.Module:
@@ -169,3 +174,45 @@ def build_models(config: dict) -> tuple[Generator, Discriminator]:
     g = Generator(c["arch"], c["size"], c["channels"], c["z_dim"], c["g_width"], c["num_classes"])
     d = Discriminator(c["arch"], c["size"], c["channels"], c["d_width"], c["num_classes"])
     return g, d
+
+
+def find_checkpoint(path: str | os.PathLike) -> Path:
+    """A GAN checkpoint file itself, or a run directory's latest one (checkpoints/step_*.pt).
+
+    Raises:
+        CheckpointError: nothing there, or a run directory without checkpoints (the message names the path).
+    """
+    path = Path(path)
+    if path.is_dir():
+        found = latest_checkpoint(path / "checkpoints", "step_*.pt") or latest_checkpoint(path, "step_*.pt")
+        if found is None:
+            raise CheckpointError(f"{path}: no GAN checkpoint (checkpoints/step_*.pt) in this run directory")
+        return found
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory or checkpoint file")
+    return path
+
+
+def load_generator(
+    path: str | os.PathLike, ema: bool = True, device: str | torch.device = "cpu"
+) -> tuple[Generator, dict]:
+    """Load a generator from a checkpoint file or a run directory (its latest checkpoint).
+
+    Args:
+        ema: the averaged generator (what samples and metrics use) rather than the raw one.
+
+    Returns:
+        (generator in eval mode, checkpoint payload without the large states, plus "path").
+    Raises:
+        CheckpointError: missing, damaged, not a GAN checkpoint, or its weights do not fit its model config.
+    """
+    path = find_checkpoint(path)
+    payload = load_checkpoint(path, kind=KIND, map_location="cpu")
+    try:
+        g, _ = build_models(payload["model_config"])
+        g.load_state_dict(payload["ema"]["module"] if ema else payload["G"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a usable GAN checkpoint ({type(err).__name__}: {err})") from err
+    info = {k: v for k, v in payload.items() if k not in ("G", "D", "ema", "opt_g", "opt_d", "rng", "data_rng")}
+    info["path"] = str(path)
+    return g.to(device).eval(), info

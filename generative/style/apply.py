@@ -23,10 +23,10 @@ import torch
 
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from core.device import autocast, pick_device, set_cpu_threads
+from core.job import DEFAULT_THREADS, JobParser
 
 from ..data import IMAGE_SUFFIXES
 from ..images import ImageError, load_image, save_image
-from .features import add_run_arguments
 from .network import StyleNet
 
 __all__ = ["load_style_net", "stylize_images", "export_onnx", "main"]
@@ -93,13 +93,14 @@ def _expand(inputs: list[str]) -> list[tuple[str, str]]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gamelab style apply", description=__doc__.split("\n\n")[0])
+    p = JobParser(prog="gamelab style apply", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", help="a style checkpoint file or a run directory")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, built-in names or folders of frames")
     p.add_argument("-o", "--out", required=True, help="output file (one input) or folder")
     p.add_argument("--size", type=int, default=None, help="resize inputs so the longer side is PX (default: keep)")
     p.add_argument("--onnx", metavar="FILE", help="also export the network to this ONNX file (needs onnx)")
-    add_run_arguments(p, loss_network=False)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch CPU threads (default 1)")
     return p
 
 

@@ -1,6 +1,6 @@
 """Deep Dream (Mordvintsev, Olah & Tyka 2015): gradient ascent on a layer's activations, over octaves.
 
-    gamelab dream IMAGE -o OUT [--layer L] [--octaves K] [--steps N] [--weights PATH]
+    gamelab dream IMAGE [-o OUT] [--layer L] [--octaves K] [--steps N] [--weights PATH] [--dry-run] ...
 
 The image is shrunk by ``--octave-scale`` per octave; from the smallest octave up, each octave adds the detail lost
 by shrinking back and then climbs the mean squared activation of the layer with normalized gradient steps and a
@@ -12,20 +12,20 @@ Dimension letters: B images (1), C channels, H/W pixels.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
-import time
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from core.device import pick_device, set_cpu_threads
+from core.config import bounded
 from core.progress import progress
 
-from ..images import ImageError, load_image, save_image
-from .features import RANDOM_SEED, LossNetworkError, add_run_arguments, make_loss_network
+from ..images import load_image
+from .image_job import run_image_job
 
-__all__ = ["layer_activation", "dream", "main"]
+__all__ = ["DreamConfig", "layer_activation", "dream", "main"]
 
 
 def layer_activation(net: torch.nn.Module, image: torch.Tensor, layer: str) -> torch.Tensor:
@@ -90,51 +90,44 @@ def dream(
     return out.clamp(0, 1)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gamelab dream", description=__doc__.split("\n\n")[0])
-    p.add_argument("image", help="an image file or a built-in name")
-    p.add_argument("-o", "--out", required=True, help="output image file")
-    p.add_argument("--layer", default=None, help="layer to excite (default: relu3_1 random, relu4_1 VGG)")
-    p.add_argument("--octaves", type=int, default=4, help="number of octaves (default 4)")
-    p.add_argument("--octave-scale", type=float, default=1.4, help="size ratio between octaves (default 1.4)")
-    p.add_argument("--steps", type=int, default=10, help="gradient steps per octave (default 10)")
-    p.add_argument("--lr", type=float, default=0.01, help="step size in pixel units (default 0.01)")
-    p.add_argument("--luminance", action="store_true", help="dream in light and shade only, keep the colours")
-    p.add_argument("--size", type=int, default=256, help="longer side of the image in pixels (default 256)")
-    add_run_arguments(p)
-    return p
+@dataclass(frozen=True)
+class DreamConfig:
+    """`gamelab dream IMAGE`: every field is an option (`--octaves 3`, `--layer=relu2_1`, ...)."""
+
+    image: str = ""  # an image file or a built-in name
+    out: str = ""  # output image file; empty: result.png in a new run directory under --runs
+    layer: str = ""  # layer to excite (empty: relu3_1 random, relu4_1 VGG)
+    octaves: int = bounded(4, ge=1)
+    octave_scale: float = bounded(1.4, ge=1)  # size ratio between octaves
+    steps: int = bounded(10, ge=1)  # gradient steps per octave
+    lr: float = bounded(0.01, gt=0)  # step size in pixel units
+    luminance: bool = False  # dream in light and shade only, keep the colours
+    size: int = bounded(256, ge=16)  # longer side of the image in pixels
+    weights: str = ""  # VGG16/VGG19 torchvision state_dict (empty: the random multi-scale loss network)
+    seed: int = 0
+    device: str = "auto"
+
+
+def _dry_run(cfg: DreamConfig) -> DreamConfig:
+    return dataclasses.replace(cfg, size=min(cfg.size, 64), steps=2, octaves=2)
+
+
+def _work(cfg: DreamConfig, net: torch.nn.Module, device: torch.device) -> tuple[torch.Tensor, str]:
+    layer = cfg.layer or net.dream_layer
+    if layer not in net.names:
+        raise ValueError(f"unknown layer {layer!r}; choose from {', '.join(net.names)}")
+    image = load_image(cfg.image, cfg.size).to(device)
+    out = dream(net, image, layer, cfg.octaves, cfg.octave_scale, cfg.steps, cfg.lr, seed=cfg.seed,
+                luminance=cfg.luminance)  # fmt: skip
+    with torch.no_grad():
+        before, after = layer_activation(net, image, layer).item(), layer_activation(net, out, layer).item()
+    return out, f"{layer} activation {before:.4g} -> {after:.4g}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    set_cpu_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-        net = make_loss_network(args.weights, seed=RANDOM_SEED).to(device)
-        layer = args.layer or net.dream_layer
-        if layer not in net.names:
-            raise ValueError(f"unknown layer {layer!r}; choose from {', '.join(net.names)}")
-        image = load_image(args.image, args.size).to(device)
-        tic = time.perf_counter()
-        out = dream(
-            net,
-            image,
-            layer,
-            args.octaves,
-            args.octave_scale,
-            args.steps,
-            args.lr,
-            seed=args.seed,
-            luminance=args.luminance,
-        )
-        with torch.no_grad():
-            before, after = layer_activation(net, image, layer).item(), layer_activation(net, out, layer).item()
-    except (ImageError, LossNetworkError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    save_image(out.cpu(), args.out)
-    print(f"wrote {args.out} in {time.perf_counter() - tic:.1f} s; {layer} activation {before:.4g} -> {after:.4g}")
-    return 0
+    """`gamelab dream IMAGE [-o OUT] [--key=value ...]`. Returns the exit code."""
+    return run_image_job(argv, prog="gamelab dream", description=__doc__.split("\n\n")[0], config_cls=DreamConfig,
+                         images=("image",), dry_run=_dry_run, work=_work)  # fmt: skip
 
 
 if __name__ == "__main__":

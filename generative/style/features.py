@@ -19,7 +19,6 @@ Dimension letters: B images, C channels, H/W pixels.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from torch import nn
 from core.checkpoint import CheckpointError, load_tensor_file
 
 __all__ = [
-    "add_run_arguments",
     "RANDOM_SEED",
     "VGG_LAYOUTS",
     "LossNetworkError",
@@ -219,15 +217,6 @@ def load_vgg(path: str | os.PathLike, pool: str = "avg") -> VGGFeatures:
     except RuntimeError as err:
         raise LossNetworkError(f"{str(path)!r} does not match torchvision's {arch} layout: {err}") from err
     return net
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, *, loss_network: bool = True) -> None:
-    """The options every style command shares: --device and --threads, and with a loss network --weights and --seed."""
-    if loss_network:
-        parser.add_argument("--weights", metavar="PATH", help="VGG16/VGG19 torchvision state_dict (default: random)")
-        parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
 
 
 def make_loss_network(weights: str | os.PathLike | None = None, seed: int = RANDOM_SEED) -> _FeatureNet:

@@ -23,7 +23,25 @@ from core.progress import progress
 from ..images import save_image
 from .losses import StyleTargets, tv_loss
 
-__all__ = ["GatysConfig", "optimize_image", "scale_sizes", "preserve_color", "rgb_to_yiq", "yiq_to_rgb"]
+__all__ = [
+    "default_style_weight",
+    "GatysConfig",
+    "optimize_image",
+    "scale_sizes",
+    "preserve_color",
+    "rgb_to_yiq",
+    "yiq_to_rgb",
+]
+
+
+def default_style_weight(size: int) -> float:
+    """The style transfer command's default style weight (content weight 1) for an output of `size` px.
+
+    The balance shifts with the size: a weight that leaves the content recognizable at 256 px paints it over at 128 px
+    (measured with chelsea and brick, 50 L-BFGS steps per scale, 3 scales: weight 2 keeps the cat at 256 px and
+    erases it at 128 px, where 0.5 keeps it). The default follows the area: 2 at 256 px, 0.5 at 128 px, 8 at 512 px.
+    """
+    return 2.0 * (size / 256) ** 2
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Train a fast style network (Johnson et al. 2016) for one style image.
 
-    gamelab style train STYLE --data DIR|builtin [--preset NAME] [--resume DIR] [--key=value ...]
+    gamelab style train STYLE [--data DIR|builtin] [--preset NAME] [--key=value | --key value ...] [--resume RUN]
+                        [--runs DIR] [--threads N] [--dry-run] [--print-config]
 
 Content images are random crops (random size, random flip) of scikit-image's built-in photos (``--data builtin``,
 offline) or of the images in a folder. The loss network is the offline random multi-scale default, or VGG from a
 ``--weights=PATH`` file. A run directory ``runs/style__NAME__SEED__TIME/`` receives config.json, metrics.jsonl (and
 metrics.png), samples/step_NNNNNN.png (fixed photos stylized as training goes) and checkpoints/step_NNNNNN.pt (full
-state: config, weights, optimizer, step, random generators); ``--resume RUN_DIR`` continues the same run exactly.
+state: config, weights, optimizer, step, random generators); ``--resume RUN_DIR`` continues the same run exactly,
+whenever it was killed. The learning rate, warm-up, weights of the losses, batch, crop size, data and budgets may
+change on resume (and take effect at once); the style, the network's shape and the loss network may not.
 
 Dimension letters: B images, C channels, H/W pixels (S: the square training crop side).
 """
@@ -14,6 +17,7 @@ Dimension letters: B images, C channels, H/W pixels (S: the square training crop
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import sys
 import time
@@ -24,10 +28,11 @@ import torch
 import torch.nn.functional as F
 
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
-from core.config import ConfigError, config_from_dict, config_to_dict, load_toml_presets, parse_config
+from core.config import ConfigError, bounded, check_ranges, config_to_dict, load_toml_presets
 from core.device import autocast, pick_device, set_cpu_threads
-from core.metrics import MetricsLog, plot_metrics
-from core.optim import make_optimizer, make_scheduler
+from core.job import fail, job_parser, parse_job
+from core.metrics import MetricsLog, keep_metrics, plot_metrics
+from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.progress import progress
 from core.run import make_run_dir, write_json_atomic
 from core.seeding import rng_state, seed_everything, set_rng_state
@@ -38,7 +43,7 @@ from .features import RANDOM_SEED, LossNetworkError, make_loss_network
 from .losses import StyleTargets, tv_loss
 from .network import StyleNet
 
-__all__ = ["StyleTrainConfig", "PRESETS", "ContentSampler", "train", "main"]
+__all__ = ["StyleTrainConfig", "PRESETS", "FIXED_ON_RESUME", "ContentSampler", "train", "main"]
 
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 PRESETS: dict[str, dict] = load_toml_presets(PRESETS_FILE)
@@ -51,29 +56,37 @@ _BEFORE_RECIPE = {"color_match": False, "scale_free": False, "pixels": False, "w
 class StyleTrainConfig:
     style: str = ""  # style image: a path or a built-in name
     data: str = "builtin"  # "builtin" or a folder of content images
-    size: int = 256  # training crop side S
-    style_size: int = 256  # longer side of the style image
-    batch: int = 4
-    steps: int = 2000
-    lr: float = 1e-3
-    channels: int = 32
-    blocks: int = 5
+    size: int = bounded(256, ge=16)  # training crop side S
+    style_size: int = bounded(256, ge=16)  # longer side of the style image
+    batch: int = bounded(4, ge=1)
+    steps: int = bounded(2000, ge=0)
+    lr: float = bounded(1e-3, gt=0)
+    channels: int = bounded(32, ge=1)
+    blocks: int = bounded(5, ge=0)
     color_match: bool = True  # start from the content with the style's colour statistics (see network.StyleNet)
-    content_weight: float = 1.0
-    style_weight: float = 0.5
-    tv_weight: float = 1e-3
+    content_weight: float = bounded(1.0, ge=0)
+    style_weight: float = bounded(0.5, ge=0)
+    tv_weight: float = bounded(1e-3, ge=0)
     scale_free: bool = True  # style loss on the Grams' shapes and log sizes (see losses.style_loss)
     pixels: bool = True  # the style loss also matches the RGB statistics (see losses.StyleTargets)
     style_layers: str = ""  # comma-separated loss-network layers; empty: the network's own choice
-    warmup_steps: int = 0  # linear learning-rate warm-up
+    warmup_steps: int = bounded(0, ge=0)  # linear learning-rate warm-up
     weights: str = ""  # VGG16/19 state_dict file; empty: the random multi-scale loss network
     network_seed: int = RANDOM_SEED
-    sample_every: int = 100
-    checkpoint_every: int = 200
-    log_every: int = 10
+    sample_every: int = bounded(100, ge=1)
+    checkpoint_every: int = bounded(200, ge=1)
+    log_every: int = bounded(10, ge=1)
     seed: int = 0
     device: str = "auto"
     name: str = ""
+
+    def __post_init__(self) -> None:
+        check_ranges(self)  # also for configs made with dataclasses.replace
+
+
+# what the saved network and its targets depend on: refused by name when changed on --resume
+FIXED_ON_RESUME = ("style", "style_size", "channels", "blocks", "color_match", "style_layers", "weights",
+                   "network_seed", "seed")  # fmt: skip
 
 
 class ContentSampler:
@@ -133,34 +146,31 @@ def _sample_batch(size: int) -> torch.Tensor:
 
 
 def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> Path:
-    """Train (or continue) a fast style network in run_dir. Returns the last checkpoint's path."""
+    """Train (or continue, from a checkpoint's payload) a fast style network in run_dir. Returns the last checkpoint.
+
+    On resume the weights, the optimizer's moments, the schedule's position and the random generators continue where
+    the checkpoint left them, while the config's learning rate and warm-up take effect (core.optim).
+    """
     device = pick_device(cfg.device)
     seed_everything(cfg.seed)
     net = StyleNet(cfg.channels, cfg.blocks, color_match=cfg.color_match).to(device)
     opt = make_optimizer(net, "adam", lr=cfg.lr)
     sched = make_scheduler(opt, "constant", total_steps=cfg.steps, warmup_steps=cfg.warmup_steps)
-    step = 0
-    if resume is not None:
-        net.load_state_dict(resume["model"])
-        opt.load_state_dict(resume["optimizer"])
-        if "scheduler" in resume:
-            sched.load_state_dict(resume["scheduler"])
-        step = int(resume["step"])
-        set_rng_state(resume["rng"])
     loss_net = make_loss_network(cfg.weights or None, seed=cfg.network_seed).to(device)
     layers = tuple(name.strip() for name in cfg.style_layers.split(",") if name.strip()) or None
     style_image = load_image(cfg.style, cfg.style_size).to(device)
     if cfg.color_match:
         net.set_style(style_image)
-    targets = StyleTargets(
-        loss_net,
-        style_image,
-        layers,
-        pixels=cfg.pixels,
-        scale_free=cfg.scale_free,
-    )
+    targets = StyleTargets(loss_net, style_image, layers, pixels=cfg.pixels, scale_free=cfg.scale_free)
     sampler = ContentSampler(cfg.data, cfg.size)
     samples = _sample_batch(cfg.size).to(device)
+    step = 0
+    if resume is not None:  # last, so that nothing above draws from the restored generators
+        net.load_state_dict(resume["model"])
+        load_optimizer_state(opt, resume["optimizer"], sched, resume.get("scheduler"))
+        step = int(resume["step"])
+        set_rng_state(resume["rng"])
+        keep_metrics(run_dir / "metrics.jsonl", lambda r: r.get("step", 0) <= step)  # those steps come again
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "config.json", config_to_dict(cfg))
     metrics = MetricsLog(run_dir / "metrics.jsonl")
@@ -189,6 +199,7 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
             style, content = targets.losses(y.float(), targets.content(x))
         tv = tv_loss(y.float())
         loss = cfg.style_weight * style + cfg.content_weight * content + cfg.tv_weight * tv
+        lr = opt.param_groups[0]["lr"]  # the rate this step uses
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -204,6 +215,7 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
                 style=style.item(),
                 content=content.item(),
                 tv=tv.item(),
+                lr=lr,
                 images_per_s=seen / max(elapsed, 1e-9),
             )
             bar.set_postfix(loss=f"{loss.item():.4g}")
@@ -226,55 +238,63 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
     return last
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gamelab style train",
-        allow_abbrev=False,
-        description="Train a fast feed-forward style network (Johnson et al. 2016) for one style image. "
-        "Extra --key=value options override the config: " + ", ".join(StyleTrainConfig.__dataclass_fields__),
-    )
-    p.add_argument("style", nargs="?", help="style image: a file or a built-in name (brick, grass, gravel, ...)")
-    p.add_argument("--data", help="content images: 'builtin' (scikit-image photos, offline) or a folder")
-    p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (file {PRESETS_FILE.name})")
-    p.add_argument("--resume", metavar="DIR", help="continue the run in this run directory")
-    p.add_argument("--weights", metavar="PATH", help="VGG16/VGG19 torchvision state_dict for the loss network")
-    p.add_argument("--runs", default="runs", help="folder for new run directories (default: runs)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
-    return p
+def _latest(run_dir: Path) -> tuple[Path, dict]:
+    if not run_dir.is_dir():
+        raise ConfigError(f"cannot resume {run_dir}: no such run directory")
+    ckpt = latest_checkpoint(run_dir / "checkpoints")
+    if ckpt is None:
+        raise CheckpointError(f"{run_dir}: no checkpoints/step_*.pt to resume from")
+    payload = load_checkpoint(ckpt, kind="style")
+    if not isinstance(payload.get("config"), dict):
+        raise CheckpointError(f"{ckpt}: checkpoint holds no config")
+    return ckpt, payload
+
+
+def _saved_config(run_dir: Path, args: argparse.Namespace | None = None) -> dict:
+    payload = _latest(run_dir)[1]
+    return {**_BEFORE_RECIPE, **payload["config"]}  # runs saved before these options used the plain recipe
+
+
+def _dry_run(cfg: StyleTrainConfig) -> StyleTrainConfig:
+    return dataclasses.replace(cfg, steps=min(cfg.steps, 2), sample_every=1, checkpoint_every=1, log_every=1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, overrides = _parser().parse_known_args(argv)
-    bad = [o for o in overrides if not o.startswith("--") or "=" not in o]
-    if bad:
-        print(f"error: unexpected argument(s) {' '.join(bad)}; config overrides look like --key=value", file=sys.stderr)
-        return 2
-    set_cpu_threads(args.threads)
-    extra = [f"--{k}={v}" for k, v in (("style", args.style), ("data", args.data), ("weights", args.weights)) if v]
+    """`gamelab style train [STYLE] ...` (STYLE first, or --style NAME). Returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and not argv[0].startswith("-"):
+        argv = [f"--style={argv[0]}", *argv[1:]]
+    parser = job_parser(
+        "gamelab style train",
+        "Train a fast feed-forward style network (Johnson et al. 2016) for one style image: "
+        "gamelab style train STYLE [--data builtin|DIR] [--preset NAME] [--key=value ...].",
+        StyleTrainConfig,
+        presets=PRESETS,
+    )
     try:
-        if args.resume:
-            run_dir = Path(args.resume)
-            ckpt = latest_checkpoint(run_dir / "checkpoints")
-            if ckpt is None:
-                raise CheckpointError(f"{run_dir}: no checkpoints/step_*.pt to resume from")
-            payload = load_checkpoint(ckpt, kind="style")
-            saved = {**_BEFORE_RECIPE, **payload["config"]}  # runs saved before these options used the plain recipe
-            cfg = config_from_dict(StyleTrainConfig, saved)
-            cfg = parse_config(StyleTrainConfig, [*extra, *overrides], {"saved": config_to_dict(cfg)}, "saved")
+        job = parse_job(
+            parser, argv, StyleTrainConfig, presets=PRESETS, default_preset="tiny" if "--dry-run" in argv else None,
+            saved_config=_saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
+        )  # fmt: skip
+        set_cpu_threads(job.args.threads)
+        cfg = job.cfg
+        if job.resume is not None:
+            run_dir = job.resume
+            ckpt, payload = _latest(run_dir)
             print(f"resuming {run_dir} from {ckpt.name} (step {payload['step']})", file=sys.stderr)
         else:
             payload = None
-            cfg = parse_config(StyleTrainConfig, [*extra, *overrides], PRESETS, args.preset)
             if not cfg.style:
-                print("error: give a STYLE image (a file or a built-in name such as brick)", file=sys.stderr)
-                return 2
+                raise ConfigError("give a STYLE image (a file or a built-in name such as brick)")
             load_image(cfg.style)  # fail now, before making a run directory, if it is missing
+            ContentSampler(cfg.data, cfg.size)  # the same for the content folder
             name = cfg.name or Path(cfg.style.removeprefix("builtin:")).stem
-            run_dir = make_run_dir("style", name, cfg.seed, root=args.runs)
+            run_dir = make_run_dir("style", name, cfg.seed, root=job.args.runs)
         last = train(cfg, run_dir, payload)
     except (ImageError, LossNetworkError, ConfigError, CheckpointError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
+    except SystemExit as done:  # --help, --print-config, or a malformed command line (already reported)
+        return int(done.code or 0)
     print(f"run: {run_dir}\ncheckpoint: {last}")
     return 0
 

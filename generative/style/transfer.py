@@ -1,7 +1,7 @@
 """Style transfer by image optimization (Gatys et al. 2016).
 
-    gamelab style transfer CONTENT STYLE -o OUT [--size PX] [--steps N] [--optimizer lbfgs|adam]
-                           [--style-weight W] [--preserve-color] [--frames DIR] [--weights PATH]
+    gamelab style transfer CONTENT STYLE [-o OUT] [--size PX] [--steps N] [--optimizer lbfgs|adam]
+                           [--style-weight W] [--preserve-color] [--frames DIR] [--weights PATH] [--dry-run] ...
 
 CONTENT and STYLE are image files or built-in names (astronaut, chelsea, coffee, brick, grass, gravel, ...). The loss
 network is VGG16/VGG19 from ``--weights PATH`` (a torchvision state_dict), else the offline random multi-scale
@@ -10,20 +10,23 @@ network (generative.style.features). Optimization runs coarse to fine over ``--s
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
-import time
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from core.device import pick_device, set_cpu_threads
+from core.config import bounded
+from core.device import pick_device
 
-from ..images import ImageError, load_image, save_image
-from .features import RANDOM_SEED, LossNetworkError, add_run_arguments, make_loss_network
-from .gatys import GatysConfig, optimize_image, preserve_color
+from ..images import load_image
+from .features import RANDOM_SEED, make_loss_network
+from .gatys import GatysConfig, default_style_weight, optimize_image, preserve_color
+from .image_job import run_image_job
 from .losses import StyleTargets
 
-__all__ = ["stylize", "main"]
+__all__ = ["TransferConfig", "stylize", "main"]
 
 
 def stylize(
@@ -47,55 +50,55 @@ def stylize(
     return preserve_color(out, content) if keep_color else out
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gamelab style transfer", description=__doc__.split("\n\n")[0])
-    p.add_argument("content", help="content image: a file or a built-in name")
-    p.add_argument("style", help="style image: a file or a built-in name")
-    p.add_argument("-o", "--out", required=True, help="output image file (.png, .jpg)")
-    p.add_argument("--size", type=int, default=256, help="longer side of the output in pixels (default 256)")
-    p.add_argument("--style-size", type=int, default=None, help="longer side of the style image (default: --size)")
-    p.add_argument("--steps", type=int, default=150, help="optimizer steps per scale (default 150)")
-    p.add_argument("--scales", type=int, default=3, help="coarse-to-fine sizes, each half the next (default 3)")
-    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    p.add_argument("--lr", type=float, default=None, help="step size (default: lbfgs 1.0, adam 0.02)")
-    p.add_argument("--style-weight", type=float, default=10.0, help="style loss weight (default 10)")
-    p.add_argument("--content-weight", type=float, default=1.0, help="content loss weight (default 1)")
-    p.add_argument("--tv-weight", type=float, default=3e-3, help="total-variation weight (default 0.003)")
-    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours (luminance transfer)")
-    p.add_argument("--frames", metavar="DIR", help="save intermediate images into this folder")
-    add_run_arguments(p)
-    return p
+@dataclass(frozen=True)
+class TransferConfig:
+    """`gamelab style transfer CONTENT STYLE`: every field is an option (`--style-weight 5`, `--steps=50`, ...)."""
+
+    content: str = ""  # content image: a file or a built-in name
+    style: str = ""  # style image: a file or a built-in name
+    out: str = ""  # output image file (.png, .jpg); empty: result.png in a new run directory under --runs
+    size: int = bounded(256, ge=16)  # longer side of the output in pixels
+    style_size: int = bounded(0, ge=0)  # longer side of the style image (0: size)
+    steps: int = bounded(150, ge=1)  # optimizer steps per scale
+    scales: int = bounded(3, ge=1)  # coarse-to-fine sizes, each half the next
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    lr: float | None = bounded(None, gt=0)  # step size (None: lbfgs 1.0, adam 0.02)
+    style_weight: float | None = bounded(None, ge=0)  # style loss weight (None: 2 * (size / 256)^2, see gatys)
+    content_weight: float = bounded(1.0, ge=0)
+    tv_weight: float = bounded(3e-3, ge=0)  # total-variation weight
+    preserve_color: bool = False  # keep the content's colours (luminance transfer)
+    frames: str = ""  # save intermediate images into this folder
+    weights: str = ""  # VGG16/VGG19 torchvision state_dict (empty: the random multi-scale loss network)
+    seed: int = 0
+    device: str = "auto"
+
+
+def _dry_run(cfg: TransferConfig) -> TransferConfig:
+    return dataclasses.replace(cfg, size=min(cfg.size, 64), steps=2, scales=1)
+
+
+def _work(cfg: TransferConfig, net: torch.nn.Module, device: torch.device) -> tuple[torch.Tensor, str]:
+    content = load_image(cfg.content, cfg.size)
+    style = load_image(cfg.style, cfg.style_size or cfg.size)
+    gatys = GatysConfig(steps=cfg.steps, scales=cfg.scales, optimizer=cfg.optimizer, lr=cfg.lr,
+                        style_weight=default_style_weight(cfg.size) if cfg.style_weight is None else cfg.style_weight,
+                        content_weight=cfg.content_weight, tv_weight=cfg.tv_weight,
+                        seed=cfg.seed)  # fmt: skip
+    history: list[dict] = []
+    targets = StyleTargets(net, style.to(device))
+    out = optimize_image(targets, gatys, content=content.to(device), frames=cfg.frames or None, history=history).cpu()
+    if cfg.preserve_color:
+        out = preserve_color(out, content)
+    first, last = history[0], history[-1]
+    return out, f"style loss {first['style']:.4g} -> {last['style']:.4g}, content loss {last['content']:.4g}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    set_cpu_threads(args.threads)
-    cfg = GatysConfig(
-        steps=args.steps,
-        scales=args.scales,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        style_weight=args.style_weight,
-        content_weight=args.content_weight,
-        tv_weight=args.tv_weight,
-        seed=args.seed,
-    )
-    try:
-        content = load_image(args.content, args.size)
-        style = load_image(args.style, args.style_size or args.size)
-        tic = time.perf_counter()
-        history: list[dict] = []
-        out = stylize(content, style, cfg, args.weights, args.preserve_color, args.frames, history, args.device)
-    except (ImageError, LossNetworkError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    save_image(out, args.out)
-    first, last = history[0], history[-1]
-    print(
-        f"wrote {args.out} ({out.shape[-1]}x{out.shape[-2]}) in {time.perf_counter() - tic:.1f} s; "
-        f"style loss {first['style']:.4g} -> {last['style']:.4g}, content loss {last['content']:.4g}"
-    )
-    return 0
+    """`gamelab style transfer CONTENT STYLE [-o OUT] [--key=value ...]`. Returns the exit code."""
+    return run_image_job(
+        argv, prog="gamelab style transfer", description=__doc__.split("\n\n")[0], config_cls=TransferConfig,
+        images=("content", "style"), dry_run=_dry_run, work=_work,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ def _worker(rank: int, world: int, port: int, root: str, out: str) -> None:
                       LOCAL_RANK=str(rank), GAMELAB_PROGRESS="0")  # fmt: skip
     torch.set_num_threads(1)
     cfg = parse_config(GanConfig, [], PRESETS, "tiny")
-    cfg = dataclasses.replace(cfg, root=root, steps=6, ckpt_every=3, sample_every=6, eval_samples=0, device="cpu",
+    cfg = dataclasses.replace(cfg, steps=6, ckpt_every=3, sample_every=6, eval_samples=0, device="cpu",
                               augment="translation", ada_interval=2)  # fmt: skip
-    result = train(cfg)
+    result = train(cfg, runs=root)
     parts = result["parts"]
     state = {
         "G": {k: v.clone() for k, v in parts.g.named_parameters()},

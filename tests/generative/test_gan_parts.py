@@ -7,8 +7,8 @@ import torch
 
 from generative.gan.augment import AdaptiveP, diff_augment
 from generative.gan.losses import d_loss, g_loss, gradient_penalty, r1_penalty
-from generative.gan.metrics import class_coverage, frechet_distance, kid, nearest_neighbour, precision_recall
 from generative.gan.models import build_models, model_config
+from generative.gan.quality import class_coverage, frechet_distance, kid, nearest_neighbour, precision_recall
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "sngan", "wgan-gp"])

@@ -3,6 +3,11 @@
 import dataclasses
 import json
 import os
+import random
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -12,8 +17,8 @@ from PIL import Image
 from core.checkpoint import load_checkpoint
 from core.config import parse_config
 from core.metrics import read_metrics
-from generative.gan import bench, cli, generate
-from generative.gan.eval import evaluate
+from generative.gan import bench, cli, generate, scorecard
+from generative.gan.scorecard import score_run
 from generative.gan.trainer import PRESETS, GanConfig, train
 
 
@@ -29,18 +34,17 @@ def _classifier_cache(tmp_path_factory):
         os.environ["GAMELAB_CACHE"] = old
 
 
-def _tiny(tmp_path, **overrides) -> GanConfig:
-    cfg = parse_config(GanConfig, [], PRESETS, "tiny")
-    return dataclasses.replace(cfg, root=str(tmp_path), **overrides)
+def _tiny(**overrides) -> GanConfig:
+    return dataclasses.replace(parse_config(GanConfig, [], PRESETS, "tiny"), **overrides)
 
 
 @pytest.fixture(scope="module")
 def learned_run(tmp_path_factory):
     """A short real run on 8 px digits: long enough to learn the rough shapes."""
     root = tmp_path_factory.mktemp("runs")
-    cfg = _tiny(root, steps=200, g_width=16, d_width=16, batch=32, lr_g=1e-3, lr_d=1e-3, sample_every=100,
+    cfg = _tiny(steps=200, g_width=16, d_width=16, batch=32, lr_g=1e-3, lr_d=1e-3, sample_every=100,
                 ckpt_every=100, log_every=50, keep_ckpts=10, ema_decay=0.95, augment="translation")  # fmt: skip
-    return train(cfg)
+    return train(cfg, runs=root)
 
 
 def test_training_learns_and_writes_run_files(learned_run):
@@ -53,8 +57,8 @@ def test_training_learns_and_writes_run_files(learned_run):
         assert img.size == (8 * 10 + 2, 8 * 10 + 2)  # 64 fixed-noise samples, 8 per row, 8 px + 2 px padding
     assert (run / "samples" / "step_0000200.png").is_file()
     # the samples moved toward the data: the Frechet distance (data-set classifier features) falls clearly
-    first = evaluate(run / "checkpoints" / "step_0000000.pt", n=400)
-    last = evaluate(run, n=400)
+    first = score_run(run / "checkpoints" / "step_0000000.pt", n=400)
+    last = score_run(run, n=400)
     assert last["step"] == 200 and first["step"] == 0
     assert first["fd_floor"] < first["fd"]  # the real-vs-real floor sits below an untrained generator
     assert last["fd"] < 0.5 * first["fd"], (first["fd"], last["fd"])
@@ -63,8 +67,8 @@ def test_training_learns_and_writes_run_files(learned_run):
 
 def test_resume_continues_identically(tmp_path):
     kw = dict(augment="translation,cutout", aug_p=0.2, ada_speed=200, ada_interval=2, eval_samples=0)
-    whole = train(_tiny(tmp_path / "a", steps=12, ckpt_every=6, sample_every=6, **kw))
-    half = train(_tiny(tmp_path / "b", steps=6, ckpt_every=6, sample_every=6, **kw))
+    whole = train(_tiny(steps=12, ckpt_every=6, sample_every=6, **kw), runs=tmp_path / "a")
+    half = train(_tiny(steps=6, ckpt_every=6, sample_every=6, **kw), runs=tmp_path / "b")
     resumed = cli.main(["train", "--resume", str(half["run_dir"]), "--steps=12"])
     assert resumed == 0
     a = load_checkpoint(whole["run_dir"] / "checkpoints" / "step_0000012.pt")
@@ -82,20 +86,20 @@ def test_resume_continues_identically(tmp_path):
 
 
 def test_non_finite_guard_rewinds(tmp_path):
-    result = train(_tiny(tmp_path, steps=20, ckpt_every=10, fault_step=14, eval_samples=0))
+    result = train(_tiny(steps=20, ckpt_every=10, fault_step=14, eval_samples=0), runs=tmp_path)
     assert result["step"] == 20 and result["rewinds"] == 1
     events = [r for r in read_metrics(result["run_dir"] / "metrics.jsonl") if r.get("event") == "rewind"]
     assert len(events) == 1 and events[0]["bad_step"] == 15 and events[0]["step"] == 10
     final = load_checkpoint(result["checkpoint"])
     assert all(torch.isfinite(v).all() for v in final["G"].values() if v.is_floating_point())
     with pytest.raises(RuntimeError, match="non-finite"):
-        train(_tiny(tmp_path, steps=20, ckpt_every=10, fault_step=3, eval_samples=0, max_rewinds=0))
+        train(_tiny(steps=20, ckpt_every=10, fault_step=3, eval_samples=0, max_rewinds=0), runs=tmp_path)
 
 
 @pytest.mark.parametrize("arch", ["sngan", "wgan-gp"])
 def test_other_archs_conditional_with_r1(tmp_path, arch):
-    cfg = _tiny(tmp_path, arch=arch, cond=True, steps=4, r1_gamma=1.0, r1_every=2, eval_samples=0, sample_every=4)
-    result = train(cfg)
+    cfg = _tiny(arch=arch, cond=True, steps=4, r1_gamma=1.0, r1_every=2, eval_samples=0, sample_every=4)
+    result = train(cfg, runs=tmp_path)
     assert all(torch.isfinite(torch.tensor(v)) for k, v in result["final"].items() if k.startswith("loss"))
     with Image.open(result["run_dir"] / "samples" / "latest.png") as img:
         assert img.size == (10 * 10 + 2, 8 * 10 + 2)  # conditional grid: one column per class
@@ -126,29 +130,121 @@ def test_generate_grid_images_and_gif(learned_run, tmp_path):
 
 
 def test_eval_command_json(learned_run, capsys):
-    from generative.gan import eval as gan_eval
-
-    assert gan_eval.main([str(learned_run["run_dir"]), "--json", "--n", "300"]) == 0
+    assert scorecard.main([str(learned_run["run_dir"]), "--json", "--n", "300"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["features"] == "classifier" and result["classifier_accuracy"] > 0.8
     assert result["coverage"]["classes"] == 10 and 0 <= result["copy_check"]["close_fraction"] <= 1
     assert (learned_run["run_dir"] / "eval.json").is_file()
-    assert gan_eval.main([str(learned_run["run_dir"]), "--n", "300"]) == 0
-    assert "real floor" in capsys.readouterr().out
+    assert scorecard.main([str(learned_run["run_dir"]), "--n", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "real floor" in out and "unbiased" in out  # a KID below 0 is explained, not left bare
 
 
-def test_cli_dry_run_and_bad_override(tmp_path, capsys):
-    assert cli.main(["train", "--dry-run", "--root", str(tmp_path), "--eval_samples=0"]) == 0  # --key value works too
-    assert len(list(tmp_path.glob("gan__*"))) == 1
-    assert cli.main(["train", "--preset", "tiny", "--no_such_key=1"]) == 2
-    assert "unknown config key" in capsys.readouterr().err
+def test_cli_dry_run_print_config_and_runs(tmp_path, capsys):
+    assert cli.main(["train", "--dry-run", "--runs", str(tmp_path), "--eval_samples", "0"]) == 0  # --key value too
+    (run,) = tmp_path.glob("gan__digits-dcgan__0__*")  # the run name the docs show
+    assert load_checkpoint(run / "checkpoints" / "step_0000010.pt")["step"] == 10
+    capsys.readouterr()
+    assert cli.main(["train", "--preset", "cpu", "--lr_g=0.001", "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["lr_g"] == 0.001 and printed["augment"] == "color,translation,cutout"
+    assert len(list(tmp_path.iterdir())) == 1  # --print-config starts nothing
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["--lr_g=-1"], "lr_g"),
+        (["--batch", "0"], "batch"),
+        (["--size=12"], "size"),
+        (["--beta1=1"], "beta1"),
+        (["--augment=color,blur"], "blur"),
+        (["--data=nosuchset"], "nosuchset"),
+        (["--no_such_key=1"], "no_such_key"),
+        (["--preset", "huge"], "huge"),
+        (["--threads", "0"], "threads"),
+        (["--arch", "vae"], "arch"),
+        (["--cond", "--data", "builtin:brick"], "cond"),
+        (["--resume", "nowhere"], "nowhere"),
+    ],
+)
+def test_bad_input_is_one_error_line(tmp_path, capsys, argv, named):
+    preset = [] if "--resume" in argv else ["--preset", "tiny"]  # a resumed run keeps its saved config
+    assert cli.main(["train", *preset, "--runs", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and named in err, err
+    assert not list(tmp_path.iterdir())  # no run directory left behind
+
+
+def test_resume_refuses_fixed_fields_and_a_corrupt_checkpoint(tmp_path, capsys):
+    run = train(_tiny(steps=2, ckpt_every=2, eval_samples=0), runs=tmp_path)["run_dir"]
+    for change in ("--size=16", "--g_width=4", "--data=textures"):
+        assert cli.main(["train", "--resume", str(run), change]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: cannot change") and change[2:].split("=")[0] in err, err
+    (run / "checkpoints" / "step_0000002.pt").write_bytes(b"not a checkpoint at all")
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "step_0000002.pt" in err and "Traceback" not in err
+
+
+def test_resume_takes_a_changed_learning_rate(tmp_path):
+    run = train(_tiny(steps=4, ckpt_every=4, log_every=1, eval_samples=0), runs=tmp_path)["run_dir"]
+    assert cli.main(["train", "--resume", str(run), "--steps=6", "--lr_g=0.5", "--lr_d", "0.25"]) == 0
+    records = [r for r in read_metrics(run / "metrics.jsonl") if "loss_g" in r]
+    assert [(r["step"], r["lr_g"], r["lr_d"]) for r in records] == [
+        (1, 2e-4, 2e-4), (2, 2e-4, 2e-4), (3, 2e-4, 2e-4), (4, 2e-4, 2e-4), (5, 0.5, 0.25), (6, 0.5, 0.25)
+    ]
+    payload = load_checkpoint(run / "checkpoints" / "step_0000006.pt")
+    assert [g["lr"] for g in payload["opt_g"]["param_groups"]] == [0.5, 0.5]  # the optimizers' actual rate
+    assert payload["opt_g"]["state"][0]["step"] == 6  # Adam's moments and step count continued
+    assert payload["config"]["lr_g"] == 0.5
+
+
+def test_kill_at_a_random_moment_then_resume_matches_an_uninterrupted_run(tmp_path):
+    """Whenever the process dies, the resumed run ends where an uninterrupted one does: weights, EMA, both
+    optimizers, the adaptive augmentation probability and the logged losses (in-run quality probes on)."""
+    args = ["--preset", "tiny", "--steps=40", "--ckpt_every=4", "--sample_every=20", "--augment=color,translation",
+            "--ada_speed=500", "--ada_interval=2", "--r1_gamma=0.5", "--r1_every=3"]  # fmt: skip
+    assert cli.main(["train", "--runs", str(tmp_path / "a"), *args]) == 0
+    (run_a,) = (tmp_path / "a").iterdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GAMELAB_PROGRESS": "0"}
+    cmd = [sys.executable, "-m", "generative.gan.trainer", "--runs", str(tmp_path / "b"), *args]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "b").glob("*/checkpoints/step_0000004.pt")):
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.0, 0.5))  # anywhere in the run: mid-step, mid-sample, mid-checkpoint
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (run_b,) = (tmp_path / "b").iterdir()
+    assert cli.main(["train", "--resume", str(run_b)]) == 0
+    a = load_checkpoint(run_a / "checkpoints" / "step_0000040.pt")
+    b = load_checkpoint(run_b / "checkpoints" / "step_0000040.pt")
+    assert a["ada"] == b["ada"] and a["ada"]["p"] > 0  # the adaptive probability moved, identically
+    for key in ("G", "D"):
+        for name, value in a[key].items():
+            assert torch.equal(value, b[key][name]), (key, name)
+    assert a["ema"]["updates"] == b["ema"]["updates"] == 40
+    for name, value in a["ema"]["module"].items():
+        assert torch.equal(value, b["ema"]["module"][name]), name
+    for opt in ("opt_g", "opt_d"):
+        for sa, sb in zip(a[opt]["state"].values(), b[opt]["state"].values(), strict=True):
+            assert all(torch.equal(sa[k], sb[k]) for k in sa), opt
+    assert torch.equal(a["data_rng"][0], b["data_rng"][0]) and torch.equal(a["rng"][0]["torch"], b["rng"][0]["torch"])
+
+    def losses(run):
+        return [(r["step"], r["loss_d"], r["loss_g"], r["aug_p"]) for r in read_metrics(run / "metrics.jsonl")
+                if "loss_d" in r]  # fmt: skip
+
+    assert losses(run_a) == losses(run_b) and len(losses(run_a)) == 8
 
 
 def test_unlabelled_npz_run_evaluates_on_random_features(tmp_path):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "blobs.npz", images=rng.integers(0, 256, (64, 8, 8), dtype=np.uint8))
-    result = train(_tiny(tmp_path, data=str(tmp_path / "blobs.npz"), steps=2, sample_every=2, ckpt_every=2))
-    report = evaluate(result["run_dir"], n=32)
+    result = train(_tiny(data=str(tmp_path / "blobs.npz"), steps=2, sample_every=2, ckpt_every=2), runs=tmp_path)
+    report = score_run(result["run_dir"], n=32)
     assert report["features"] == "random" and "coverage" not in report and report["n"] == 32
     assert report["fd_floor"] < report["fd"]
 

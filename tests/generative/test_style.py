@@ -1,5 +1,7 @@
 """Loss networks, losses, Gatys style transfer and texture synthesis, on small images."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from generative.images import load_image
-from generative.style import texture, transfer
+from generative.style import dream, texture, transfer
 from generative.style.features import (
     RANDOM_SEED,
     VGG_LAYOUTS,
@@ -16,7 +18,15 @@ from generative.style.features import (
     load_vgg,
     make_loss_network,
 )
-from generative.style.gatys import GatysConfig, optimize_image, preserve_color, rgb_to_yiq, scale_sizes, yiq_to_rgb
+from generative.style.gatys import (
+    GatysConfig,
+    default_style_weight,
+    optimize_image,
+    preserve_color,
+    rgb_to_yiq,
+    scale_sizes,
+    yiq_to_rgb,
+)
 from generative.style.losses import StyleTargets, content_loss, gram_matrix, style_loss, tv_loss
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -197,3 +207,43 @@ def test_commands_report_bad_inputs(tmp_path, capsys):
     assert texture.main([str(tmp_path / "x.npy"), "-o", str(tmp_path / "o.png")]) == 2
     assert "cannot read image file" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_image_commands_share_the_job_command_line(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert transfer.main(["chelsea", "brick", "--dry-run", "--runs", str(runs), "--threads", "1"]) == 0
+    (run,) = runs.iterdir()  # no -o: the result goes into a run directory with its config
+    assert run.name.startswith("transfer__chelsea__0__") and (run / "config.json").is_file()
+    assert Image.open(run / "result.png").size == (64, round(300 * 64 / 451))  # the dry run's small budget
+    capsys.readouterr()
+    assert texture.main(["gravel", "--size", "48", "--steps=3", "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["style"] == "gravel" and printed["size"] == 48 and printed["steps"] == 3
+    assert dream.main(["chelsea", "--dry-run", "-o", str(tmp_path / "d.png")]) == 0
+    assert Image.open(tmp_path / "d.png").size == (64, 43)
+
+
+@pytest.mark.parametrize(
+    "command, argv, named",
+    [
+        ("transfer", ["chelsea", "brick", "--style-weight=-1"], "style_weight"),
+        ("transfer", ["chelsea", "brick", "--size", "0"], "size"),
+        ("transfer", ["chelsea", "brick", "--optimizer=sgd"], "sgd"),
+        ("transfer", ["chelsea"], "STYLE"),
+        ("texture", ["gravel", "--steps=0"], "steps"),
+        ("texture", ["gravel", "--scales", "many"], "scales"),
+        ("dream", ["chelsea", "--octaves=0"], "octaves"),
+        ("dream", ["chelsea", "--colour=1"], "colour"),
+        ("dream", ["chelsea", "--threads=0"], "threads"),
+    ],
+)
+def test_image_commands_refuse_bad_values_in_one_line(tmp_path, capsys, command, argv, named):
+    main = {"transfer": transfer.main, "texture": texture.main, "dream": dream.main}[command]
+    assert main([*argv, "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and named in err, err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_default_style_weight_follows_the_area():
+    assert default_style_weight(256) == 2.0 and default_style_weight(128) == 0.5 and default_style_weight(512) == 8.0

@@ -1,5 +1,12 @@
 """Fast style network: architecture, training lowers the loss, save and load, exact resume, apply."""
 
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -73,25 +80,6 @@ def test_training_lowers_the_loss_and_a_saved_network_reproduces_its_outputs(tmp
     assert torch.equal(apply.stylize_images(apply.load_style_net(tmp_path / "copy.pt"), x), before)
 
 
-def test_resume_continues_the_same_run(tmp_path):
-    code, (straight,) = _run(tmp_path / "a", "--steps=4")
-    assert code == 0
-    code, (killed,) = _run(tmp_path / "b", "--steps=2")
-    assert code == 0
-    assert train.main(["--resume", str(killed), "--steps=4", "--threads", "1"]) == 0
-    a = load_checkpoint(straight / "checkpoints" / "step_000004.pt", kind="style")
-    b = load_checkpoint(killed / "checkpoints" / "step_000004.pt", kind="style")
-    assert a["step"] == b["step"] == 4
-    for name, value in a["model"].items():
-        assert torch.equal(value, b["model"][name]), name
-    for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values()):
-        assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])  # the next crops would be the same too
-    losses_a = [r["loss"] for r in read_metrics(straight / "metrics.jsonl")]
-    losses_b = [r["loss"] for r in read_metrics(killed / "metrics.jsonl")]
-    assert losses_a == losses_b
-
-
 def test_train_on_a_folder_and_clear_errors(tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -111,7 +99,64 @@ def test_train_on_a_folder_and_clear_errors(tmp_path, capsys):
     assert train.main(["gravel", "--preset", "tiny", "--bogus=1", "--runs", str(tmp_path / "r4")]) == 2
     assert "unknown config key" in capsys.readouterr().err
     assert train.main(["--resume", str(tmp_path / "nothing")]) == 2
+    assert "nothing: no such run directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert train.main(["--resume", str(tmp_path / "empty")]) == 2
     assert "no checkpoints" in capsys.readouterr().err
+    for bad, named in (("--lr=-1", "lr"), ("--batch=0", "batch"), ("--size=8", "size"), ("--blocks=-2", "blocks")):
+        assert train.main(["gravel", "--preset", "tiny", bad, "--runs", str(tmp_path / "r5")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and named in err, err
+    assert not (tmp_path / "r5").exists()
+
+
+def test_resume_takes_a_changed_learning_rate_and_refuses_fixed_fields(tmp_path, capsys):
+    code, (run,) = _run(tmp_path, "--steps=2")
+    assert code == 0
+    assert train.main(["--resume", str(run), "--channels=16"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot change channels") and "saved 8" in err
+    assert train.main(["--resume", str(run), "--style", "brick"]) == 2
+    assert "style" in capsys.readouterr().err
+    assert train.main(["--resume", str(run), "--steps=4", "--lr=0.5", "--threads", "1"]) == 0
+    assert [(r["step"], r["lr"]) for r in read_metrics(run / "metrics.jsonl")] == [
+        (1, 1e-3), (2, 1e-3), (3, 0.5), (4, 0.5)
+    ]  # fmt: skip
+    payload = load_checkpoint(run / "checkpoints" / "step_000004.pt", kind="style")
+    assert {g["lr"] for g in payload["optimizer"]["param_groups"]} == {0.5}  # the optimizer's actual rate
+    assert payload["config"]["lr"] == 0.5 and payload["optimizer"]["state"][0]["step"] == 4
+
+
+def test_kill_at_a_random_moment_then_resume_matches_an_uninterrupted_run(tmp_path):
+    """Whenever the process dies, the resumed run ends where an uninterrupted one does: weights, optimizer moments,
+    the warm-up schedule's position, the random generators (the next crops) and every logged loss."""
+    args = ["gravel", "--data", "builtin", "--preset", "tiny", "--steps=10", "--checkpoint_every=2",
+            "--sample_every=5", "--warmup_steps=6"]  # fmt: skip
+    assert train.main([*args, "--runs", str(tmp_path / "a"), "--threads", "1"]) == 0
+    (run_a,) = (tmp_path / "a").iterdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GAMELAB_PROGRESS": "0"}
+    cmd = [sys.executable, "-m", "generative.style.train", *args, "--runs", str(tmp_path / "b")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "b").glob("*/checkpoints/step_000002.pt")):
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.0, 0.4))  # anywhere: mid-step, mid-sample, mid-checkpoint
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (run_b,) = (tmp_path / "b").iterdir()
+    assert train.main(["--resume", str(run_b), "--threads", "1"]) == 0
+    a = load_checkpoint(run_a / "checkpoints" / "step_000010.pt", kind="style")
+    b = load_checkpoint(run_b / "checkpoints" / "step_000010.pt", kind="style")
+    for name, value in a["model"].items():
+        assert torch.equal(value, b["model"][name]), name
+    for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a["scheduler"] == b["scheduler"] and torch.equal(a["rng"]["torch"], b["rng"]["torch"])
+
+    def losses(run):
+        return [(r["step"], r["loss"], r["lr"]) for r in read_metrics(run / "metrics.jsonl")]
+
+    assert losses(run_a) == losses(run_b) and len(losses(run_a)) == 10
 
 
 def test_apply_writes_images_of_the_right_size(tmp_path, capsys):

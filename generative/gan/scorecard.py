@@ -14,7 +14,6 @@ Dimension letters: N images, C channels, S side, K classes, F features.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,17 +21,18 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import CheckpointError
+from core.job import JobParser, fail
 from core.run import write_json_atomic
 from generative.data import dataset_hash, load_dataset
 
 from .features import embed, get_classifier, inception_features, load_inception, random_features
-from .metrics import class_coverage, frechet_distance, kid, nearest_neighbour, precision_recall
-from .trainer import load_generator
+from .models import load_generator
+from .quality import class_coverage, frechet_distance, kid, nearest_neighbour, precision_recall
 
-__all__ = ["evaluate", "evaluate_samples", "main"]
+__all__ = ["score_run", "score_samples", "main"]
 
 
-def evaluate_samples(
+def score_samples(
     samples: torch.Tensor,
     images: torch.Tensor,
     labels: torch.Tensor | None,
@@ -86,10 +86,10 @@ def evaluate_samples(
 
 
 @torch.no_grad()
-def evaluate(
+def score_run(
     run: str | Path, n: int | None = None, ema: bool = True, seed: int = 0, inception: str | None = None
 ) -> dict:
-    """Evaluate a run directory or checkpoint: sample n images from its generator and call `evaluate_samples`."""
+    """Score a run directory or checkpoint: sample n images from its generator and call `score_samples`."""
     inception = load_inception(inception) if inception else None  # a bad weights file fails before the work
     g, info = load_generator(run, ema=ema)
     cfg = info["config"]
@@ -101,11 +101,16 @@ def evaluate(
     if info["model_config"]["num_classes"] > 0:
         y = labels[torch.randint(len(labels), (n,), generator=gen)]  # the data's class mix
     samples = torch.cat([g(z[i : i + 256], None if y is None else y[i : i + 256]) for i in range(0, n, 256)])
-    out = evaluate_samples(samples, images, labels, k, n=n, seed=seed, inception=inception)
+    out = score_samples(samples, images, labels, k, n=n, seed=seed, inception=inception)
     out.update(run=str(run), checkpoint=info["path"], step=info["step"], generator="ema" if ema else "raw")
     if info.get("data_hash") and info["data_hash"] != out["data_hash"]:
         out["warning"] = "the data set differs from the one the run trained on"
     return out
+
+
+# KID is an unbiased estimate of the squared MMD: for two sets from one distribution it scatters around 0, so a value
+# (or a floor) slightly below 0 is expected and means "indistinguishable at this n", not an error.
+_KID_NOTE = "unbiased: values near or below 0 mean no measurable difference"
 
 
 def _report(r: dict) -> str:
@@ -116,7 +121,7 @@ def _report(r: dict) -> str:
         lines.append("features: random network (unlabelled data set: no classifier)")
     lines.append(f"{'':22}{'samples':>12}{'real floor':>12}")
     lines.append(f"{'Frechet distance':22}{r['fd']:12.3f}{r['fd_floor']:12.3f}   ratio {r['fd_ratio']:.2f}x")
-    lines.append(f"{'KID':22}{r['kid']:12.5f}{r['kid_floor']:12.5f}   (std {r['kid_std']:.5f})")
+    lines.append(f"{'KID':22}{r['kid']:12.5f}{r['kid_floor']:12.5f}   (std {r['kid_std']:.5f}; {_KID_NOTE})")
     lines.append(f"{'precision':22}{r['precision']:12.3f}{r['precision_floor']:12.3f}")
     lines.append(f"{'recall':22}{r['recall']:12.3f}{r['recall_floor']:12.3f}")
     if "inception_fid" in r:
@@ -138,7 +143,7 @@ def _report(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`gamelab gan eval RUN [--json] [--n N] [--raw] [--seed S] [--inception WEIGHTS]`. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab gan eval", description=__doc__.split("\n")[0])
+    parser = JobParser(prog="gamelab gan eval", description=__doc__.split("\n")[0])
     parser.add_argument("run", help="run directory or checkpoint file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--n", type=int, default=1000, help="samples (and real images per floor set); capped at N/2")
@@ -146,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--inception", metavar="WEIGHTS", help="torchvision Inception-v3 weights file for FID")
     args = parser.parse_args(argv)
+    if args.n < 2:
+        return fail(f"--n must be at least 2, got {args.n}")
     try:
-        result = evaluate(args.run, n=args.n, ema=not args.raw, seed=args.seed, inception=args.inception)
+        result = score_run(args.run, n=args.n, ema=not args.raw, seed=args.seed, inception=args.inception)
     except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as err:
-        print(f"gamelab gan eval: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
     run = Path(args.run)
     if run.is_dir():
         write_json_atomic(run / "eval.json", result)
