@@ -64,6 +64,7 @@ def _commands(c) -> dict[str, tuple[list[str], str]]:
     return {
         "agent": (["agent", "connect_four", "--checkpoint", e], e),
         "gtp": (["gtp", "go", "--checkpoint", e], e),
+        "uci": (["uci", "chess", "--checkpoint", e], e),
         "play": (["play", "connect_four", "--opponent", e, "--screenshot", f"{out}/s.png", "--no-record"], e),
         "match-az": (["match", "connect_four", f"az:{e}", "random", "--games", "2", "--no-record", "--quiet"], e),
         "match-path": (["match", "connect_four", "random", e, "--games", "2", "--no-record", "--quiet"], e),
@@ -90,7 +91,8 @@ def _commands(c) -> dict[str, tuple[list[str], str]]:
 
 
 _NAMES = [
-    "agent", "gtp", "play", "match-az", "match-path", "tournament", "train-resume", "gan-train-resume", "gan-eval",
+    "agent", "gtp", "uci", "play", "match-az", "match-path", "tournament", "train-resume", "gan-train-resume",
+    "gan-eval",
     "gan-eval-run", "gan-eval-inception", "generate", "generate-run", "style-apply", "style-apply-run",
     "style-train-resume", "style-train-vgg", "style-transfer-vgg", "dream-vgg", "export", "export-run",
     "replay-jsonl", "replay-sgf", "replay-pt",
@@ -185,10 +187,11 @@ def test_the_protocol_reader_holds_at_most_one_piece():
     assert stream.largest <= 1001
 
 
-@pytest.mark.parametrize("command", ["match", "tournament", "play"])
+@pytest.mark.parametrize("command", ["match", "tournament", "play", "agent"])
 def test_an_absurd_game_option_is_a_clean_error(command, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    players = ["--screenshot", str(tmp_path / "s.png")] if command == "play" else ["random", "random", "--no-record"]
+    players = {"play": ["--screenshot", str(tmp_path / "s.png")], "agent": ["--checkpoint", str(tmp_path / "x.pt")]}
+    players = players.get(command, ["random", "random", "--no-record"])
     start = time.perf_counter()
     assert gamelab([command, "go", *players, "--option", "size=1000000000"]) == 2
     err = capsys.readouterr().err
