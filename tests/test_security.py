@@ -168,23 +168,28 @@ def test_queued_lines_are_all_answered_in_order(tmp_path):
 
 
 class _CountingStream(io.BytesIO):
-    """Records the largest piece a reader takes at once."""
+    """Records the largest piece a reader takes at once, and the most it ever kept of a line."""
 
     largest = 0
 
-    def readline(self, size=-1):
-        piece = super().readline(size)
+    def read(self, size=-1):
+        piece = super().read(size)
         self.largest = max(self.largest, len(piece))
         return piece
 
 
 def test_the_protocol_reader_holds_at_most_one_piece():
-    from agents.external_engine import read_bounded_line
+    from agents.protocol import LineBatches
 
     stream = _CountingStream(b"a" * 1_000_000 + b"\nok\n\xff\xfe\nlast")
-    lines = [read_bounded_line(stream, limit=1000) for _ in range(5)]
-    assert lines == [(b"", True), (b"ok", False), (b"\xff\xfe", False), (b"last", False), (None, False)]
-    assert stream.largest <= 1001
+    batches = LineBatches(stream, limit=1000)
+    kept = 0
+    lines: list = []
+    while batch := batches.next_batch(1):
+        lines += batch
+        kept = max(kept, len(batches.partial))
+    assert lines == [None, "ok", None, "last"]
+    assert stream.largest <= 64 * 1024 and kept <= 1000
 
 
 @pytest.mark.parametrize("command", ["match", "tournament", "play", "agent"])
