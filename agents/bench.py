@@ -14,7 +14,6 @@ Dimension letters: B games.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -27,7 +26,9 @@ import envs
 from agents import mcts
 from agents.leaf_evaluators import network_evaluator
 from agents.network import PRESETS, PolicyValueNet
+from core.config import bounded
 from core.device import pick_device, set_cpu_threads, synchronize
+from core.job import JobParser, fail, option_type
 from envs import state as state_ops
 from envs.base import random_actions
 
@@ -39,12 +40,12 @@ class BenchConfig:
     game: str = "connect_four"
     preset: str = "b4c32"
     device: str = "auto"
-    batch: int = 256
-    sims: int = 64
-    seconds: float = 5.0
-    threads: int = 1
+    batch: int = bounded(256, ge=1)
+    sims: int = bounded(64, ge=1)
+    seconds: float = bounded(5.0, gt=0)
+    threads: int = bounded(1, ge=1)
     gumbel: bool = False
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
 
 
 def _timed(fn: Callable[[], int], seconds: float, device: torch.device) -> float:
@@ -166,24 +167,27 @@ def _table(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench selfplay`: print the throughput table (or JSON)."""
     d = BenchConfig()
-    p = argparse.ArgumentParser(prog="gamelab bench selfplay", description=__doc__.split("\n")[0])
+    p = JobParser(prog="gamelab bench selfplay", description=__doc__.split("\n")[0])
     p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
     p.add_argument("--preset", default=d.preset, choices=list(PRESETS))
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--batch", type=int, default=d.batch, help="games searched together (B)")
-    p.add_argument("--sims", type=int, default=d.sims, help="simulations per move")
-    p.add_argument("--seconds", type=float, default=d.seconds, help="time per measurement")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument(
+        "--batch", type=option_type(BenchConfig, "batch"), default=d.batch, help="games searched together (B)"
+    )
+    p.add_argument("--sims", type=option_type(BenchConfig, "sims"), default=d.sims, help="simulations per move")
+    p.add_argument(
+        "--seconds", type=option_type(BenchConfig, "seconds"), default=d.seconds, help="time per measurement"
+    )
+    p.add_argument("--threads", type=option_type(BenchConfig, "threads"), default=d.threads, help="torch CPU threads")
     p.add_argument("--gumbel", action="store_true", help="Gumbel root search instead of PUCT")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=option_type(BenchConfig, "seed"), default=d.seed)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
     try:
         result = run_bench(cfg)
     except ValueError as e:
-        print(f"gamelab bench selfplay: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

@@ -1,9 +1,10 @@
 """Replay buffer of self-play positions, kept as shards on disk and sampled with a random symmetry of the game.
 
-Each call to `ReplayBuffer.add` writes one shard `shard_NNNNNN.npz` (atomically: temp file, fsync, rename) into the
-buffer directory and appends it to an in-memory window of the most recent `window` positions. Shards that fall wholly
-outside the window are deleted once no saved checkpoint needs them. A resumed run rebuilds the checkpoint's window
-from the shards on disk, removing shards written after the checkpoint it resumes from.
+Each call to `ReplayBuffer.add` writes one shard `shard_NNNNNN.npz` (atomically, by `core.checkpoint.atomic_write`)
+into the buffer directory and appends it to an in-memory window of the most recent `window` positions. Shards that
+fall wholly outside the window are deleted once no saved checkpoint needs them. A resumed run rebuilds the
+checkpoint's window from the shards on disk, removing shards written after the checkpoint it resumes from; a missing
+or damaged shard of that window is an error naming it (skipping it would train on other data than the run saved).
 
 Dimension letters: P positions, S sampled batch, A actions, C/H/W planes.
 
@@ -14,12 +15,16 @@ with the full simulation budget; only these train the policy head).
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from core.checkpoint import atomic_write
 
 __all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry"]
 
@@ -82,12 +87,9 @@ class ReplayBuffer:
         if any(len(a) != count for a in arrays.values()):
             raise ValueError(f"replay buffer: fields have different lengths {[len(a) for a in arrays.values()]}")
         path = self.directory / f"shard_{self.next_shard:06d}.npz"
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        data_bytes = io.BytesIO()
+        np.savez_compressed(data_bytes, **arrays)
+        atomic_write(path, data_bytes.getvalue())
         self._shards.append((self.next_shard, arrays))
         self.next_shard += 1
         self.positions_total += count
@@ -157,7 +159,12 @@ class ReplayBuffer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Rebuild the window from the shards on disk written before the checkpoint; remove later ones."""
+        """Rebuild the window from the shards on disk written before the checkpoint; remove later ones.
+
+        Raises:
+            ValueError: a shard of the window is missing or damaged (the message names it). Skipping it would
+                train on another window than the run saved, so the run stops rather than lose those positions.
+        """
         self.next_shard = int(state["next_shard"])
         self.positions_total = int(state["positions_total"])
         found = []
@@ -171,12 +178,27 @@ class ReplayBuffer:
                 found.append(int(m.group(1)))
         first = int(state.get("first_shard", 0))
         self._delete_before(first)
-        self._shards = []
-        for index in sorted(i for i in found if i >= first):
-            with np.load(self.directory / f"shard_{index:06d}.npz") as z:
-                self._shards.append((index, {k: z[k] for k in FIELDS}))
+        missing = sorted(set(range(first, self.next_shard)) - set(found))
+        if missing:
+            names = ", ".join(f"shard_{i:06d}.npz" for i in missing)
+            raise ValueError(f"replay buffer {self.directory}: {names} missing (the saved window needs them)")
+        self._shards = [(index, self._read_shard(index)) for index in range(first, self.next_shard)]
         self._saved_first = first
         self._trim()
+
+    def _read_shard(self, index: int) -> dict[str, np.ndarray]:
+        """One shard's arrays (never unpickled: allow_pickle stays off). Raises ValueError naming a damaged shard."""
+        path = self.directory / f"shard_{index:06d}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in FIELDS}
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise ValueError(f"replay buffer shard {path} is damaged ({type(err).__name__}: {first})") from None
+        counts = {len(a) for a in arrays.values()}
+        if len(counts) != 1:
+            raise ValueError(f"replay buffer shard {path} is damaged (fields of different lengths)")
+        return arrays
 
 
 def _to_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:

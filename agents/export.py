@@ -15,18 +15,18 @@ files are pickles: reading one can run any code its author put in it, so --conve
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from agents.network import checkpoint_path
 from core.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     convert_checkpoint,
-    latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
+from core.job import JobParser, ranged
 
 __all__ = ["export_model", "main"]
 
@@ -37,14 +37,7 @@ def export_model(source: str | Path, out: str | Path, iteration: int | None = No
     Raises:
         CheckpointError: no checkpoint there, or a damaged or wrong-kind file.
     """
-    source = Path(source)
-    if source.is_dir():
-        folder = source / "checkpoints" if (source / "checkpoints").is_dir() else source
-        ckpt = folder / f"iter_{iteration:06d}.pt" if iteration is not None else latest_checkpoint(folder)
-        if ckpt is None or not ckpt.is_file():
-            raise CheckpointError(f"{folder}: no checkpoint {ckpt.name if ckpt else 'found'}")
-    else:
-        ckpt = source
+    ckpt = checkpoint_path(source, iteration)
     payload = load_checkpoint(ckpt, kind="alphazero")
     missing = [k for k in ("game", "net_config", "model") if k not in payload]
     if missing:
@@ -67,10 +60,12 @@ _TRUST_HELP = (
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab export`. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab export", description=__doc__.split("\n\n")[0])
+    parser = JobParser(prog="gamelab export", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", nargs="?", help="a training run directory or one of its checkpoints")
     parser.add_argument("out", nargs="?", help="the .pt file to write (agents/models/GAME.pt to bundle it)")
-    parser.add_argument("--iteration", type=int, default=None, help="this iteration's checkpoint (default: latest)")
+    parser.add_argument(
+        "--iteration", type=ranged(int, ge=0), default=None, help="this iteration's checkpoint (default: latest)"
+    )
     parser.add_argument(
         "--convert", nargs=2, metavar=("OLD", "NEW"), help="re-save a checkpoint of an older format in today's format"
     )

@@ -27,7 +27,6 @@ Vertices: a letter for the column (A-T without I) and the row number counted fro
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import sys
@@ -44,6 +43,7 @@ from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, pa
 from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
+from core.job import JobParser, ranged
 from envs.go import Go, GoState, fixed_handicap_points
 
 __all__ = ["COMMANDS", "GtpEngine", "main"]
@@ -373,31 +373,23 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab gtp go`. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab gtp", description=__doc__.split("\n\n")[0])
+    parser = JobParser(prog="gamelab gtp", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", choices=["go"], help="the game (go)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="AlphaZero Go checkpoint (default: bundled)")
-    parser.add_argument("--size", type=int, default=9, help="starting board size, 5-19 (default 9)")
-    parser.add_argument("--komi", type=float, default=7.5, help="starting komi (default 7.5)")
+    parser.add_argument(
+        "--size", type=ranged(int, ge=5, le=19), default=9, help="starting board size, 5-19 (default 9)"
+    )
+    parser.add_argument(
+        "--komi", type=ranged(float, ge=-1000, le=1000), default=7.5, help="starting komi (default 7.5)"
+    )
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--sims", type=int, default=None, help="simulations per move (default 200)")
-    budget.add_argument("--think-time", type=float, default=None, help="seconds per move")
+    budget.add_argument("--sims", type=ranged(int, ge=1), default=None, help="simulations per move (default 200)")
+    budget.add_argument("--think-time", type=ranged(float, gt=0, le=86400), default=None, help="seconds per move")
     parser.add_argument("--superko", action="store_true", help="forbid board repetition (positional superko)")
     parser.add_argument("--resign-below", type=float, default=-0.95, help="resign below this value (-1: never)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_cpu_threads(1)
-    if not 5 <= args.size <= 19:
-        print(f"error: --size must be from 5 to 19, got {args.size}", file=sys.stderr)
-        return 2
-    if not (math.isfinite(args.komi) and abs(args.komi) <= 1000):
-        print(f"error: --komi must be a number from -1000 to 1000, got {args.komi}", file=sys.stderr)
-        return 2
-    if args.sims is not None and args.sims < 1:
-        print(f"error: --sims must be a positive integer, got {args.sims}", file=sys.stderr)
-        return 2
-    if args.think_time is not None and not (0 < args.think_time <= 86400):
-        print(f"error: --think-time must be from 0 to 86400 seconds, got {args.think_time}", file=sys.stderr)
-        return 2
     sims = args.sims or (10**6 if args.think_time else 200)
     sizes = tuple(range(5, 20))
     if args.checkpoint is not None:

@@ -6,6 +6,7 @@
     hex: difference of the two sides' shortest connection distance (0-1 shortest path, own stones free, empty
     cells cost 1);
     go: Tromp-Taylor area score with komi;
+    chess: material and mobility (agents.chess_eval);
     any other game: 0.
 
 A game's heuristic is found by its `line_length` or by its name in `HEURISTICS` (a plain dict: add a game's here).
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from agents.chess_eval import chess_heuristic
 from envs.base import Game, board_lines
 
 __all__ = ["HEURISTICS", "heuristic"]
@@ -111,6 +113,7 @@ HEURISTICS: dict[str, Callable[[Game, Any], Tensor]] = {
     "othello": _othello_heuristic,
     "hex": _hex_heuristic,
     "go": _go_heuristic,
+    "chess": chess_heuristic,
 }
 
 

@@ -96,6 +96,10 @@ class TrainConfig:
     # length of the run
     iterations: int = bounded(10, ge=0)
     minutes: float = bounded(0.0, ge=0)  # 0: no time limit
+    # checkpoints kept on disk: the last `keep_checkpoints` (the newest is what --resume needs; the one before is
+    # the fallback when the newest is damaged) plus every `milestone_every`-th iteration (0: no milestones)
+    keep_checkpoints: int = bounded(3, ge=1)
+    milestone_every: int = bounded(10, ge=0)
 
 
 # fields a resumed run cannot change: the saved network, games in progress and random streams depend on them

@@ -9,6 +9,7 @@ Dimension letters: B batch, C/H/W input planes, A actions, F trunk channels.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,9 +17,9 @@ from torch import Tensor, nn
 
 import envs
 from core.blocks import ConvNormAct, ResidualBlock, init_weights
-from core.checkpoint import CheckpointError, load_checkpoint
+from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 
-__all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net"]
+__all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net", "checkpoint_path", "check_same_game"]
 
 # name -> constructor kwargs; b<blocks>c<channels>
 PRESETS: dict[str, dict[str, int]] = {
@@ -89,8 +90,45 @@ class PolicyValueNet(nn.Module):
         return logits, value
 
 
+def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
+    """The checkpoint file `source` names: the file itself, or in a run directory (or its checkpoints/ folder) the
+    latest checkpoint, or iteration N's.
+
+    Raises:
+        CheckpointError: no such file or folder, or no checkpoint in the folder (the message names it).
+    """
+    source = Path(source)
+    if not source.is_dir():
+        if not source.is_file():
+            raise CheckpointError(f"{source}: no such checkpoint file or run directory")
+        return source
+    folder = source / "checkpoints" if (source / "checkpoints").is_dir() else source
+    ckpt = folder / f"iter_{iteration:06d}.pt" if iteration is not None else latest_checkpoint(folder, "*.pt")
+    if ckpt is None or not ckpt.is_file():
+        raise CheckpointError(f"{folder}: no checkpoint {ckpt.name if ckpt else 'found'}")
+    return ckpt
+
+
+def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
+    """Refuse a network trained on another game or board than `game`.
+
+    Raises:
+        ValueError: naming the checkpoint, the game and options it holds and those asked for.
+    """
+    if net_game.name != game.name or dict(net_game.options) != dict(game.options):
+        raise ValueError(
+            f"{path} holds a model for {_describe(net_game)}, not {_describe(game)}"
+            + (" (choose its board with --option KEY=VALUE)" if net_game.name == game.name else "")
+        )
+
+
+def _describe(game: Any) -> str:
+    options = " ".join(f"{k}={v}" for k, v in dict(game.options).items())
+    return f"{game.name} {options}" if options else game.name
+
+
 def load_policy_value_net(path: Any, device: str | torch.device = "cpu") -> tuple[PolicyValueNet, Any]:
-    """Load the net and its game from an "alphazero" checkpoint.
+    """Load the net and its game from an "alphazero" checkpoint (a file, or a run directory: its latest one).
 
     The payload holds "game": {"name", "options"}, "net_config" and "model" (a state dict, EMA or latest weights).
 
@@ -99,6 +137,7 @@ def load_policy_value_net(path: Any, device: str | torch.device = "cpu") -> tupl
     Raises:
         core.checkpoint.CheckpointError: missing, damaged or wrong-kind file, or a payload without those keys.
     """
+    path = checkpoint_path(path)
     payload = load_checkpoint(path, kind="alphazero", map_location="cpu")
     missing = [k for k in ("game", "net_config", "model") if k not in payload]
     if missing:

@@ -8,6 +8,7 @@ Specs:
     rollout[:N]             MCTS, N simulations (default 200), uniform prior, one random playout per leaf
     mcts[:N]                MCTS, N simulations (default 200), uniform prior, value 0 (only finished games count)
     alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.alphabeta)
+    uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player)
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
@@ -25,9 +26,10 @@ from pathlib import Path
 from agents.alphabeta import AlphaBetaPlayer
 from agents.gtp_player import gtp_player
 from agents.mcts import SearchSettings
-from agents.network import load_policy_value_net
+from agents.network import check_same_game, checkpoint_path, load_policy_value_net
 from agents.player import Player, RandomPlayer
 from agents.search_player import SearchPlayer, mcts_player, network_player, rollout_player
+from agents.uci_player import uci_player
 from core.hashing import file_hash
 from envs.base import Game
 
@@ -43,7 +45,7 @@ __all__ = [
 MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_SIMULATIONS = 200
 DEFAULT_DEPTH = 4
-_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND"
+_SPECS = "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND, uci:CMD"
 
 
 class MissingModelError(FileNotFoundError, ValueError):
@@ -68,13 +70,11 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
 
 
 def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
-    if not path.is_file():
+    if not path.exists():
         raise MissingModelError(f"checkpoint not found: {path}")
+    path = checkpoint_path(path)  # a run directory: its latest checkpoint
     net, net_game = load_policy_value_net(path, device=device)
-    if net_game.name != game.name or dict(net_game.options) != dict(game.options):
-        raise ValueError(
-            f"checkpoint {path} is for {net_game.name} {dict(net_game.options)}, not {game.name} {dict(game.options)}"
-        )
+    check_same_game(path, net_game, game)
     digest = file_hash(path)
     name = f"{label or 'az'}:{digest}:{settings.num_simulations}"
     return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)})
@@ -119,6 +119,8 @@ def make_player(
         return mcts_player(game, _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count"), settings=base)
     if kind == "alphabeta":
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
+    if kind == "uci":
+        return uci_player(arg, game)
     if kind == "bundled":
         n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
         path = bundled_model_path(game)

@@ -1,13 +1,15 @@
 """A line protocol for outside tools: one position per line on stdin, the agent's move per line on stdout.
 
-    gamelab agent GAME [--checkpoint PATH] [--sims N] [--device auto|cpu|cuda]
+    gamelab agent GAME [--option KEY=VALUE ...] [--checkpoint PATH|RUN] [--sims N] [--device auto|cpu|cuda]
 
 A position is the list of moves from the start: for connect_four a string of 1-based column digits, as in the
 Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-separated action ids ("4 0 8"). An empty
 line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
 an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
 
-Without --checkpoint the bundled model agents/models/GAME.pt is used. When there is none, the command exits at once
+Without --checkpoint the bundled model agents/models/GAME.pt is used; a run directory given to --checkpoint plays
+its latest checkpoint. The model must have been trained on the game and board asked for (`--option size=6` for
+the bundled 6x6 Othello model): another one is refused, naming both. When there is none, the command exits at once
 with status 2 and an error naming the missing file: it never falls back silently to a weaker player (for a search
 baseline, use `gamelab match` with a player spec such as rollout:1000).
 
@@ -16,19 +18,20 @@ Dimension letters: A actions.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
+import envs
 from agents import players
 from agents.mcts import SearchSettings
-from agents.network import load_policy_value_net
+from agents.network import check_same_game, checkpoint_path, load_policy_value_net
 from agents.player import Player
 from agents.search_player import network_player, policy_player
 from core.checkpoint import CheckpointError
 from core.device import pick_device, set_cpu_threads
+from core.job import DEFAULT_THREADS, JobParser, fail, ranged
 from envs import IllegalActionError
 
 __all__ = ["parse_moves", "format_move", "main"]
@@ -83,27 +86,31 @@ def _player(net, device: torch.device, sims: int) -> Player:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab agent`. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab agent", description=__doc__.split("\n\n")[0])
+    parser = JobParser(prog="gamelab agent", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", help="registered game name, e.g. connect_four, tictactoe")
-    parser.add_argument("--checkpoint", default=None, help="alphazero checkpoint (default agents/models/GAME.pt)")
-    parser.add_argument("--sims", type=int, default=200, help="search simulations per move (0: raw policy)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="alphazero checkpoint or training run directory (its latest checkpoint; "
+        "default agents/models/GAME.pt)",
+    )  # fmt: skip
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=6 (repeatable)")
+    parser.add_argument(
+        "--sims", type=ranged(int, ge=0), default=200, help="search simulations per move (0: raw policy)"
+    )
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N, mps")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=ranged(int, ge=1), default=DEFAULT_THREADS, help="torch CPU threads")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_cpu_threads(args.threads)
-    path = Path(args.checkpoint) if args.checkpoint else players.MODEL_DIR / f"{args.game}.pt"
-    if args.checkpoint is None and not path.is_file():
-        print(f"error: no bundled model for {args.game} ({path}); give one with --checkpoint PATH", file=sys.stderr)
-        return 2
     try:
         device = pick_device(args.device)
-        net, game = load_policy_value_net(path, device=device)
+        game = envs.get_game(args.game, **envs.parse_options(args.option))
+        path = Path(args.checkpoint) if args.checkpoint else players.bundled_model_path(game)
+        if args.checkpoint is None and not path.is_file():
+            return fail(f"no bundled model for {game.name} ({path}); give one with --checkpoint PATH")
+        path = checkpoint_path(path)
+        net, net_game = load_policy_value_net(path, device=device)
+        check_same_game(path, net_game, game)  # a 6x6 model never plays 8x8 silently
     except (CheckpointError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if game.name != args.game:
-        print(f"error: {path} holds a {game.name} model, not {args.game}", file=sys.stderr)
-        return 2
+        return fail(err)
     player = _player(net, device, args.sims)
     for line in sys.stdin:
         try:

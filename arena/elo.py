@@ -19,10 +19,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EloTable", "elo_from_score", "expected_score", "fit_bradley_terry", "records_from_games"]
+__all__ = [
+    "EloTable",
+    "elo_from_score",
+    "expected_score",
+    "fit_bradley_terry",
+    "format_elo",
+    "records_from_games",
+]
 
 _Z95 = 1.959963984540054
 _SCALE = 400.0 / math.log(10.0)  # Elo points per natural-log odds unit
+
+
+def format_elo(x: float, digits: int = 0, *, sign: bool = True) -> str:
+    """An Elo figure for people: rounded to `digits`, with its sign, and never "-0" (-0.3 shows as +0)."""
+    if math.isfinite(x):
+        x = round(x, digits) + 0.0  # adding 0.0 turns -0.0 into 0.0
+    return f"{x:{'+' if sign else ''}.{digits}f}"
 
 
 def expected_score(elo_diff: float) -> float:
@@ -102,10 +116,13 @@ class EloTable:
         for i in np.argsort(-self.elo, kind="stable"):
             pct = 100.0 * self.score[i] / max(self.games[i], 1)
             lines.append(
-                f"{self.players[i].ljust(width)}  {self.elo[i]:8.1f}  {_Z95 * self.stderr[i]:7.1f}  "
-                f"{int(self.games[i]):6d}  {pct:5.1f}%"
+                f"{self.players[i].ljust(width)}  {format_elo(self.elo[i], 1, sign=False):>8}  "
+                f"{_Z95 * self.stderr[i]:7.1f}  {int(self.games[i]):6d}  {pct:5.1f}%"
             )
-        lines.append(f"first-move advantage: {self.first_move_elo:.1f} +/- {_Z95 * self.first_move_stderr:.1f} Elo")
+        lines.append(
+            f"first-move advantage: {format_elo(self.first_move_elo, 1, sign=False)} "
+            f"+/- {_Z95 * self.first_move_stderr:.1f} Elo"
+        )
         return "\n".join(lines)
 
 

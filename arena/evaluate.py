@@ -18,16 +18,17 @@ Dimension letters: B positions of a batch, A actions.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from agents.players import make_player
+from core.job import JobParser, fail, ranged
+from envs import get_game
 from envs import state as state_ops
 
 __all__ = [
@@ -241,7 +242,7 @@ def tictactoe_exhaustive(player: Any, *, chunk: int = 512) -> dict[str, int]:
 
 # --------------------------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = JobParser(
         prog="python -m arena.evaluate",
         description="Mistake rate of a player against perfect play: Connect Four test sets, or every tic-tac-toe "
         "position.",
@@ -249,16 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("game", choices=["connect_four", "tictactoe"])
     p.add_argument("player", help="player spec, e.g. alphabeta:4, rollout:200, bundled:400, az:PATH:SIMS")
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), help="connect four test sets")
-    p.add_argument("--limit", type=int, default=None, help="first N positions of each set")
+    p.add_argument("--limit", type=ranged(int, ge=1), default=None, help="first N positions of each set")
     p.add_argument("--bench-dir", default=None, help=f"benchmark folder (default ${_ENV} or ../shared/...)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=ranged(int, ge=0), default=0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    from agents.players import make_player
-    from envs import get_game
-
     try:
         player = make_player(args.player, get_game(args.game), device=args.device, seed=args.seed)
         if args.game == "tictactoe":
@@ -266,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             res = connect4_benchmark(player, sets=tuple(args.sets), limit=args.limit, bench_dir=args.bench_dir)
     except (ValueError, OSError, KeyError) as err:
-        print(f"arena.evaluate: {err}", file=sys.stderr)
-        return 2
+        return fail(err)
     if args.json:
         print(json.dumps({"player": player.name, "results": res}))
         return 0

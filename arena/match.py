@@ -27,11 +27,13 @@ import torch
 
 from agents.player import Player
 from agents.players import make_player
-from arena.elo import elo_from_score
+from arena.elo import elo_from_score, format_elo
 from arena.records import append_records, default_replay_path, make_record, move_info_from
-from core.job import fail
+from core.config import bounded
+from core.device import pick_device
+from core.job import JobParser, fail, option_type
 from core.progress import progress
-from envs import get_game
+from envs import get_game, parse_options
 from envs import state as state_ops
 from envs.base import Game, random_actions
 
@@ -51,13 +53,14 @@ _OPENING_PLIES = {"tictactoe": 0, "connect_four": 2, "othello": 2, "gomoku": 2, 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Defaults of `gamelab match`."""
+    """Defaults and valid ranges of `gamelab match` (its options are checked against these: `option_type`)."""
 
-    games: int = 20
-    batch: int | None = None  # games per batch (None: all at once, at most 256)
+    games: int = bounded(20, ge=1)
+    batch: int | None = bounded(None, ge=1)  # games per batch (None: all at once, at most 256)
     record: str | None = "replays"  # folder (or .jsonl file) for the records; None: no records
-    seed: int = 0
+    seed: int = bounded(0, ge=0)
     device: str = "cpu"
+    opening_plies: int | None = bounded(None, ge=0)  # None: `default_opening_plies(game)`
 
 
 @dataclass
@@ -235,35 +238,20 @@ def _progress_bar(total: int, desc: str, show: bool) -> Any:
     return progress(total=total, desc=desc, unit="game", disable=None if show else True)
 
 
-def parse_options(items: list[str] | None) -> dict:
-    """Game options from ["size=9", "komi=6.5"]: ints, then floats, else strings."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"game option must look like KEY=VALUE, got {item!r}")
-        for cast in (int, float):
-            try:
-                out[key] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = value
-    return out
-
-
 PLAYER_SPECS = "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS]."
 
 
 def player_parser(prog: str, description: str, *, seed: int, device: str, what: str) -> argparse.ArgumentParser:
     """The parser `gamelab match` and `gamelab tournament` share: the game, openings, records, seed, device, game
-    options, progress bars (each adds its players and own options)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=PLAYER_SPECS)
+    options, progress bars (each adds its players and own options). A bad option is one error line, exit 2."""
+    parser = JobParser(prog=prog, description=description, epilog=PLAYER_SPECS)
     parser.add_argument("game", help="registered game name, e.g. connect_four")
-    parser.add_argument("--opening-plies", type=int, default=None, help="random opening plies per pair of games")
+    parser.add_argument(
+        "--opening-plies", type=option_type(MatchConfig, "opening_plies"), default=None,
+        help="random opening plies per pair of games",
+    )  # fmt: skip
     parser.add_argument("--no-record", action="store_true", help="do not record the games")
-    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--seed", type=option_type(MatchConfig, "seed"), default=seed)
     parser.add_argument("--device", default=device, help="cpu, cuda, ... (states and networks)")
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=9 (repeatable)")
     parser.add_argument("--quiet", action="store_true", help=f"no {what}")
@@ -274,16 +262,17 @@ def game_and_players(args: argparse.Namespace, specs: list[str]) -> tuple[Game, 
     """The game (name and --option values) and one player per spec, the i-th seeded with seed + i.
 
     Raises:
-        KeyError, ValueError, OSError: an unknown game or option, a bad spec, a missing checkpoint.
+        KeyError, ValueError, OSError: an unknown game, option or device, a bad spec, a missing checkpoint.
     """
     torch.set_num_threads(1)
+    pick_device(args.device)  # an unknown or absent device is a ValueError naming it
     game = get_game(args.game, **parse_options(args.option))
     players = [make_player(s, game, device=args.device, seed=args.seed + i) for i, s in enumerate(specs)]
     return game, players
 
 
 def _format_elo(elo: float, lo: float, hi: float) -> str:
-    return f"{elo:+.0f} [{lo:+.0f}, {hi:+.0f}]"
+    return f"{format_elo(elo)} [{format_elo(lo)}, {format_elo(hi)}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("player_a")
     p.add_argument("player_b")
-    p.add_argument("--games", type=int, default=cfg.games, help=f"games to play (default {cfg.games})")
-    p.add_argument("--batch", type=int, default=cfg.batch, help="games played at once (default: all, at most 256)")
+    p.add_argument("--games", type=option_type(MatchConfig, "games"), default=cfg.games,
+                   help=f"games to play (default {cfg.games})")  # fmt: skip
+    p.add_argument("--batch", type=option_type(MatchConfig, "batch"), default=cfg.batch,
+                   help="games played at once (default: all, at most 256)")  # fmt: skip
     p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)

@@ -20,7 +20,8 @@ from typing import Any
 
 from arena.elo import EloTable, fit_bradley_terry, records_from_games
 from arena.match import game_and_players, play_games, player_parser
-from core.job import fail
+from core.config import bounded
+from core.job import fail, option_type
 from core.run import make_run_dir, write_json_atomic
 
 __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
@@ -30,8 +31,8 @@ __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
 class TournamentConfig:
     """Defaults of `gamelab tournament`."""
 
-    games: int = 20  # games per pair (alternating first move)
-    seed: int = 0
+    games: int = bounded(20, ge=1)  # games per pair (alternating first move)
+    seed: int = bounded(0, ge=0)
     device: str = "cpu"
 
 
@@ -125,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         what="progress bars",
     )
     p.add_argument("players", nargs="+", help="two or more player specs")
-    p.add_argument("--games", type=int, default=cfg.games, help=f"games per pair (default {cfg.games})")
+    p.add_argument(
+        "--games",
+        type=option_type(TournamentConfig, "games"),
+        default=cfg.games,
+        help=f"games per pair (default {cfg.games})",
+    )
     p.add_argument("--out", default=None, help="output folder (default runs/tournament__GAME__SEED__TIME)")
     p.add_argument("--anchor", default=None, help="player name rated 0 (default: the first)")
     args = p.parse_args(argv)
@@ -140,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         seen[pl.name] = seen.get(pl.name, 0) + 1
         if seen[pl.name] > 1:
             pl.name = f"{pl.name}#{seen[pl.name]}"
-    out = Path(args.out) if args.out else make_run_dir("tournament", game.name, args.seed)
-    out.mkdir(parents=True, exist_ok=True)
     anchor = args.anchor
     if anchor is not None and anchor not in [pl.name for pl in players]:
         return fail(f"anchor {anchor!r} is not among {[pl.name for pl in players]}")
+    out = Path(args.out) if args.out else make_run_dir("tournament", game.name, args.seed)
+    out.mkdir(parents=True, exist_ok=True)
     table, pairs = round_robin(
         game,
         players,

@@ -9,6 +9,12 @@ steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.
 A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
 (full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
 replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
+Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's.
+
+`--resume` reads the newest checkpoint; when that file is torn (unreadable), it falls back to the newest good one
+before it and says so in one line (a checkpoint refused as unsafe or of an old format is an error naming it, with no
+fallback). A missing or damaged replay shard of the saved window is an error naming the shard: skipping it would
+train on other positions than the run saved.
 
 `--resume RUN` continues from the last checkpoint as if the run had never stopped; only the iteration that was
 running when the process died is lost. Options given with it take effect (a new learning rate reaches the
@@ -40,9 +46,11 @@ from agents.learner import (
     train_steps,
 )
 from agents.network import load_policy_value_net
+from agents.players import make_player
 from agents.selfplay import SelfPlay
+from arena.elo import format_elo
 from arena.strength import measure_strength
-from core.checkpoint import CheckpointError, atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError, DamagedCheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from core.config import ConfigError, config_to_dict
 from core.device import pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job
@@ -93,6 +101,47 @@ def _truncate_metrics(path: Path, iteration: int, record: dict | None) -> None:
     atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
 
+def _checkpoints(folder: Path) -> list[Path]:
+    """A run's iteration checkpoints, oldest first (iter_NNNNNN.pt sorts by iteration)."""
+    return sorted(p for p in folder.glob("iter_*.pt") if p.is_file()) if folder.is_dir() else []
+
+
+def _resume_point(run: Path) -> tuple[dict, Path]:
+    """The payload and path of the checkpoint a run resumes from: its newest one, or when that file is torn
+    (`DamagedCheckpointError`), the newest good one before it, saying so in one line. A checkpoint refused for
+    another reason (unsafe, old format, another kind) is an error naming it: no fallback past it.
+
+    Raises:
+        ConfigError: no checkpoint, no good one, or one refused.
+    """
+    paths = _checkpoints(run / "checkpoints")
+    if not paths:
+        raise ConfigError(f"{run}: no checkpoint to resume from")
+    for newer, path in zip([None, *paths[::-1]], paths[::-1]):
+        try:
+            payload = load_checkpoint(path, kind="alphazero")
+        except DamagedCheckpointError as err:
+            if path == paths[0]:
+                raise ConfigError(f"{err}; no earlier checkpoint to fall back to") from err
+            continue
+        except CheckpointError as err:
+            raise ConfigError(str(err)) from err
+        if newer is not None:
+            skipped = ", ".join(p.name for p in paths if p > path)
+            print(f"warning: {skipped} damaged (unreadable); resuming from the previous good checkpoint {path.name}")
+        return payload, path
+    raise AssertionError("unreachable")
+
+
+def _prune_checkpoints(folder: Path, iteration: int, cfg: TrainConfig) -> None:
+    """Delete the checkpoints older than the last `cfg.keep_checkpoints` that are not milestones."""
+    for path in _checkpoints(folder):
+        k = int(path.stem.split("_")[-1])
+        milestone = cfg.milestone_every > 0 and k % cfg.milestone_every == 0
+        if k <= iteration - cfg.keep_checkpoints and not milestone:
+            path.unlink(missing_ok=True)
+
+
 def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | None]:
     """(config, options, the checkpoint payload to resume from or None, its path). Raises ConfigError."""
     parser = job_parser("gamelab train", "AlphaZero self-play training for a board game.", TrainConfig,
@@ -103,13 +152,7 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
     resumed: dict = {}
 
     def saved_config(run: Path, args) -> dict:
-        path = latest_checkpoint(run / "checkpoints", "iter_*.pt")
-        if path is None:
-            raise ConfigError(f"{run}: no checkpoint to resume from")
-        try:
-            payload = load_checkpoint(path, kind="alphazero")
-        except CheckpointError as err:
-            raise ConfigError(str(err)) from err
+        payload, path = _resume_point(run)
         if payload["game"]["name"] != args.game:
             raise ConfigError(f"{path} is a {payload['game']['name']} run, not {args.game}")
         resumed.update(payload=payload, path=path)
@@ -129,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
         device = pick_device(args.device)
         game = get_game(args.game, **({"size": cfg.size} if cfg.size else {}))
+        _check_baselines(cfg, game)
     except (ConfigError, ValueError, KeyError) as err:
         return fail(err)
     set_cpu_threads(args.threads)
@@ -152,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         # the saved moments and schedule position, with the (possibly changed) config's learning rate and schedule
         load_optimizer_state(optimizer, resume["optimizer"], scheduler, resume["scheduler"])
         iteration, step = int(resume["iteration"]), int(resume["step"])
-        buffer.load_state_dict(resume["buffer"])
+        try:
+            buffer.load_state_dict(resume["buffer"])  # a missing or damaged shard of the window: an error naming it
+        except ValueError as err:
+            return fail(f"cannot resume {run_dir} from {ckpt_path.name}: {err}")
         set_rng_state(resume["rng"])
         np_gen.bit_generator.state = resume["sample_rng"]
         selfplay.load_state_dict(resume["selfplay"])
@@ -205,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
             payload.update(eval_state=eval_state, record=record)
             save_checkpoint(ckpt, payload, kind="alphazero")
+            _prune_checkpoints(ckpt.parent, iteration, cfg)
             print(_summary(record), flush=True)
             if time.perf_counter() - last_plot > PLOT_EVERY_S:  # plotting costs about a second: not every iteration
                 _plot(run_dir, record)
@@ -215,6 +263,15 @@ def main(argv: list[str] | None = None) -> int:
             _plot(run_dir, record)
     print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
     return 0
+
+
+def _check_baselines(cfg: TrainConfig, game: Game) -> None:
+    """Build every evaluation baseline once, so that a bad spec fails now, not at the first evaluation."""
+    for spec in (s for s in cfg.eval_baselines.split(",") if s):
+        try:
+            make_player(spec, game)
+        except (ValueError, OSError) as err:
+            raise ConfigError(f"eval_baselines: {err}") from err
 
 
 def _previous_net(path: Path, cfg: TrainConfig, device: torch.device) -> torch.nn.Module | None:
@@ -245,9 +302,9 @@ def _summary(r: dict) -> str:
         f"lr {r['lr']:.3g}",
     ]
     if "elo" in r:
-        parts.append(f"Elo {r['elo']:+.0f}±{r.get('elo_err', float('nan')):.0f}")
+        parts.append(f"Elo {format_elo(r['elo'])}±{r.get('elo_err', float('nan')):.0f}")
     for key in sorted(k for k in r if k.startswith("elo_vs_")):
-        parts.append(f"{key[4:]} {r[key]:+.0f}")
+        parts.append(f"{key[4:]} {format_elo(r[key])}")
     if "tictactoe_mistakes" in r:
         parts.append(f"mistakes {r['tictactoe_mistakes']}/{r['tictactoe_positions']}")
     if "mistake_rate" in r:

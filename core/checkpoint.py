@@ -36,6 +36,7 @@ import torch
 __all__ = [
     "FORMAT_VERSION",
     "CheckpointError",
+    "DamagedCheckpointError",
     "save_checkpoint",
     "load_checkpoint",
     "convert_checkpoint",
@@ -51,8 +52,16 @@ os.umask(_UMASK)  # read once: the process umask, which new files should honour
 _PLAIN = (str, bytes, int, float, bool, type(None), torch.dtype, torch.Size)
 
 
-class CheckpointError(Exception):
-    """A checkpoint is missing, damaged, unsafe, of another kind, or from an older or newer format."""
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged, unsafe, of another kind, or from an older or newer format.
+
+    A ValueError, so every command that reports bad input values reports a bad checkpoint file the same way.
+    """
+
+
+class DamagedCheckpointError(CheckpointError):
+    """A checkpoint file that is torn or unreadable (a write cut short, a bad disk), as opposed to one refused as
+    unsafe, of another kind or of another format version: a run may fall back to its previous checkpoint."""
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
@@ -100,14 +109,13 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None, map_loc
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     if not zipfile.is_zipfile(path):  # also keeps torch's legacy (non-zip) reader out of reach
-        raise CheckpointError(f"{path}: damaged or not a gamelab checkpoint (not a torch zip file)")
+        raise DamagedCheckpointError(f"{path}: damaged or not a gamelab checkpoint (not a torch zip file)")
     try:
         envelope = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f"{path}: refused: {_unsafe_reason(path)}; {_convert_advice(path)}") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise CheckpointError(f"{path}: damaged or not a torch file ({type(err).__name__}: {first})") from err
+        raise _damaged(path, err) from err
     envelope = _check_envelope(path, envelope, kind)
     if envelope["version"] < FORMAT_VERSION:
         raise CheckpointError(
@@ -117,7 +125,7 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None, map_loc
     try:
         return _decode(envelope["payload"])
     except (TypeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{path}: damaged checkpoint payload ({err})") from err
+        raise DamagedCheckpointError(f"{path}: damaged checkpoint payload ({err})") from err
 
 
 def convert_checkpoint(old: str | os.PathLike, new: str | os.PathLike) -> tuple[Path, int]:
@@ -173,10 +181,22 @@ def _check_envelope(path: Path, envelope, kind: str | None) -> dict:
             f"{path}: checkpoint format version {version} is newer than this gamelab reads ({FORMAT_VERSION})"
         )
     if kind is not None and envelope.get("kind") != kind:
-        raise CheckpointError(f"{path}: a {envelope.get('kind')!r} checkpoint, but a {kind!r} checkpoint is needed")
+        found = str(envelope.get("kind"))
+        raise CheckpointError(
+            f"{path}: {_article(found)} {found} checkpoint, where {_article(kind)} {kind} checkpoint is needed"
+        )
     if not isinstance(envelope.get("kind"), str) or not isinstance(envelope.get("payload"), dict):
         raise CheckpointError(f"{path}: checkpoint has no kind or no payload")
     return envelope
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _damaged(path: Path, err: BaseException) -> CheckpointError:
+    first = (str(err).strip().splitlines() or [""])[0]  # torch's messages run over many lines
+    return DamagedCheckpointError(f"{path}: damaged or not a torch file ({type(err).__name__}: {first})")
 
 
 def _convert_advice(path: Path) -> str:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("arena.train", "AlphaZero self-play training run for a board game"),
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
+    "uci": ("agents.uci", "UCI chess engine for GUIs and python-chess (gamelab uci chess)"),
     "gtp": ("agents.gtp", "GTP engine for Go: play the agent from GoGui, Sabaki or other Go programs"),
     "play": ("arena.viewer.play", "pygame viewer: play against an agent, or watch agents play"),
     "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
@@ -54,7 +55,7 @@ def _dispatch(table: dict[str, tuple[str, str]], argv: list[str], prog: str) -> 
         return 0
     name, rest = argv[0], argv[1:]
     if name not in table:
-        print(f"{prog}: unknown command {name!r}\n\n{_usage(table, prog)}", file=sys.stderr)
+        print(f"error: unknown command {name!r} for {prog}; commands: {', '.join(table)}", file=sys.stderr)
         return 2
     if name == "bench" and table is COMMANDS:
         return _dispatch(BENCHES, rest, f"{prog} bench")

@@ -6,6 +6,7 @@ An unknown key or a value of the wrong type is a `ConfigError` naming the key, n
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 __all__ = [
     "ConfigError",
     "bounded",
+    "check_range",
     "check_ranges",
+    "convert_value",
     "parse_config",
     "load_toml_presets",
     "config_to_dict",
@@ -102,29 +105,42 @@ def bounded(
     return dataclasses.field(default=default, metadata={"range": limits})
 
 
+def check_range(name: str, value: Any, limits: dict[str, float]) -> None:
+    """Check one value against a range {"ge"|"gt"|"le": bound}; a ConfigError names `name` and the value.
+
+    The one range check of the project: config fields (`bounded`) and command options (`core.job.option_type`).
+    """
+    if value is None:
+        return
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{name} must be a number, got nan")
+    bad = (
+        ("ge" in limits and value < limits["ge"], f"at least {limits.get('ge')}"),
+        ("gt" in limits and value <= limits["gt"], f"greater than {limits.get('gt')}"),
+        ("le" in limits and value > limits["le"], f"at most {limits.get('le')}"),
+        ("lt" in limits and value >= limits["lt"], f"less than {limits.get('lt')}"),
+    )
+    for failed, wanted in bad:
+        if failed:
+            raise ConfigError(f"{name} must be {wanted}, got {value!r}")
+
+
 def check_ranges(cfg: Any) -> None:
     """Check every field declared with `bounded` against its range; a ConfigError names the field and the value."""
     for f in dataclasses.fields(cfg):
         limits = f.metadata.get("range")
-        if not limits:
-            continue
-        value = getattr(cfg, f.name)
-        if value is None:
-            continue
-        bad = (
-            ("ge" in limits and value < limits["ge"], f"at least {limits.get('ge')}"),
-            ("gt" in limits and value <= limits["gt"], f"greater than {limits.get('gt')}"),
-            ("le" in limits and value > limits["le"], f"at most {limits.get('le')}"),
-            ("lt" in limits and value >= limits["lt"], f"less than {limits.get('lt')}"),
-        )
-        for failed, wanted in bad:
-            if failed:
-                raise ConfigError(f"{f.name} must be {wanted}, got {value!r}")
+        if limits:
+            check_range(f.name, getattr(cfg, f.name), limits)
 
 
 def config_to_dict(cfg: Any) -> dict:
     """A dataclass config as a plain dict (for JSON, checkpoints)."""
     return dataclasses.asdict(cfg)
+
+
+def convert_value(name: str, value: Any, hint: Any) -> Any:
+    """`value` (often text from a command line) as type `hint`; a ConfigError names `name` when it cannot be."""
+    return _convert(name, value, hint)
 
 
 def _convert(name: str, value: Any, hint: Any) -> Any:

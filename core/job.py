@@ -20,14 +20,25 @@ import argparse
 import dataclasses
 import json
 import sys
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.config import ConfigError, config_from_dict, config_to_dict
+from core.config import ConfigError, check_range, config_from_dict, config_to_dict, convert_value
 
-__all__ = ["DEFAULT_RUNS", "DEFAULT_THREADS", "Job", "JobParser", "job_parser", "parse_job", "fail"]
+__all__ = [
+    "DEFAULT_RUNS",
+    "DEFAULT_THREADS",
+    "Job",
+    "JobParser",
+    "job_parser",
+    "parse_job",
+    "fail",
+    "option_type",
+    "ranged",
+]
 
 DEFAULT_RUNS = "runs"
 DEFAULT_THREADS = 1  # small nets gain nothing from more; busy OpenMP threads fight on a shared CPU
@@ -37,6 +48,7 @@ class JobParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one `error: ...` line and exit status 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
+        message = message.removeprefix("argument ")  # "argument --games: ..." -> "--games: ..."
         print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
 
@@ -46,6 +58,41 @@ def fail(err: BaseException | str) -> int:
     text = err.args[0] if isinstance(err, KeyError) and err.args else err
     print(f"error: {text}", file=sys.stderr)
     return 2
+
+
+def ranged(
+    kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None
+) -> Callable:
+    """An argparse `type` reading text as `kind` (int, float) within a range: `type=ranged(int, ge=1)`.
+
+    A bad value is a parser error naming the option and the value (`error: argument --games: ...`).
+    """
+    limits = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    return _option_type("value", kind, limits)
+
+
+def option_type(config_cls: type, name: str) -> Callable:
+    """An argparse `type` for an option that sets field `name` of a config dataclass: the text is read as the
+    field's type and checked against the range the field declares (`core.config.bounded`), so a command's option
+    and its config share one declaration of what is valid."""
+    field = next((f for f in dataclasses.fields(config_cls) if f.name == name), None)
+    if field is None:
+        raise KeyError(f"{config_cls.__name__} has no field {name!r}")
+    return _option_type(name, typing.get_type_hints(config_cls)[name], dict(field.metadata.get("range", {})))
+
+
+def _option_type(name: str, hint: Any, limits: dict) -> Callable:
+    def convert(text: str) -> Any:
+        try:
+            value = convert_value(name, text, hint)
+            check_range(name, value, limits)
+        except ConfigError as err:  # the parser names the option: "--games: must be at least 1, got 0"
+            text = str(err)
+            raise argparse.ArgumentTypeError(text.removeprefix(f"{name} ").removeprefix(f"{name}: ")) from None
+        return value
+
+    convert.__name__ = getattr(hint, "__name__", str(hint))  # argparse names the type in some messages
+    return convert
 
 
 def job_parser(prog: str, description: str, config_cls: type, *, presets: Iterable[str] = ()) -> JobParser:

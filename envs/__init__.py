@@ -16,7 +16,16 @@ from typing import Any
 
 from envs.base import Game, IllegalActionError
 
-__all__ = ["GAMES", "get_game", "game_class", "make_env", "check_game", "IllegalActionError", "Game"]
+__all__ = [
+    "GAMES",
+    "get_game",
+    "game_class",
+    "parse_options",
+    "make_env",
+    "check_game",
+    "IllegalActionError",
+    "Game",
+]
 
 # name -> "module:Class"
 GAMES: dict[str, str] = {
@@ -26,6 +35,7 @@ GAMES: dict[str, str] = {
     "othello": "envs.othello:Othello",
     "hex": "envs.hex:Hex",
     "go": "envs.go:Go",
+    "chess": "envs.chess:Chess",
 }
 
 
@@ -57,6 +67,28 @@ def get_game(name: str, **options: Any) -> Game:
         accepted = ", ".join(k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL) or "none"
         raise ValueError(f"game {name!r} got unknown option(s) {', '.join(unknown)}; accepted options: {accepted}")
     return cls(**options)
+
+
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """Game options from command-line items ["size=9", "komi=6.5"]: ints, then floats, else strings.
+
+    Raises:
+        ValueError: an item that is not KEY=VALUE (the message names it).
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"game option must look like KEY=VALUE, got {item!r}")
+        for cast in (int, float):
+            try:
+                out[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
 
 
 def make_env(name: str, render_mode: str | None = None, **options: Any) -> Any:

@@ -9,9 +9,12 @@ iteration): legal mask -> a uniformly random legal action per game -> `step(...,
 is timed, so the figure is what a self-play or rollout loop gets, not the bare `step`. Each figure is the best of
 `--repeats` runs that share the `--seconds` (timeit's rule: on a shared machine the least disturbed run). The loop with
 `check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
-PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5), its AEC environment plays random legal
-moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours at the
-largest B (4096 by default) to it.
+PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random
+legal moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours
+at the largest B (4096 by default) to it. A game with a `random_actions(state, generator)` method draws its uniformly
+random legal move with it instead of from `legal_mask`: chess (4672 actions) keeps its legal moves as 73 bitboards
+and draws from them without building the [B, 4672] mask (PettingZoo's chess_v6 is measured with its mask, as it has no
+other way). PettingZoo's chess_v6 is python-chess with its draw claims checked after every move.
 
 Dimension letters: B games, A actions.
 """
@@ -33,7 +36,9 @@ import torch
 from torch import Tensor
 
 import envs
+from core.config import bounded
 from core.device import pick_device, synchronize
+from core.job import JobParser, fail, option_type
 from envs.base import Game
 from envs.state import where
 
@@ -54,12 +59,12 @@ class BenchConfig:
     device: str = "cpu"
     games: tuple[str, ...] = tuple(envs.GAMES)
     batches: tuple[int, ...] = (1, 64, 1024, 4096)
-    seconds: float = 1.0
-    checked_batch: int = 1024
-    threads: int | None = None  # torch CPU threads; None: every core this process may use
+    seconds: float = bounded(1.0, gt=0)
+    checked_batch: int = bounded(1024, ge=1)
+    threads: int | None = bounded(None, ge=1)  # torch CPU threads; None: every core this process may use
     pettingzoo: bool = True
-    repeats: int = 3  # each figure is the best of this many runs sharing `seconds`
-    seed: int = 0
+    repeats: int = bounded(3, ge=1)  # each figure is the best of this many runs sharing `seconds`
+    seed: int = bounded(0, ge=0)
 
 
 # our game name -> (PettingZoo module, env kwargs, our game options that match them)
@@ -67,6 +72,7 @@ PETTINGZOO: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "tictactoe": ("pettingzoo.classic.tictactoe_v3", {}, {}),
     "connect_four": ("pettingzoo.classic.connect_four_v3", {}, {}),
     "go": ("pettingzoo.classic.go_v5", {"board_size": 9, "komi": 7.5}, {"size": 9, "komi": 7.5}),
+    "chess": ("pettingzoo.classic.chess_v6", {}, {}),
 }
 
 
@@ -124,12 +130,18 @@ def batched_steps_per_s(
     gen.manual_seed(seed)
     fresh = game.init(batch, device)
     state = fresh
+    sampler = getattr(game, "random_actions", None)  # chess draws from its legal bitboards (see module docstring)
+
+    def draw(state: Any) -> Tensor:
+        if sampler is not None:
+            return sampler(state, gen)
+        return random_legal_actions(game.legal_mask(state), gen)
 
     def run(iterations: int) -> Tensor:
         nonlocal state
         finished = torch.zeros((), dtype=torch.long, device=device)
         for _ in range(iterations):
-            action = random_legal_actions(game.legal_mask(state), gen)
+            action = draw(state)
             state = game.step(state, action, check=check)
             state, done = reset_finished(game, state, fresh)
             finished += done.sum()
@@ -320,32 +332,49 @@ def _name_list(text: str) -> tuple[str, ...]:
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench envs`: print the steps-per-second table (or, with --json, one JSON object)."""
     d = BenchConfig()
-    p = argparse.ArgumentParser(
+    p = JobParser(
         prog="gamelab bench envs",
         description="Batched game steps per second (random legal moves, finished games reset in place), and "
-        "PettingZoo's own connect_four_v3, tictactoe_v3 and go_v5 (9x9) measured in the same run.",
+        "PettingZoo's own connect_four_v3, tictactoe_v3, go_v5 (9x9) and chess_v6 measured in the same run.",
     )
     p.add_argument("--device", default=d.device, help="cpu (default), cuda, cuda:N, mps or auto")
     p.add_argument("--games", type=_name_list, default=d.games, help="comma-separated games (default: all)")
     p.add_argument(
         "--batches", type=_int_list, default=d.batches, help="comma-separated batch sizes B (default 1,64,1024,4096)"
     )
-    p.add_argument("--seconds", type=float, default=d.seconds, help="time per figure (default %(default)s)")
     p.add_argument(
-        "--checked-batch", type=int, default=d.checked_batch, help="B of the check=True figure (default %(default)s)"
+        "--seconds",
+        type=option_type(BenchConfig, "seconds"),
+        default=d.seconds,
+        help="time per figure (default %(default)s)",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument(
+        "--checked-batch",
+        type=option_type(BenchConfig, "checked_batch"),
+        default=d.checked_batch,
+        help="B of the check=True figure (default %(default)s)",
+    )
+    p.add_argument(
+        "--threads",
+        type=option_type(BenchConfig, "threads"),
+        default=None,
+        help="torch CPU threads (default: all cores)",
+    )
     p.add_argument("--no-pettingzoo", dest="pettingzoo", action="store_false", help="skip PettingZoo's envs")
-    p.add_argument("--repeats", type=int, default=d.repeats, help="runs per figure, best counts (default %(default)s)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--repeats",
+        type=option_type(BenchConfig, "repeats"),
+        default=d.repeats,
+        help="runs per figure, best counts (default %(default)s)",
+    )
+    p.add_argument("--seed", type=option_type(BenchConfig, "seed"), default=d.seed)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(argv)
     cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
     try:
         result = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     except ValueError as e:
-        print(f"gamelab bench envs: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     print(json.dumps(result) if args.json else format_table(result), flush=True)
     return 0
 

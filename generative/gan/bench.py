@@ -7,7 +7,6 @@ Images per second count generator-batch images per training iteration (one G upd
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -16,6 +15,7 @@ import time
 import torch
 
 from core.device import pick_device, set_cpu_threads, synchronize
+from core.job import JobParser, ranged
 
 from .step import build_parts, train_step
 from .trainer import GanConfig
@@ -73,16 +73,18 @@ def bench_one(arch: str, tuned: bool, cfg: BenchConfig, device: torch.device) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table (or JSON). Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="gamelab bench gan", description=__doc__.split("\n")[0])
+    parser = JobParser(prog="gamelab bench gan", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--steps", type=int, default=BenchConfig.steps)
-    parser.add_argument("--warmup", type=int, default=BenchConfig.warmup)
-    parser.add_argument("--batch", type=int, default=BenchConfig.batch)
-    parser.add_argument("--width", type=int, default=BenchConfig.width)
+    parser.add_argument("--steps", type=ranged(int, ge=1), default=BenchConfig.steps)
+    parser.add_argument("--warmup", type=ranged(int, ge=0), default=BenchConfig.warmup)
+    parser.add_argument("--batch", type=ranged(int, ge=1), default=BenchConfig.batch)
+    parser.add_argument("--width", type=ranged(int, ge=1), default=BenchConfig.width)
     parser.add_argument("--archs", default=",".join(BenchConfig.archs))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: $GAMELAB_THREADS, else all cores)")
+    parser.add_argument(
+        "--threads", type=ranged(int, ge=1), help="CPU threads (default: $GAMELAB_THREADS, else all cores)"
+    )
     args = parser.parse_args(argv)
     set_cpu_threads(args.threads)
     cfg = BenchConfig(archs=tuple(a for a in args.archs.split(",") if a), batch=args.batch, width=args.width,

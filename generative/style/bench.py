@@ -19,10 +19,13 @@ import time
 import torch
 
 from core.device import autocast, set_cpu_threads, synchronize
+from core.job import JobParser, ranged
 
 from .features import LossNetworkError, make_loss_network
 from .losses import StyleTargets, tv_loss
 from .network import StyleNet
+
+MIN_SIZE = 32  # smallest image side the loss networks' pooling stages accept
 
 __all__ = ["bench_gatys", "bench_feedforward", "main"]
 
@@ -84,22 +87,35 @@ def _devices(name: str | None) -> list[torch.device]:
     return devices
 
 
+def _sizes(text: str) -> list[int]:
+    """`--sizes` as a list of image sides, each at least MIN_SIZE pixels."""
+    read = ranged(int, ge=MIN_SIZE)
+    sizes = [read(s) for s in text.split(",") if s.strip()]
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"no image size in {text!r}")
+    return sizes
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gamelab bench style", description=__doc__.split("\n\n")[0])
+    p = JobParser(prog="gamelab bench style", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--sizes", default="256,512", help="image sides, comma-separated (default 256,512)")
-    p.add_argument("--seconds", type=float, default=3.0, help="measuring time per figure (default 3)")
-    p.add_argument("--batch", type=int, default=None, help="feed-forward batch (default: 16 on GPUs, 1 on the CPU)")
+    p.add_argument("--sizes", type=_sizes, default="256,512", help="image sides, comma-separated (default 256,512)")
+    p.add_argument("--seconds", type=ranged(float, gt=0), default=3.0, help="measuring time per figure (default 3)")
+    p.add_argument(
+        "--batch", type=ranged(int, ge=1), default=None, help="feed-forward batch (default: 16 on GPUs, 1 on the CPU)"
+    )
     p.add_argument("--device", default=None, help="measure only this device (default: every device present)")
     p.add_argument("--weights", metavar="PATH", help="VGG16/VGG19 state_dict for the Gatys loss network")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GAMELAB_THREADS or all)")
+    p.add_argument(
+        "--threads", type=ranged(int, ge=1), default=None, help="CPU threads (default: $GAMELAB_THREADS or all)"
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     threads = set_cpu_threads(args.threads)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = args.sizes
     results = []
     try:
         for device in _devices(args.device):

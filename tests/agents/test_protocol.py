@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -113,3 +114,34 @@ def test_notation_round_trip(name):
     assert parse_moves(game, line) == moves
     with pytest.raises(ValueError):
         parse_moves(game, "4-5")
+
+
+def test_a_model_for_another_board_is_refused_naming_both(tmp_path, capsys):
+    game = envs.get_game("othello", size=6)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": "othello", "options": dict(game.options)}, "net_config": net.config}
+    ckpt = save_checkpoint(tmp_path / "o6.pt", {**payload, "model": net.state_dict()}, kind="alphazero")
+    assert protocol.main(["othello", "--checkpoint", str(ckpt)]) == 2  # othello is 8x8 unless told otherwise
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "size=6" in err and "size=8" in err and "--option" in err
+
+
+def test_the_option_picks_the_board_and_a_run_directory_plays_its_latest_checkpoint(tmp_path, monkeypatch, capsys):
+    game = envs.get_game("othello", size=6)
+    torch.manual_seed(0)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": "othello", "options": dict(game.options)}, "net_config": net.config}
+    run = tmp_path / "train__othello__0__x"
+    save_checkpoint(run / "checkpoints" / "iter_000001.pt", {"game": {"name": "tictactoe"}}, kind="alphazero")
+    save_checkpoint(run / "checkpoints" / "iter_000002.pt", {**payload, "model": net.state_dict()}, kind="alphazero")
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert protocol.main(["othello", "--option", "size=6", "--checkpoint", str(run), "--sims", "0"]) == 0
+    answer = capsys.readouterr().out.strip()
+    assert int(answer) in _legal_after_game(game, [])  # a legal opening move on the 6x6 board
+
+
+def _legal_after_game(game, moves: list[int]) -> set[int]:
+    state = game.init(1)
+    for a in moves:
+        state = game.step(state, torch.tensor([a]))
+    return set(game.legal_mask(state)[0].nonzero().flatten().tolist())

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from arena.elo import elo_from_score, expected_score, fit_bradley_terry, records_from_games
+from arena.elo import elo_from_score, expected_score, fit_bradley_terry, format_elo, records_from_games
 
 
 def test_elo_from_score_known_points():
@@ -106,3 +106,8 @@ def test_bradley_terry_draws_and_sweeps():
     assert records_from_games([{"players": ["p", "q"], "result": 0.5}]) == [("p", "q", 0.5)]
     with pytest.raises(ValueError):
         fit_bradley_terry([("x", "x", 1.0)])
+
+
+def test_elo_figures_never_show_minus_zero():
+    assert [format_elo(x) for x in (-0.3, 0.0, -0.0, 0.4, -1.6, 12.5)] == ["+0", "+0", "+0", "+0", "-2", "+12"]
+    assert format_elo(-0.04, 1, sign=False) == "0.0"

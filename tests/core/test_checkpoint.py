@@ -38,7 +38,7 @@ def test_errors_name_the_file_and_the_problem(tmp_path):
     with pytest.raises(CheckpointError, match="foreign.pt: not a gamelab checkpoint"):
         load_checkpoint(foreign)
     other = save_checkpoint(tmp_path / "gan.pt", {}, kind="gan")
-    with pytest.raises(CheckpointError, match="'gan' checkpoint, but a 'alphazero'"):
+    with pytest.raises(CheckpointError, match="a gan checkpoint, where an alphazero checkpoint is needed"):
         load_checkpoint(other, kind="alphazero")
     newer = tmp_path / "newer.pt"
     torch.save({"format": "gamelab-checkpoint", "version": 999, "kind": "unit", "payload": {}}, newer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from random_games import agree_on_random_games
 
 import envs
 from envs.base import IllegalActionError
@@ -43,36 +44,38 @@ def _os_board(s, size: int) -> np.ndarray:
     return np.array([{"x": 1, "o": -1, ".": 0}[t] for t in tokens], dtype=np.int8)
 
 
+class _OpenSpiel:
+    """OpenSpiel's hex as a reference game (same cells, players and winner as ours)."""
+
+    def __init__(self, oracle, size: int) -> None:
+        self.s, self.size = oracle.new_initial_state(), size
+
+    def board(self) -> np.ndarray:
+        return _os_board(self.s, self.size)
+
+    def done(self) -> bool:
+        return self.s.is_terminal()
+
+    def first_result(self) -> float:
+        return self.s.returns()[0]
+
+    def to_move(self) -> int:
+        return self.s.current_player()
+
+    def legal(self) -> np.ndarray:
+        mask = np.zeros(self.size * self.size, dtype=bool)
+        mask[self.s.legal_actions()] = True
+        return mask
+
+    def play(self, action: int) -> None:
+        self.s.apply_action(action)
+
+
 def _against_openspiel(num_games: int, size: int, seed: int) -> dict[str, int]:
     pyspiel = pytest.importorskip("pyspiel")
     oracle = pyspiel.load_game(f"hex(board_size={size})")
-    game = Hex(size=size)
-    games = [oracle.new_initial_state() for _ in range(num_games)]
-    rng = np.random.default_rng(seed)
-    state = game.init(num_games)
-    stats = {"wins": [0, 0], "plies": 0}
-    open_games = set(range(num_games))
-    while open_games:
-        mask = game.legal_mask(state).numpy()
-        done, value = (x.numpy() for x in game.outcome(state))
-        board, player = state.board.numpy(), state.player.numpy()
-        actions = np.zeros(num_games, dtype=np.int64)
-        for i in sorted(open_games):
-            s = games[i]
-            assert (board[i] == _os_board(s, size)).all(), f"game {i}: boards differ"
-            assert s.is_terminal() == bool(done[i]), f"game {i} move {int(state.moves[i])}: ends differ"
-            if s.is_terminal():
-                assert s.returns()[player[i]] == value[i] and value[i] == -1.0, f"game {i}: winner differs"
-                stats["wins"][1 - player[i]] += 1
-                assert not mask[i].any()
-                open_games.discard(i)
-                continue
-            assert s.current_player() == player[i], f"game {i}: player to move differs"
-            assert np.flatnonzero(mask[i]).tolist() == s.legal_actions(), f"game {i}: legal moves differ"
-            actions[i] = rng.choice(np.flatnonzero(mask[i]))
-            s.apply_action(int(actions[i]))
-            stats["plies"] += 1
-        state = game.step(state, torch.from_numpy(actions))
+    stats = agree_on_random_games(Hex(size=size), [_OpenSpiel(oracle, size) for _ in range(num_games)], seed)
+    assert stats["draws"] == 0  # hex has no draws
     return stats
 
 
@@ -95,14 +98,16 @@ def test_openspiel_edges_and_players():
 @pytest.mark.parametrize(("size", "num_games"), [(11, 200), (5, 300), (2, 20)])
 def test_openspiel_random_games(size: int, num_games: int):
     stats = _against_openspiel(num_games, size, seed=size)
-    assert min(stats["wins"]) > num_games // 5, stats  # both players win (random play: roughly even)
+    assert min(stats["wins_first"], stats["wins_second"]) > num_games // 5, (
+        stats
+    )  # both players win (random play: roughly even)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [3, 7, 11, 13])
 def test_openspiel_random_games_more(size: int):
     stats = _against_openspiel(1000, size, seed=100 + size)
-    assert min(stats["wins"]) > 300, stats
+    assert min(stats["wins_first"], stats["wins_second"]) > 300, stats
 
 
 # ------------------------------------------------------------------------------------------ hand-written

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from random_games import PettingZooGame, agree_on_random_games
 
 from envs.base import IllegalActionError
 from envs.tictactoe import TicTacToe
@@ -44,47 +45,16 @@ def _play(game: TicTacToe, moves: list[int], batch: int = 1):
 # ------------------------------------------------------------------------------------------ PettingZoo oracle
 
 
+def _squares(env) -> np.ndarray:
+    return np.array(env.board.squares).reshape(3, 3).T  # [r, c]: 0 empty, 1 first mover, 2 second
+
+
 def _against_pettingzoo(num_games: int, seed: int) -> dict[str, int]:
-    """Play `num_games` random games in one batch and in as many PettingZoo envs; assert they agree at every ply."""
     from pettingzoo.classic import tictactoe_v3
 
-    game = TicTacToe()
-    envs = [tictactoe_v3.raw_env() for _ in range(num_games)]
-    for env in envs:
-        env.reset()
-    agents = envs[0].possible_agents  # first mover first
     to_pz = np.array([_to_pz(a) for a in range(9)])
-    rng = np.random.default_rng(seed)
-    state = game.init(num_games)
-    stats = {"wins_first": 0, "wins_second": 0, "draws": 0, "plies": 0}
-    open_games = set(range(num_games))
-    while open_games:
-        mask = game.legal_mask(state).numpy()
-        done, value = (x.numpy() for x in game.outcome(state))
-        board, player = state.board.numpy(), state.player.numpy()
-        actions = np.zeros(num_games, dtype=np.int64)
-        for i in sorted(open_games):
-            env = envs[i]
-            squares = np.array(env.board.squares).reshape(3, 3).T  # [r, c]: 0 empty, 1 first mover, 2 second
-            assert (board[i].reshape(3, 3) == squares).all(), f"game {i}: boards differ"
-            pz_done = all(env.terminations.values())
-            assert bool(done[i]) == pz_done, f"game {i} move {int(state.moves[i])}: ends differ"
-            if pz_done:
-                first = env.rewards[agents[0]]  # the final rewards (+1 / -1 / 0) of the first mover
-                ours_first = value[i] if player[i] == 0 else -value[i]
-                assert ours_first == first, f"game {i}: winner differs"
-                stats["wins_first" if first > 0 else "wins_second" if first < 0 else "draws"] += 1
-                assert not mask[i].any()
-                open_games.discard(i)
-                continue
-            assert env.agent_selection == agents[player[i]], f"game {i}: player to move differs"
-            pz_mask = env.observe(env.agent_selection)["action_mask"].astype(bool)
-            assert (mask[i] == pz_mask[to_pz]).all(), f"game {i} move {int(state.moves[i])}: legal moves differ"
-            actions[i] = rng.choice(np.flatnonzero(mask[i]))
-            env.step(int(to_pz[actions[i]]))
-            stats["plies"] += 1
-        state = game.step(state, torch.from_numpy(actions))
-    return stats
+    refs = [PettingZooGame(tictactoe_v3.raw_env(), _squares, to_pz) for _ in range(num_games)]
+    return agree_on_random_games(TicTacToe(), refs, seed)
 
 
 def test_pettingzoo_random_games():

@@ -1,0 +1,385 @@
+"""A UCI chess engine: `gamelab uci chess [--checkpoint PATH]`, for chess GUIs, python-chess and engine matches.
+
+    gamelab uci chess                                  # the bundled model, else a material-and-mobility search
+    gamelab uci chess --checkpoint runs/x/checkpoints/iter_000100.pt
+
+Commands (one per line on stdin; every answer is flushed at once; stdout carries only protocol lines):
+    uci                 id name / id author, the options, uciok
+    isready             readyok (also while searching)
+    setoption name N value V    Simulations (search simulations with a network, default 200), ThinkTime (ms per
+                        move when `go` gives no limit, default 1000), Threads (torch CPU threads, default 1)
+    ucinewgame          forget the position
+    position startpos|fen FEN [moves M1 M2 ...]
+    go [movetime MS] [nodes N] [depth D] [wtime MS btime MS winc MS binc MS movestogo K] [infinite]
+                        search in the background; `info` lines (depth, score cp or mate, nodes, nps, time, pv) as it
+                        goes, then `bestmove M` (`bestmove (none)` without a legal move). With `infinite` the
+                        bestmove waits for `stop`.
+    go perft N          Stockfish's extension: one `e2e4: 20` line per legal root move, a blank line,
+                        `Nodes searched: N` and a blank line, counted by our own move generator
+    stop                end the search now (bestmove follows)
+    quit                end the search and exit
+A line the engine cannot read (an unknown command, a bad FEN or move, a bad number, a line over 64 KB) gets
+`info string error: ...` and the engine reads on.
+
+The search: with a network (the checkpoint, else the bundled agents/models/chess.pt where it exists) PUCT search
+with `Simulations` simulations (nodes = simulations; the score is the value in centipawns, 90 * tan(1.5637 * v) as
+Leela Chess Zero maps it). Without one, iterative-deepening alpha-beta over the batched rules with the material and
+mobility evaluation of agents.chess_eval (nodes = positions stepped); the engine says so once in an `info string`.
+Draws that are only claimed (threefold, fifty moves) do not end a position that a GUI plays on: they are waived at
+the root (envs.chess.Chess.unclaimed) and count as draws inside the search.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+from agents.alphabeta import WIN, AlphaBetaPlayer
+from agents.chess_eval import value_to_cp
+from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.mcts import search
+from agents.players import MODEL_DIR, make_player
+from core.job import JobParser
+from envs.chess import Chess, ChessState
+
+__all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
+
+MAX_LINE = MAX_LINE_BYTES  # 64 KB
+DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
+OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
+MAX_DEPTH = 64
+
+
+@dataclass
+class GoLimits:
+    """The limits of one `go` command (None: not given)."""
+
+    movetime: int | None = None
+    nodes: int | None = None
+    depth: int | None = None
+    wtime: int | None = None
+    btime: int | None = None
+    winc: int = 0
+    binc: int = 0
+    movestogo: int | None = None
+    infinite: bool = False
+    perft: int | None = None
+
+
+def parse_go(tokens: list[str]) -> GoLimits:
+    """The limits of `go` tokens (after the word go).
+
+    Raises:
+        ValueError: an unknown word or a missing or bad number (the message names it).
+    """
+    limits = GoLimits()
+    numbers = {"movetime", "nodes", "depth", "wtime", "btime", "winc", "binc", "movestogo", "perft"}
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        if word == "infinite":
+            limits.infinite = True
+            i += 1
+        elif word in numbers:
+            if i + 1 >= len(tokens) or not tokens[i + 1].lstrip("-").isdigit():
+                raise ValueError(f"go {word} needs a number")
+            setattr(limits, word, int(tokens[i + 1]))
+            i += 2
+        elif word in ("ponder", "mate", "searchmoves"):
+            raise ValueError(f"go {word} is not supported")
+        else:
+            raise ValueError(f"unknown go parameter {word!r}")
+    return limits
+
+
+class _Counting:
+    """A game that counts the positions stepped (the nodes of a search); otherwise the game itself."""
+
+    def __init__(self, game: Any) -> None:
+        self._game = game
+        self.nodes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._game, name)
+
+    def step(self, state: Any, action: Any, *, check: bool = True) -> Any:
+        self.nodes += int(state.player.shape[0])
+        return self._game.step(state, action, check=check)
+
+
+class Engine:
+    """The UCI engine's state and commands; `handle(line)` answers one line through `out`.
+
+    Args:
+        out: where protocol lines go (stdout).
+        checkpoint: an AlphaZero checkpoint for chess, or None (bundled model, else alpha-beta).
+        device: where a network runs.
+    """
+
+    def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu") -> None:
+        self.out = out
+        self.device = device
+        self.options = dict(DEFAULT_OPTIONS)
+        self.path = checkpoint
+        if checkpoint is None and (MODEL_DIR / "chess.pt").is_file():
+            self.path = MODEL_DIR / "chess.pt"
+        self.game = Chess(max_moves=1_000_000) if self.path is None else self._net_game()
+        self.state = self.game.init(1)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._said_material = False
+
+    def _net_game(self) -> Chess:
+        from agents.network import load_policy_value_net
+
+        net, game = load_policy_value_net(self.path, device=self.device)
+        if game.name != "chess":
+            raise ValueError(f"{self.path} holds a {game.name} model, not chess")
+        return game
+
+    # ---------------------------------------------------------------------------------------------- output
+    def emit(self, line: str) -> None:
+        with self._lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def error(self, message: str) -> None:
+        self.emit(f"info string error: {message}")
+
+    # -------------------------------------------------------------------------------------------- commands
+    def handle(self, line: str) -> bool:
+        """Answer one input line; False after `quit`."""
+        tokens = line.split()
+        if not tokens:
+            return True
+        cmd, rest = tokens[0], tokens[1:]
+        try:
+            if cmd == "uci":
+                self.emit("id name gamelab")
+                self.emit("id author gamelab")
+                for name, default in DEFAULT_OPTIONS.items():
+                    lo, hi = OPTION_RANGES[name]
+                    self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
+                self.emit("uciok")
+            elif cmd == "isready":
+                self.emit("readyok")
+            elif cmd == "setoption":
+                self._setoption(rest)
+            elif cmd == "ucinewgame":
+                self._finish_search()
+                self.state = self.game.init(1)
+            elif cmd == "position":
+                self._finish_search()
+                self.state = self._position(rest)
+            elif cmd == "go":
+                self._finish_search()
+                self._go(parse_go(rest))
+            elif cmd == "stop":
+                self._finish_search()
+            elif cmd == "quit":
+                self._finish_search()
+                return False
+            else:
+                self.error(f"unknown command {cmd!r}")
+        except ValueError as e:
+            self.error(str(e))
+        return True
+
+    def _setoption(self, tokens: list[str]) -> None:
+        text = " ".join(tokens)
+        if not text.startswith("name ") or " value " not in text:
+            raise ValueError(f"expected setoption name NAME value VALUE, got {text!r}")
+        name, value = text[5:].split(" value ", 1)
+        name = name.strip()
+        if name not in DEFAULT_OPTIONS:
+            raise ValueError(f"unknown option {name!r}; options: {', '.join(DEFAULT_OPTIONS)}")
+        lo, hi = OPTION_RANGES[name]
+        if not value.strip().isdigit() or not lo <= int(value) <= hi:
+            raise ValueError(f"option {name} must be an integer from {lo} to {hi}, got {value.strip()!r}")
+        self.options[name] = int(value)
+        if name == "Threads":
+            torch.set_num_threads(int(value))
+
+    def _position(self, tokens: list[str]) -> ChessState:
+        if not tokens or tokens[0] not in ("startpos", "fen"):
+            raise ValueError("expected position startpos|fen FEN [moves ...]")
+        moves_at = tokens.index("moves") if "moves" in tokens else len(tokens)
+        if tokens[0] == "startpos":
+            if moves_at != 1:
+                raise ValueError(f"unexpected {tokens[1]!r} after startpos")
+            state = self.game.init(1)
+        else:
+            state = self.game.from_fen(" ".join(tokens[1:moves_at]))
+        for n, move in enumerate(tokens[moves_at + 1 :]):
+            state = self.game.unclaimed(state)
+            if bool(state.done[0]):
+                raise ValueError(f"move {n + 1} ({move}): the game is already over")
+            action = self.game.uci_to_action(state, 0, move)
+            if not bool(self.game.legal_mask(state)[0, action]):
+                raise ValueError(f"move {n + 1} ({move}) is illegal")
+            state = self.game.step(state, torch.tensor([action]), check=False)
+        return state
+
+    # ---------------------------------------------------------------------------------------------- search
+    def _go(self, limits: GoLimits) -> None:
+        if limits.perft is not None:
+            self._perft(limits.perft)
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._search, args=(self.game.unclaimed(self.state), limits))
+        self._thread.start()
+
+    def _finish_search(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def _perft(self, depth: int) -> None:
+        if depth < 1:
+            raise ValueError(f"perft depth must be positive, got {depth}")
+        divide = self.game.perft(self.state, depth)[0]
+        lines = sorted(f"{self.game.move_to_uci(self.state, 0, a)}: {n}" for a, n in divide.items())
+        self.emit("\n".join([*lines, "", f"Nodes searched: {sum(divide.values())}", ""]))
+
+    def _budget_ms(self, limits: GoLimits) -> float | None:
+        """Milliseconds to think, None for no time limit (infinite, or only nodes or depth given)."""
+        if limits.infinite:
+            return None
+        if limits.movetime is not None:
+            return max(1.0, limits.movetime - 20)
+        white = int(self.state.player[0]) == 0
+        clock = limits.wtime if white else limits.btime
+        if clock is not None:
+            inc = limits.winc if white else limits.binc
+            share = clock / (limits.movestogo or 30) + 0.8 * inc
+            return max(5.0, min(share, 0.5 * clock) - 30)
+        if limits.nodes is not None or limits.depth is not None:
+            return None
+        return float(self.options["ThinkTime"])
+
+    def _search(self, root: ChessState, limits: GoLimits) -> None:
+        start = time.perf_counter()
+        budget = self._budget_ms(limits)
+        legal = self.game.legal_mask(root)[0]
+        if not bool(legal.any()):
+            self._wait_if_infinite(limits)
+            self.emit("bestmove (none)")
+            return
+        counter = _Counting(self.game)
+
+        def should_stop() -> bool:
+            if self._stop.is_set():
+                return True
+            if budget is not None and (time.perf_counter() - start) * 1000 >= budget:
+                return True
+            return limits.nodes is not None and counter.nodes >= limits.nodes
+
+        if self.path is None:
+            if not self._said_material:
+                self.emit("info string no network: alpha-beta search with a material and mobility evaluation")
+                self._said_material = True
+            player = AlphaBetaPlayer(min(limits.depth or MAX_DEPTH, MAX_DEPTH))
+            depth = [0]
+
+            def report(fraction: float) -> None:
+                depth[0] += 1
+                self._info_alphabeta(root, player, depth[0], counter.nodes, start)
+
+            action = player.think(counter, root, should_stop, report)
+        else:
+            sims = limits.nodes or self.options["Simulations"]
+            player = make_player(f"az:{self.path}:{sims}", self.game, device=self.device)
+            tree, done, result = None, 0, None
+            with torch.no_grad():
+                while done < sims:  # in chunks, with an info line after each
+                    k = min(16, sims - done)
+                    result = search(
+                        self.game, root, player.evaluate, player.search_settings, num_simulations=k, tree=tree
+                    )
+                    tree, done = result.tree, done + k
+                    self._info_network(root, result, done, start)
+                    if self._stop.is_set() or should_stop():
+                        break
+            action = result.action
+        move = self.game.move_to_uci(root, 0, int(action[0]))
+        self._wait_if_infinite(limits)
+        self.emit(f"bestmove {move}")
+
+    def _wait_if_infinite(self, limits: GoLimits) -> None:
+        if limits.infinite:
+            self._stop.wait()
+
+    def _info_alphabeta(self, root: ChessState, player: AlphaBetaPlayer, depth: int, nodes: int, start: float) -> None:
+        scores = player.info["scores"][0]
+        best = int(scores.argmax())
+        v = float(scores[best])
+        if abs(v) >= 1.0:  # a forced result: WIN - plies to it
+            plies = max(1, round(WIN - abs(v)))
+            score = f"mate {(plies + 1) // 2 * (1 if v > 0 else -1)}"
+        else:
+            score = f"cp {value_to_cp(v)}"
+        self._info(depth, score, nodes, start, self.game.move_to_uci(root, 0, best))
+
+    def _info_network(self, root: ChessState, result: Any, nodes: int, start: float) -> None:
+        v = max(-0.9999, min(0.9999, float(result.value[0])))
+        best = int(result.visits[0].argmax())
+        self._info(
+            1, f"cp {round(90 * math.tan(1.5637541897 * v))}", nodes, start, self.game.move_to_uci(root, 0, best)
+        )
+
+    def _info(self, depth: int, score: str, nodes: int, start: float, pv: str) -> None:
+        ms = max(1, round((time.perf_counter() - start) * 1000))
+        self.emit(f"info depth {depth} score {score} nodes {nodes} nps {nodes * 1000 // ms} time {ms} pv {pv}")
+
+
+def _read_lines(stream: Any, engine: Engine) -> Any:
+    """Input lines as text; a line over MAX_LINE bytes is refused (an error line) and skipped."""
+    while True:
+        raw, too_long = read_bounded_line(stream, MAX_LINE)
+        if raw is None:
+            return
+        if too_long:
+            engine.error(f"line longer than {MAX_LINE} bytes refused")
+            continue
+        yield raw.decode("utf-8", errors="replace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab uci chess`. Returns the exit code."""
+    parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
+    parser.add_argument("game", help="chess (the only game with UCI)")
+    parser.add_argument("--checkpoint", default=None, help="an AlphaZero chess checkpoint (default: bundled model)")
+    parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.game != "chess":
+        print(f"error: UCI is a chess protocol; game {args.game!r} is not chess", file=sys.stderr)
+        return 2
+    torch.set_num_threads(DEFAULT_OPTIONS["Threads"])
+    try:
+        checkpoint = Path(args.checkpoint) if args.checkpoint else None
+        if checkpoint is not None and not checkpoint.is_file():
+            raise ValueError(f"checkpoint not found: {checkpoint}")
+        engine = Engine(sys.stdout, checkpoint, args.device)
+    except (ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        for line in _read_lines(sys.stdin.buffer, engine):
+            if not engine.handle(line):
+                break
+    finally:
+        engine._finish_search()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

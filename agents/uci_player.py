@@ -1,0 +1,140 @@
+"""External UCI chess engines (Stockfish and friends) as players: the `uci:COMMAND...[:option=value]` player spec.
+
+    make_player("uci:stockfish", game)                                   # 10000 nodes per move
+    make_player("uci:stockfish:Skill Level=0:movetime=50", game)
+    make_player("uci:stockfish:UCI_LimitStrength=true:UCI_Elo=1400:nodes=2000", game)
+
+The spec is split at colons: the first part is the command line (split like a shell does, so it may carry
+arguments), each later part is `name=value`. `nodes`, `movetime` (ms) and `depth` set the `go` command of every move
+(default: nodes=10000); any other name is sent as `setoption name NAME value VALUE`. The program is found on PATH
+and then in /usr/games and /usr/local/games (where Debian installs Stockfish), by agents.external_engine, which also
+bounds every line and every wait: an engine that stops answering raises EngineError naming it.
+
+The engine is started once and kept; each move sends `position fen FEN` (the FEN of the game's state: the engine does
+not see earlier positions, so it cannot know of repetitions) and `go`, and reads `bestmove`. A player is called for
+a batch of games and asks the engine about each game in turn.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from agents.external_engine import EngineError, EngineProcess, find_engine
+
+__all__ = ["UciPlayer", "uci_player", "parse_uci_spec"]
+
+GO_KEYS = ("nodes", "movetime", "depth")
+DEFAULT_GO = {"nodes": "10000"}
+TIMEOUT_S = 60.0  # the longest wait for one line of the engine
+
+
+def parse_uci_spec(arg: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(command line, setoption values, go settings) of the text after `uci:`.
+
+    Raises:
+        ValueError: an empty command, an option without `=`, or a go setting that is not a positive integer.
+    """
+    command, *parts = arg.split(":")
+    if not command.strip():
+        raise ValueError("bad player spec 'uci:': expected uci:COMMAND[:name=value...]")
+    options: dict[str, str] = {}
+    go: dict[str, str] = {}
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise ValueError(f"bad player spec 'uci:{arg}': expected name=value, got {part!r}")
+        if name in GO_KEYS:
+            if not (value.isdigit() and int(value) > 0):
+                raise ValueError(f"bad player spec 'uci:{arg}': {name} must be a positive integer, got {value!r}")
+            go[name] = value
+        else:
+            options[name] = value
+    return command.strip(), options, go or dict(DEFAULT_GO)
+
+
+class UciPlayer:
+    """A running UCI engine as a player (see the module docstring).
+
+    Args:
+        argv: the engine's program and arguments (agents.external_engine.find_engine).
+        options: setoption name -> value.
+        go: go settings (nodes, movetime, depth) -> value.
+        label: the player's name.
+    Raises:
+        EngineError: the engine cannot be started or does not answer the UCI handshake.
+    """
+
+    def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
+        self.name = label
+        self.search = {"engine": argv, "options": dict(options), "go": dict(go)}
+        self.info: dict | None = None
+        self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
+        self._proc = EngineProcess(argv, label)
+        self._proc.send("uci")
+        self._read_until("uciok")
+        for name, value in options.items():
+            self._proc.send(f"setoption name {name} value {value}")
+        self._proc.send("isready")
+        self._read_until("readyok")
+
+    def _read_until(self, token: str) -> str:
+        """The first engine line whose first word is `token` (each line within TIMEOUT_S)."""
+        while True:
+            line = self._proc.read_line(TIMEOUT_S)
+            if line.split()[:1] == [token]:
+                return line
+
+    def __call__(self, game: Any, state: Any) -> Tensor:
+        """One engine move per live game (LongTensor[B]; 0 for finished games).
+
+        Raises:
+            EngineError: the engine stops answering, or answers with no move or an illegal one.
+        """
+        fens = game.to_fen(state)
+        done = state.done.tolist()
+        legal = game.legal_mask(state)
+        actions = []
+        for i, fen in enumerate(fens):
+            if done[i]:
+                actions.append(0)
+                continue
+            self._proc.send(f"position fen {fen}")
+            self._proc.send(self._go)
+            words = self._read_until("bestmove").split()
+            try:
+                action = game.uci_to_action(state, i, words[1] if len(words) > 1 else "")
+            except ValueError:
+                action = -1
+            if not (0 <= action < legal.shape[1] and bool(legal[i, action])):
+                raise EngineError(f"{self.name}: no legal move in {' '.join(words)!r} for {fen}")
+            actions.append(action)
+        return torch.tensor(actions, dtype=torch.long, device=state.player.device)
+
+    def close(self) -> None:
+        """Ask the engine to quit, then make sure it is gone."""
+        try:
+            self._proc.send("quit")
+            self._proc.proc.wait(2)
+        except (EngineError, subprocess.TimeoutExpired):
+            pass  # killed below
+        self._proc.close()
+
+
+def uci_player(arg: str, game: Any) -> UciPlayer:
+    """The player of spec `uci:ARG` (see the module docstring).
+
+    Raises:
+        ValueError: a malformed spec, a game that is not chess, or an engine that cannot be found or started.
+    """
+    if getattr(game, "name", None) != "chess":
+        raise ValueError(f"bad player spec 'uci:{arg}': UCI engines play chess, not {getattr(game, 'name', game)!r}")
+    command, options, go = parse_uci_spec(arg)
+    try:
+        return UciPlayer(find_engine(command), options, go, label=f"uci:{arg}")
+    except EngineError as err:
+        raise ValueError(str(err)) from None

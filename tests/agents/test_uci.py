@@ -1,0 +1,204 @@
+"""`gamelab uci chess` through python-chess's own UCI client (a real client no one here wrote), Stockfish's
+`go perft` output, bad input, and the `uci:` player spec with Stockfish where it is installed."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import chess
+import chess.engine
+import pytest
+
+import envs
+from agents.external_engine import find_engine
+from agents.players import make_player
+from agents.uci import MAX_LINE, Engine, main, parse_go
+from agents.uci_player import parse_uci_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = [sys.executable, "-m", "core.cli", "uci", "chess"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+KIWIPETE = "r3k2r/p1ppqpb1/bn2pnp1/3PN3/1p2P3/2N2Q1p/PPPBBPPP/R3K2R w KQkq - 0 1"
+
+
+def _has_stockfish() -> bool:
+    try:
+        find_engine("stockfish")
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = chess.engine.SimpleEngine.popen_uci(COMMAND, env=ENV, cwd=ROOT, timeout=60)
+    yield eng
+    eng.quit()
+
+
+def test_python_chess_client_plays_full_games(engine):
+    assert engine.id["name"] == "gamelab"
+    assert {"Simulations", "ThinkTime", "Threads"} <= set(engine.options)
+    engine.configure({"Threads": 1})
+    for game in range(1):
+        board = chess.Board()
+        rng = __import__("random").Random(game)
+        while not board.is_game_over(claim_draw=True):
+            if board.turn == (game == 0):  # our engine plays white in game 0, black in game 1
+                result = engine.play(board, chess.engine.Limit(time=0.02))
+                assert result.move in board.legal_moves
+                board.push(result.move)
+            else:
+                board.push(rng.choice(list(board.legal_moves)))
+        assert board.outcome(claim_draw=True) is not None
+
+
+def test_analysis_info_lines(engine):
+    board = chess.Board("6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1")  # back-rank mate in one: Rd8#
+    info = engine.analyse(board, chess.engine.Limit(time=1.0))
+    assert info["pv"][0] == chess.Move.from_uci("d1d8")
+    assert info["score"].white().mate() == 1
+    assert info["nodes"] > 0 and "nps" in info and info["depth"] >= 1
+    info = engine.analyse(chess.Board(), chess.engine.Limit(nodes=300))
+    assert abs(info["score"].white().score()) < 200
+    # a node limit and a clock both end the search
+    engine.play(chess.Board(), chess.engine.Limit(white_clock=2.0, black_clock=2.0, white_inc=0.1))
+
+
+def _raw(lines: list[str], timeout: float = 60) -> list[str]:
+    out = subprocess.run(
+        COMMAND, input="\n".join(lines) + "\n", capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_go_perft_as_stockfish_prints_it_and_bad_input_gets_an_error_line():
+    out = _raw(
+        [
+            "uci",
+            "frobnicate",
+            "position fen 8/8/8 w - - 0 1",
+            "position startpos moves e2e5",
+            "go wtime x",
+            "setoption name Hash value 16",
+            "setoption name Threads value 0",
+            "x" * (MAX_LINE + 10),
+            f"position fen {KIWIPETE}",
+            "go perft 2",
+            "isready",
+            "quit",
+        ]
+    )
+    errors = [line for line in out if line.startswith("info string error")]
+    assert len(errors) == 7 and "longer than 65536" in errors[-1] and "'frobnicate'" in errors[0]
+    assert out[-1] == "readyok"
+    protocol = ("id", "option", "uciok", "info", "readyok", "Nodes")
+    assert all(line.split()[0] in protocol or ": " in line for line in out if line)  # stdout: protocol lines only
+    board = chess.Board(KIWIPETE)
+    want = []
+    for move in board.legal_moves:
+        board.push(move)
+        want.append(f"{move.uci()}: {board.legal_moves.count()}")
+        board.pop()
+    first = out.index(min(want))
+    assert out[first : first + 48] == sorted(want) and out[first + 48 : first + 51] == ["", "Nodes searched: 2039", ""]
+
+
+def test_infinite_waits_for_stop_mate_has_no_move_and_claimed_draws_play_on():
+    shuffle = "g1f3 g8f6 f3g1 f6g8 " * 2  # the start position a third time: python-chess could claim, a GUI plays on
+    out = _raw(
+        [
+            "position startpos",
+            "go infinite",
+            "isready",
+            "stop",
+            "position fen 7k/6Q1/6K1/8/8/8/8/8 b - - 0 1",
+            "go movetime 50",
+            "isready",
+            f"position startpos moves {shuffle}g1f3",
+            "go nodes 50",
+            "quit",
+        ]
+    )
+    bestmoves = [line for line in out if line.startswith("bestmove")]
+    assert out.index("readyok") < out.index(bestmoves[0])
+    assert bestmoves[1] == "bestmove (none)" and bestmoves[2] != "bestmove (none)" and len(bestmoves) == 3
+
+
+def test_engine_in_process_and_cli_errors(capsys):
+    stream = io.StringIO()
+    eng = Engine(stream)
+    assert eng.handle("position startpos moves e2e4") and eng.handle("go perft 1")
+    assert stream.getvalue().splitlines()[-2] == "Nodes searched: 20"
+    assert not eng.handle("quit")
+    assert parse_go(["wtime", "100", "btime", "200", "movestogo", "5"]).movestogo == 5
+    with pytest.raises(ValueError, match="ponder"):
+        parse_go(["ponder"])
+    assert main(["go"]) == 2 and "not chess" in capsys.readouterr().err
+    assert main(["chess", "--checkpoint", "/nonexistent.pt"]) == 2 and "nonexistent" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["chess", "--depth", "3"])
+    assert exit_.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------ the uci: player spec
+def test_uci_spec_parsing():
+    assert parse_uci_spec("stockfish") == ("stockfish", {}, {"nodes": "10000"})
+    command, options, go = parse_uci_spec("stockfish --x:Skill Level=0:movetime=50")
+    assert command == "stockfish --x" and options == {"Skill Level": "0"} and go == {"movetime": "50"}
+    for bad in ("", "stockfish:nodes=-3", "stockfish:Skill Level"):
+        with pytest.raises(ValueError):
+            parse_uci_spec(bad)
+    with pytest.raises(ValueError, match="not found"):
+        make_player("uci:no-such-engine-here", envs.get_game("chess"))
+    with pytest.raises(ValueError, match="chess"):
+        make_player("uci:stockfish", envs.get_game("connect_four"))
+
+
+def test_our_engine_as_a_uci_player_against_alphabeta():
+    from arena.match import play_games
+
+    game = envs.get_game("chess", max_moves=40)
+    ours = make_player(f"uci:{sys.executable} -m core.cli uci chess:movetime=20", game)
+    try:
+        result = play_games(game, ours, make_player("alphabeta:1", game), 2, batch=2, record=None, progress=False)
+    finally:
+        ours.close()
+    assert result.wins_a + result.draws + result.losses_a == 2
+
+
+@pytest.mark.skipif(not _has_stockfish(), reason="stockfish is not installed")
+def test_stockfish_plays_a_match(tmp_path):
+    from arena.match import main as match_main
+
+    assert os.access(find_engine("stockfish")[0], os.X_OK)
+    argv = ["chess", "alphabeta:1", "uci:stockfish:Skill Level=0:nodes=200", "--games", "2", "--record", str(tmp_path)]
+    assert match_main(argv) == 0
+
+
+def test_engine_with_a_network_checkpoint(tmp_path):
+    import torch
+
+    from agents.network import PolicyValueNet
+    from core.checkpoint import save_checkpoint
+
+    game = envs.get_game("chess")
+    torch.manual_seed(0)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": game.name, "options": dict(game.options)}, "net_config": net.config}
+    payload["model"] = net.state_dict()
+    path = save_checkpoint(tmp_path / "chess.pt", payload, kind="alphazero")
+    stream = io.StringIO()
+    eng = Engine(stream, Path(path))
+    assert eng.handle("position startpos moves e2e4") and eng.handle("go nodes 16")
+    eng._thread.join(60)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("bestmove ") and any(" score cp " in line and " pv " in line for line in lines)
+    assert not any("no network" in line for line in lines)
+    move = chess.Move.from_uci(lines[-1].split()[1])
+    assert move in chess.Board("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1").legal_moves
