@@ -122,7 +122,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     one = state_ops.take(state, 0)
 
     def single() -> int:
-        mcts.search(game, one, evaluate, **search_kw)
+        mcts.search(game, one, evaluate, leaf_batch=1, **search_kw)  # one leaf a call (see `gamelab bench play`)
         return cfg.sims
 
     single_rate = _timed(single, cfg.seconds, device)

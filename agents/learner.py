@@ -59,6 +59,7 @@ class TrainConfig:
     dirichlet_fraction: float = bounded(0.25, ge=0, le=1)
     forced_playouts: bool = False  # KataGo's forced playouts with policy target pruning (PUCT only)
     forced_k: float = bounded(2.0, gt=0)
+    leaf_batch: int = bounded(0, ge=0)  # leaves per tree per network call (0: 8 when at most 4 games search, else 1)
     temperature: float = bounded(1.0, ge=0)
     temperature_moves: int = bounded(4, ge=0)  # moves of each game played with `temperature`, then greedy
     tree_reuse: bool = True
@@ -138,6 +139,7 @@ def search_settings(cfg: TrainConfig) -> SearchSettings:
         maxvisit_init=cfg.maxvisit_init,
         forced_playouts=cfg.forced_playouts,
         forced_k=cfg.forced_k,
+        leaf_batch=cfg.leaf_batch,
     )
 
 

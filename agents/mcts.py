@@ -11,11 +11,20 @@ move. A network uses the planes; random rollouts (agents.leaf_evaluators) play o
 `game.outcome` instead of the evaluator. The root counts one visit of its own, so root visits = 1 + the simulations
 below it.
 
+Leaf batching (leaf parallelism with virtual loss, as KataGo searches one game): a step selects K leaves per tree
+one after another, each adding a virtual loss along its path (a visit that lost for the player who moved there) so
+the next selection looks elsewhere; a new leaf's node is reserved at once and counts as terminal until it is
+evaluated; a later selection that ends there anyway (a collision) is dropped and does not count as a simulation.
+Then all new leaves of all games are evaluated in one call, the virtual losses are taken off (they live in their
+own array, `Tree.virtual`, so the undo is exact) and the counted paths are backed up in order. Every game still
+gets exactly `num_simulations` backed-up simulations. One game alone then still fills a network batch; with K = 1
+the search is exactly the plain one-leaf-per-call search.
+
 The knobs of a search are one `SearchSettings` object, built once from a job's config: root Dirichlet noise,
 first-play urgency, forced playouts with policy target pruning (KataGo, Wu 2019), Gumbel root search with
 sequential halving and completed-Q policy targets (Danihelka et al. 2022; agents/gumbel.py).
 
-Dimension letters: B games, N nodes, A actions, C/H/W planes.
+Dimension letters: B games, N nodes, A actions, C/H/W planes, K leaves per tree per step.
 """
 
 from __future__ import annotations
@@ -29,6 +38,10 @@ import torch
 from torch import Tensor
 
 from agents import gumbel as gum
+from agents.host_tree import backup_one as host_backup
+from agents.host_tree import host_tree
+from agents.host_tree import reserve_one as host_reserve
+from agents.host_tree import select_one as host_select
 from agents.tree import (
     Leaf,
     Tree,
@@ -53,6 +66,9 @@ __all__ = [
     "select",
     "expand",
     "backup",
+    "reserve",
+    "expand_reserved",
+    "leaf_batch_step",
     "select_action",
     "advance_tree",
     "reset_rows",
@@ -62,6 +78,8 @@ __all__ = [
 _state_gather, _child_stats = state_gather, child_stats
 
 _FORCED_BONUS = 1e4  # added to the PUCT score of a root child below its forced playout count
+FEW_GAMES = 4  # searches of at most this many games batch leaves by default (leaf_batch=0)
+FEW_GAMES_LEAF_BATCH = 8  # ... this many per tree per network call
 
 
 class Evaluator(Protocol):
@@ -91,6 +109,18 @@ class SearchSettings:
     maxvisit_init: float = 50.0
     forced_playouts: bool = False
     forced_k: float = 2.0
+    leaf_batch: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.leaf_batch, int) or self.leaf_batch < 0:
+            raise ValueError(f"leaf_batch must be an integer >= 0 (0: automatic), got {self.leaf_batch!r}")
+
+    def leaves_per_call(self, num_games: int) -> int:
+        """K, the leaves selected per tree for one evaluator call: `leaf_batch`, or where it is 0 (automatic)
+        FEW_GAMES_LEAF_BATCH for a search of at most FEW_GAMES games and 1 for more (their batch is full already)."""
+        if self.leaf_batch > 0:
+            return self.leaf_batch
+        return FEW_GAMES_LEAF_BATCH if num_games <= FEW_GAMES else 1
 
     def replace(self, **changes: Any) -> SearchSettings:
         """A copy with some knobs changed (unknown names are a TypeError)."""
@@ -139,8 +169,9 @@ def _puct_scores(
     c_puct: float,
     fpu: float,
 ) -> Tensor:
-    node_visits = tree.visits[rows, node]  # [B] = 1 + sum(n)
-    node_value = tree.value_sum[rows, node] / node_visits.clamp_min(1.0)
+    visits = tree.visits[rows, node]
+    node_visits = visits + tree.virtual[rows, node]  # [B] = 1 + sum(n), virtual visits included
+    node_value = tree.value_sum[rows, node] / visits.clamp_min(1.0)
     q = torch.where(n > 0, q, (node_value - fpu)[:, None])
     u = c_puct * prior * node_visits.sqrt()[:, None] / (1.0 + n)
     return torch.where(legal, q + u, -math.inf)
@@ -209,8 +240,8 @@ def _root(tree: Tree, s: SearchSettings, generator: torch.Generator | None) -> _
     return root
 
 
-def _choose(tree: Tree, root: _Root, s: SearchSettings, node: Tensor, at_root: bool, sim: int) -> Tensor:
-    """The action to follow at node[b] of every game ([B])."""
+def _choose(tree: Tree, root: _Root, s: SearchSettings, node: Tensor, at_root: bool, sim: int | Tensor) -> Tensor:
+    """The action to follow at node[b] of every game ([B]); `sim` is the simulation number (or one per game [B])."""
     rows = torch.arange(node.shape[0], device=node.device)
     _, n, q = child_stats(tree, rows, node)
     prior, legal = (root.prior, root.legal) if at_root else (tree.prior[rows, node], tree.legal[rows, node])
@@ -219,9 +250,11 @@ def _choose(tree: Tree, root: _Root, s: SearchSettings, node: Tensor, at_root: b
             q, n, tree.raw_value[rows, node], prior, legal, value_scale=s.value_scale, maxvisit_init=s.maxvisit_init
         )
         if at_root:
-            return gum.root_scores(root.gumbel, prior, sigma, n - root.start_visits, root.table[:, sim], legal).argmax(
-                -1
-            )
+            if torch.is_tensor(sim):
+                target = root.table.gather(1, sim.clamp(0, root.table.shape[1] - 1)[:, None])[:, 0]
+            else:
+                target = root.table[:, sim]
+            return gum.root_scores(root.gumbel, prior, sigma, n - root.start_visits, target, legal).argmax(-1)
         return gum.interior_scores(prior, sigma, n, legal).argmax(-1)
     score = _puct_scores(tree, rows, node, n, q, prior, legal, s.c_puct, s.fpu_reduction)
     if at_root and s.forced_playouts:
@@ -230,17 +263,25 @@ def _choose(tree: Tree, root: _Root, s: SearchSettings, node: Tensor, at_root: b
     return score.argmax(-1)
 
 
-def select(tree: Tree, root: _Root, s: SearchSettings, sim: int) -> tuple[Tensor, Tensor]:
+def select(
+    tree: Tree, root: _Root, s: SearchSettings, sim: int | Tensor, live: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Walk down from the roots while the chosen child exists and is not terminal.
 
+    Args:
+        sim: the simulation number (for Gumbel's sequential halving), or one per game [B].
+        live: the games that select [B] (default: those not finished at the root).
     Returns:
         (node [B], action [B]): the last node reached and the action chosen there (its child is new or terminal).
     """
     b, dev = tree.visits.shape[0], tree.visits.device
     rows = torch.arange(b, device=dev)
     node = action = torch.zeros(b, dtype=torch.long, device=dev)
-    active = root.live
+    active = root.live if live is None else live
+    on_cpu = dev.type == "cpu"
     for d in range(tree.max_depth + 1):
+        if on_cpu and d > 0 and not bool(active.any()):  # every path has ended (a free check on the CPU)
+            break
         a = _choose(tree, root, s, node, d == 0, sim)
         action = torch.where(active, a, action)
         child = tree.children[rows, node, action].long()
@@ -278,15 +319,144 @@ def expand(game: Game, tree: Tree, node: Tensor, action: Tensor, live: Tensor, e
     return torch.where(is_new, slot, torch.where(live, child, torch.zeros_like(child)))
 
 
-def backup(tree: Tree, leaf: Tensor) -> None:
+def reserve(tree: Tree, node: Tensor, action: Tensor, live: Tensor) -> tuple[Tensor, Tensor]:
+    """Leaf batching: give every game's new child (node, action) its node id at once, marked terminal until
+    `expand_reserved` evaluates it, and add a virtual loss along the path from the leaf to the root (in place).
+
+    Returns:
+        (leaf [B], is_new [B]): the reserved node, an existing terminal (or reserved) child, or the root of a
+        finished game; whether the leaf is a new node.
+    """
+    rows = torch.arange(node.shape[0], device=node.device)
+    child = tree.children[rows, node, action].long()
+    is_new = live & (child < 0)
+    slot = tree.num_nodes  # unused by the games where nothing is new: written, never counted
+    tree.parent[rows, slot] = node
+    tree.depth[rows, slot] = tree.depth[rows, node] + 1
+    tree.visits[rows, slot] = 0.0
+    tree.value_sum[rows, slot] = 0.0
+    tree.virtual[rows, slot] = 0.0
+    tree.terminal[rows, slot] = True  # pending: selection stops here until the leaf is evaluated
+    tree.children[rows, node, action] = torch.where(is_new, slot, child).to(torch.int32)
+    tree.num_nodes = slot + is_new.long()
+    tree.max_depth = max(tree.max_depth, int(torch.where(is_new, tree.depth[rows, slot], 0).max()))
+    leaf = torch.where(is_new, slot, torch.where(live, child, torch.zeros_like(child)))
+    cur, on = leaf, torch.ones_like(is_new)
+    on_cpu = leaf.device.type == "cpu"
+    for _ in range(tree.max_depth + 1):
+        if on_cpu and not bool(on.any()):
+            break
+        tree.virtual[rows, cur] += on.float()
+        par = tree.parent[rows, cur]
+        on = on & (par >= 0)
+        cur = par.clamp_min(0)
+    return leaf, is_new
+
+
+def expand_reserved(
+    game: Game, tree: Tree, node: Tensor, action: Tensor, leaf: Tensor, is_new: Tensor, evaluate: Evaluator
+) -> None:
+    """Evaluate the reserved leaves of a leaf batch in one call and fill in their nodes (in place).
+
+    Args:
+        node, action, leaf, is_new: [K, B], the K selections and reservations of the step.
+    """
+    k, b = leaf.shape
+    rows = torch.arange(b, device=leaf.device).repeat(k)
+    pick = is_new.reshape(-1).nonzero().squeeze(1)
+    if pick.numel() > 0:
+        flat = (x.reshape(-1)[pick] for x in (node, action, leaf))
+        _fill_leaves(game, tree, rows[pick], *flat, evaluate)
+
+
+def _fill_leaves(
+    game: Game, tree: Tree, rows: Tensor, node: Tensor, action: Tensor, leaf: Tensor, evaluate: Evaluator
+) -> None:
+    """Step (rows, node) by action, evaluate the states in one call, write them into the reserved nodes `leaf`."""
+    leaf_state = game.step(state_gather(tree.states, rows, node), action, check=False)
+    new = evaluate_leaves(game, leaf_state, evaluate)
+    state_write(tree.states, rows, leaf, leaf_state)
+    tree.raw_value[rows, leaf] = new.value
+    tree.prior[rows, leaf] = new.prior
+    tree.legal[rows, leaf] = new.legal
+    tree.terminal[rows, leaf] = new.done
+
+
+def leaf_batch_step(
+    game: Game, tree: Tree, root: _Root, s: SearchSettings, evaluate: Evaluator, done: Tensor, k: int
+) -> Tensor:
+    """Up to K simulations of every game with one evaluator call (in place): select and reserve K leaves under
+    virtual loss, evaluate the new ones, take the virtual losses off, back up the counted paths in order.
+
+    Args:
+        done: LongTensor[B], simulations each game has had (games stop at `s.num_simulations`).
+    Returns:
+        LongTensor[B]: simulations counted in this step (K minus collisions; at least 1 for a game still searching).
+    """
+    if tree.visits.device.type == "cpu" and not s.gumbel and tree.visits.shape[0] <= FEW_GAMES:
+        return _host_leaf_batch_step(game, tree, root, s, evaluate, done, k)
+    first_new = tree.num_nodes.clone()  # nodes reserved in this step get ids from here on
+    taken = torch.zeros_like(done)
+    picks = []
+    for _ in range(k):
+        active = root.live & (done + taken < s.num_simulations)
+        node, action = select(tree, root, s, done + taken, active)
+        leaf, is_new = reserve(tree, node, action, active)
+        counted = active & (is_new | (leaf < first_new))  # not a collision with a leaf reserved in this step
+        taken = taken + counted.long()
+        picks.append((node, action, leaf, is_new, counted))
+    node, action, leaf, is_new, counted = (torch.stack(x) for x in zip(*picks))
+    expand_reserved(game, tree, node, action, leaf, is_new, evaluate)
+    tree.virtual.zero_()  # every virtual loss of the step comes off at once, exactly
+    for j in range(k):
+        backup(tree, leaf[j], counted[j])
+    return taken
+
+
+def _host_leaf_batch_step(
+    game: Game, tree: Tree, root: _Root, s: SearchSettings, evaluate: Evaluator, done: Tensor, k: int
+) -> Tensor:
+    """`leaf_batch_step` for a few games on the CPU: the same step, with the walks in numpy (agents.host_tree)."""
+    t = host_tree(tree)
+    prior, legal = root.prior.contiguous().numpy(), root.legal.contiguous().numpy()
+    live, done_l = root.live.tolist(), done.tolist()
+    first_new = tree.num_nodes.tolist()
+    forced_k = s.forced_k if s.forced_playouts else None
+    taken = [0] * len(live)
+    new, counted = [], []  # (game, node, action, leaf) of new leaves; (game, leaf) of counted simulations
+    for _ in range(k):
+        for b, alive in enumerate(live):
+            if not alive or done_l[b] + taken[b] >= s.num_simulations:
+                continue
+            node, action = host_select(t, b, prior[b], legal[b], s.c_puct, s.fpu_reduction, forced_k)
+            leaf, is_new = host_reserve(t, b, node, action)
+            if is_new:
+                new.append((b, node, action, leaf))
+            if is_new or leaf < first_new[b]:  # not a collision with a leaf reserved in this step
+                taken[b] += 1
+                counted.append((b, leaf))
+    if new:
+        rows, node, action, leaf = torch.tensor(new, dtype=torch.long).unbind(1)
+        _fill_leaves(game, tree, rows, node, action, leaf, evaluate)
+    tree.virtual.zero_()  # every virtual loss of the step comes off at once, exactly
+    for b, leaf in counted:
+        host_backup(t, b, leaf)
+    return torch.tensor(taken, dtype=done.dtype)
+
+
+def backup(tree: Tree, leaf: Tensor, on: Tensor | None = None) -> None:
     """Add the leaf's value to every node on its path to the root (in place), negated wherever the player to move
-    differs from the leaf's."""
+    differs from the leaf's; only in the games where on[B] is True (default: all)."""
     b = leaf.shape[0]
     rows = torch.arange(b, device=leaf.device)
     v = tree.raw_value[rows, leaf]
-    cur, on = leaf, torch.ones(b, dtype=torch.bool, device=leaf.device)
+    cur = leaf
+    on = torch.ones(b, dtype=torch.bool, device=leaf.device) if on is None else on
     player = tree.states.player
+    on_cpu = leaf.device.type == "cpu"
     for _ in range(tree.max_depth + 1):
+        if on_cpu and not bool(on.any()):  # every path has reached its root
+            break
         tree.visits[rows, cur] += on.float()
         tree.value_sum[rows, cur] += torch.where(on, v, 0.0)
         par = tree.parent[rows, cur]
@@ -332,6 +502,8 @@ def search(
             max_considered_actions: root actions sampled by Gumbel-top-k.
             gumbel_scale: scale of the root Gumbel noise (0: deterministic).
             value_scale, maxvisit_init: sigma(q) = (maxvisit_init + max N) * value_scale * q (q rescaled to [0, 1]).
+            leaf_batch: K, leaves selected per tree (under virtual loss) for each evaluator call; 0 (the default):
+                8 when at most 4 games are searched, else 1. K = 1 is the plain one-leaf simulation.
             forced_playouts: KataGo's forced playouts at the root (n_forced = sqrt(forced_k * P * total)) and policy
                 target pruning of the forced visits (PUCT only).
             fpu_reduction: unvisited children take Q = (parent's mean value) - fpu_reduction.
@@ -343,10 +515,19 @@ def search(
     s = (settings or SearchSettings()).replace(**knobs) if knobs else (settings or SearchSettings())
     tree = _prepare(game, state, evaluate, tree, s.num_simulations)
     root = _root(tree, s, generator)
-    for sim in range(s.num_simulations):
-        node, action = select(tree, root, s, sim)
-        leaf = expand(game, tree, node, action, root.live, evaluate)
-        backup(tree, leaf)
+    per_call = s.leaves_per_call(tree.visits.shape[0])
+    if per_call == 1:
+        for sim in range(s.num_simulations):
+            node, action = select(tree, root, s, sim)
+            leaf = expand(game, tree, node, action, root.live, evaluate)
+            backup(tree, leaf)
+        return _result(tree, root, s)
+    done = torch.zeros_like(tree.num_nodes)
+    while True:
+        most = int(torch.where(root.live, s.num_simulations - done, 0).max())
+        if most <= 0:
+            break
+        done = done + leaf_batch_step(game, tree, root, s, evaluate, done, min(per_call, most))
     return _result(tree, root, s)
 
 

@@ -7,6 +7,12 @@ Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-sepa
 line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
 an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
 
+Lines that are already waiting are searched together: the agent takes every complete line on stdin (up to
+--max-batch, read in chunks of at most 64 KB), searches all their positions in one batched search with the same
+simulations each, and answers them in order, flushing each answer. A line sent alone, after the previous answer,
+is searched alone as before. Many queued lines are never refused: the rest waits in the pipe. A line longer than
+MAX_LINE_BYTES is answered with an error and skipped piece by piece, never held whole.
+
 Without --checkpoint the bundled model agents/models/GAME.pt is used; a run directory given to --checkpoint plays
 its latest checkpoint. The model must have been trained on the game and board asked for (`--option size=6` for
 the bundled 6x6 Othello model): another one is refused, naming both. When there is none, the command exits at once
@@ -18,8 +24,13 @@ Dimension letters: A actions.
 
 from __future__ import annotations
 
+import io
+import os
+import select
 import sys
+from collections import deque
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -33,8 +44,73 @@ from core.checkpoint import CheckpointError
 from core.device import pick_device, set_cpu_threads
 from core.job import DEFAULT_THREADS, JobParser, fail, ranged
 from envs import IllegalActionError
+from envs import state as state_ops
 
-__all__ = ["parse_moves", "format_move", "main"]
+__all__ = ["MAX_LINE_BYTES", "LEAF_BATCH", "LineBatches", "parse_moves", "format_move", "main"]
+
+MAX_LINE_BYTES = 64 * 1024
+LEAF_BATCH = 8  # leaves per tree per network call, the same for one position and for a batch of them
+_CHUNK = 64 * 1024
+
+
+class LineBatches:
+    """The lines of a byte stream, in batches of what is already waiting (read in chunks of at most 64 KB).
+
+    `next_batch(n)` blocks until one complete line (or EOF) is there, then adds the complete lines that are already
+    readable without waiting, up to n. A line over `limit` bytes or not UTF-8 comes as None (its bytes are dropped as
+    they arrive, so memory stays within `limit` plus one chunk). Streams without a file descriptor (in-process tests)
+    count everything as waiting.
+    """
+
+    def __init__(self, stream: BinaryIO, limit: int = MAX_LINE_BYTES):
+        self.stream, self.limit = stream, limit
+        try:
+            self.fd: int | None = stream.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self.fd = None
+        self.lines: deque[str | None] = deque()
+        self.partial = b""
+        self.skipping = False  # inside a line over the limit: drop bytes up to its newline
+        self.eof = False
+
+    def _read(self) -> None:
+        """One read of at most a chunk (blocks if nothing is there); split it into complete lines."""
+        data = os.read(self.fd, _CHUNK) if self.fd is not None else self.stream.read(_CHUNK)
+        if not data:
+            self.eof = True
+            if self.partial or self.skipping:
+                self._line(None if self.skipping else self.partial)
+            self.partial, self.skipping = b"", False
+            return
+        *complete, rest = (self.partial + data).split(b"\n")
+        for raw in complete:
+            self._line(None if self.skipping else raw)
+            self.skipping = False
+        if self.skipping or len(rest) > self.limit:
+            self.skipping, rest = True, b""
+        self.partial = rest
+
+    def _line(self, raw: bytes | None) -> None:
+        if raw is None or len(raw) > self.limit:
+            self.lines.append(None)
+            return
+        try:
+            self.lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            self.lines.append(None)
+
+    def _waiting(self) -> bool:
+        if self.fd is None:
+            return True
+        return bool(select.select([self.fd], [], [], 0)[0])
+
+    def next_batch(self, max_lines: int) -> list[str | None]:
+        """Up to max_lines lines ([] at EOF): at least one, plus those already waiting."""
+        while not self.lines and not self.eof:
+            self._read()
+        while len(self.lines) < max_lines and not self.eof and self._waiting():
+            self._read()
+        return [self.lines.popleft() for _ in range(min(max_lines, len(self.lines)))]
 
 
 def parse_moves(game, line: str) -> list[int]:
@@ -81,7 +157,27 @@ def _player(net, device: torch.device, sims: int) -> Player:
     """The agent: the network searching with the default search settings and `sims` simulations (0: raw policy)."""
     if sims <= 0:
         return policy_player(net, device=device)
-    return network_player(net, SearchSettings(num_simulations=sims), device=device)
+    return network_player(net, SearchSettings(num_simulations=sims, leaf_batch=LEAF_BATCH), device=device)
+
+
+def _answers(game, player: Player, lines: list[str | None], device: torch.device) -> list[str]:
+    """The answers to a batch of lines, in order: the valid positions searched together in one batched search."""
+    answers: list[str] = []
+    states, slots = [], []
+    for line in lines:
+        try:
+            if line is None:
+                raise ValueError(f"line over {MAX_LINE_BYTES} bytes or not UTF-8 text; skipped")
+            states.append(_position(game, parse_moves(game, line), device))
+            slots.append(len(answers))
+            answers.append("")
+        except ValueError as err:
+            answers.append(f"error: {err}")
+    if states:
+        actions = player(game, state_ops.cat(states)).tolist()
+        for i, a in zip(slots, actions):
+            answers[i] = format_move(game, int(a))
+    return answers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--threads", type=ranged(int, ge=1), default=DEFAULT_THREADS, help="torch CPU threads")
+    parser.add_argument("--max-batch", type=ranged(int, ge=1), default=512, help="most waiting lines searched together")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_cpu_threads(args.threads)
     try:
@@ -112,14 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, ValueError, KeyError) as err:
         return fail(err)
     player = _player(net, device, args.sims)
-    for line in sys.stdin:
-        try:
-            state = _position(game, parse_moves(game, line), device)
-            answer = format_move(game, int(player(game, state)[0]))
-        except ValueError as err:
-            answer = f"error: {err}"
-        sys.stdout.write(answer + "\n")
-        sys.stdout.flush()
+    stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
+    batches = LineBatches(stdin)
+    while lines := batches.next_batch(args.max_batch):
+        for answer in _answers(game, player, lines, device):
+            sys.stdout.write(answer + "\n")
+            sys.stdout.flush()
     return 0
 
 

@@ -47,7 +47,9 @@ class Leaf:
 class Tree:
     """Search tree of B games with capacity N nodes (node 0 is the root). Arrays are updated in place by `search`.
 
-    Fields: visits, value_sum, raw_value [B, N] float (node player's view); prior [B, N, A] float; legal [B, N, A]
+    Fields: visits, value_sum, raw_value [B, N] float (node player's view); virtual [B, N] float: virtual losses of
+    the leaf batch being selected (agents.mcts; each counts as a visit that lost for the player who moved into the
+    node; all 0 between steps); prior [B, N, A] float; legal [B, N, A]
     bool; children [B, N, A] int32 (-1: not expanded); parent [B, N] long (-1 at the root); depth [B, N] long;
     terminal [B, N] bool; num_nodes [B] long (0: no tree for that game); states: a game State with fields [B, N, ...];
     max_depth: upper bound on the depth of any node (int).
@@ -62,12 +64,15 @@ class Tree:
     parent: Tensor
     depth: Tensor
     terminal: Tensor
+    virtual: Tensor
     num_nodes: Tensor
     states: Any
     max_depth: int
 
 
-_NODE_FIELDS = ("visits", "value_sum", "raw_value", "prior", "legal", "children", "parent", "depth", "terminal")
+_NODE_FIELDS = (
+    "visits", "value_sum", "raw_value", "prior", "legal", "children", "parent", "depth", "terminal", "virtual"
+)  # fmt: skip
 _FILL = {"children": -1, "parent": -1}
 
 
@@ -106,6 +111,7 @@ def new_tree(state: Any, leaf: Leaf, capacity: int) -> Tree:
         parent=torch.full((b, capacity), -1, dtype=torch.long, device=dev),
         depth=torch.zeros(b, capacity, dtype=torch.long, device=dev),
         terminal=torch.zeros(b, capacity, dtype=torch.bool, device=dev),
+        virtual=torch.zeros(b, capacity, device=dev),
         num_nodes=torch.ones(b, dtype=torch.long, device=dev),
         states=states,
         max_depth=0,
@@ -148,14 +154,17 @@ def merge(keep: Tensor, a: Tree, b: Tree) -> Tree:
 
 
 def child_stats(tree: Tree, rows: Tensor, node: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """(children [B, A] long, visits [B, A], q [B, A] from node[b]'s player view, 0 where unvisited)."""
+    """(children [B, A] long, visits [B, A], q [B, A] from node[b]'s player view, 0 where unvisited).
+
+    Virtual losses count: each adds a visit worth -1 from node[b]'s player view (none outside a leaf batch)."""
     child = tree.children[rows, node].long()
     c = child.clamp_min(0)
-    n = torch.where(child >= 0, tree.visits.gather(1, c), 0.0)
+    virtual = tree.virtual.gather(1, c)
+    n = torch.where(child >= 0, tree.visits.gather(1, c) + virtual, 0.0)
     s = tree.value_sum.gather(1, c)
     player = tree.states.player
     same = player.gather(1, c) == player[rows, node][:, None]
-    q = torch.where(n > 0, torch.where(same, s, -s) / n.clamp_min(1.0), 0.0)
+    q = torch.where(n > 0, (torch.where(same, s, -s) - virtual) / n.clamp_min(1.0), 0.0)
     return child, n, q
 
 

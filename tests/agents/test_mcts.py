@@ -98,12 +98,14 @@ def _integer_evaluator(num_actions: int, planes_shape: tuple[int, int, int]):
     return evaluate
 
 
+@pytest.mark.parametrize("leaf_batch", [1, 4], ids=["one-leaf", "4-leaves"])
 @pytest.mark.parametrize("gumbel", [False, True], ids=["puct", "gumbel"])
-def test_batch_gives_the_same_answers_as_each_game_alone(c4, gumbel):
+def test_batch_gives_the_same_answers_as_each_game_alone(c4, gumbel, leaf_batch):
     moves = [[], [3], [3, 3, 2], [0, 1, 2, 3, 4, 5, 6, 0], [3, 0, 3, 0, 3]]
     state = _play(c4, moves)
     evaluate = _integer_evaluator(c4.num_actions, c4.planes_shape)
     kw = {"num_simulations": 24, "gumbel": gumbel, "gumbel_scale": 0.0, "max_considered_actions": 4}
+    kw["leaf_batch"] = leaf_batch
     batch = mcts.search(c4, state, evaluate, **kw)
     for i in range(len(moves)):
         alone = mcts.search(c4, state_ops.take(state, i), evaluate, **kw)

@@ -116,6 +116,70 @@ def test_notation_round_trip(name):
         parse_moves(game, "4-5")
 
 
+def _tictactoe_lines(count: int) -> list[str]:
+    """Distinct tic-tac-toe move lists of positions not over (random legal games, cut at random lengths)."""
+    game = envs.get_game("tictactoe")
+    gen = torch.Generator().manual_seed(3)
+    lines: list[str] = []
+    while len(lines) < count:
+        state, moves = game.init(1), []
+        for _ in range(int(torch.randint(0, 8, (1,), generator=gen))):
+            legal = game.legal_mask(state)[0].nonzero().flatten()
+            a = int(legal[torch.randint(len(legal), (1,), generator=gen)])
+            nxt = game.step(state, torch.tensor([a]))
+            if bool(game.outcome(nxt)[0][0]):
+                break
+            state, moves = nxt, moves + [a]
+        line = " ".join(map(str, moves))
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def test_waiting_lines_are_answered_as_one_at_a_time(tmp_path, monkeypatch, capsys):
+    """Lines already waiting are searched in one batch: the answers, in order, are those of each line alone
+    (a deterministic network and search), errors included."""
+    ckpt = str(_checkpoint(tmp_path / "ttt.pt", "tictactoe"))
+    lines = _tictactoe_lines(40)
+    lines[5:5] = ["4 4", "x"]  # errors in the middle keep their place
+    alone = []
+    for line in lines:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(line + "\n"))
+        assert protocol.main(["tictactoe", "--checkpoint", ckpt, "--sims", "24"]) == 0
+        alone.append(capsys.readouterr().out.rstrip("\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(line + "\n" for line in lines)))
+    assert protocol.main(["tictactoe", "--checkpoint", ckpt, "--sims", "24", "--max-batch", "16"]) == 0
+    together = capsys.readouterr().out.splitlines()
+    assert together == alone
+    assert alone[5].startswith("error: ") and alone[6].startswith("error: ")
+    assert all(a.isdigit() for i, a in enumerate(alone) if i not in (5, 6))
+
+
+def test_lines_written_at_once_through_a_pipe_come_back_in_order(tmp_path):
+    """Many lines at once through a real pipe (more than one batch and more than one read chunk), with a line
+    over the length limit among them: every line gets its answer, in order."""
+    ckpt = _checkpoint(tmp_path / "ttt.pt", "tictactoe")
+    proc = _start("tictactoe", "--checkpoint", str(ckpt), "--sims", "4", "--max-batch", "64")
+    lines = ["0 1 2 4 3 5 7 6"] * 150 + ["1" * (protocol.MAX_LINE_BYTES + 10)] + ["0 1 2 4 3 5 7 6"] * 150
+    try:
+        out, err = proc.communicate("".join(line + "\n" for line in lines), timeout=300)
+    finally:
+        proc.kill()
+    answers = out.splitlines()
+    assert proc.returncode == 0, err
+    assert len(answers) == len(lines)
+    assert answers[150].startswith("error: ") and "bytes" in answers[150]
+    assert answers[:150] == ["8"] * 150 and answers[151:] == ["8"] * 150
+
+
+def test_line_batches_read_what_is_waiting_in_bounded_pieces():
+    data = b"1\n22\n" + b"x" * 50 + b"\n333\nlast"
+    batches = protocol.LineBatches(io.BytesIO(data), limit=10)
+    assert batches.next_batch(2) == ["1", "22"]
+    assert batches.next_batch(10) == [None, "333", "last"]
+    assert batches.next_batch(10) == []
+
+
 def test_a_model_for_another_board_is_refused_naming_both(tmp_path, capsys):
     game = envs.get_game("othello", size=6)
     net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)

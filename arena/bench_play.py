@@ -1,0 +1,215 @@
+"""One game at a time: search speed and strength against K, the leaves per tree per network call (leaf batching).
+
+    gamelab bench play --game connect_four --sims 200 --leaf-batches 1,2,4,8,16 --seconds 5 --positions 200
+
+Prints, in one run and for the bundled model of the game (or --checkpoint), one row per K:
+  - search: simulations/s of one game searched alone (PUCT, --sims simulations a move, cycling over a few positions a
+    few random moves into the game), and its speedup over K = 1,
+  - net at batch K: the network's positions/s when called on K positions at once (the limit for one game at K), and
+    the search's share of it,
+  - mistakes (Connect Four): the mistake rate at equal simulations on Pons' solved test sets (arena.evaluate; a
+    move is a mistake when it changes the game-theoretic outcome) with its standard error; skipped, saying why,
+    when the sets are not there.
+
+The machine's load changes rates between runs: compare rows of one run only. On a shared CPU, `--clock cpu` times
+by this process's CPU time (one thread), which other processes' load disturbs far less than the wall clock.
+
+Dimension letters: B games, K leaves per tree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import envs
+from agents.bench import _random_positions
+from agents.leaf_evaluators import network_evaluator
+from agents.mcts import SearchSettings, search
+from agents.network import load_policy_value_net
+from agents.players import bundled_model_path
+from agents.search_player import network_player
+from arena.evaluate import bench_dir_default, connect4_benchmark
+from core.device import pick_device, set_cpu_threads
+from core.job import JobParser, fail, ranged
+from envs import state as state_ops
+
+__all__ = ["PlayBenchConfig", "run_play_bench", "main"]
+
+
+@dataclass(frozen=True)
+class PlayBenchConfig:
+    game: str = "connect_four"
+    checkpoint: str = ""  # default: the bundled model of the game
+    device: str = "cpu"
+    sims: int = 200
+    leaf_batches: tuple[int, ...] = (1, 2, 4, 8, 16)
+    seconds: float = 5.0
+    positions: int = 200  # solved positions per Connect Four test set for the mistake rates (0: no strength test)
+    sets: tuple[str, ...] = ("Test_L2_R1", "Test_L2_R2")
+    threads: int = 1
+    clock: str = "wall"  # wall: elapsed time; cpu: this process's CPU time (steadier on a shared machine)
+    seed: int = 0
+
+
+def _rate(fn: Callable[[], int], seconds: float, clock: Callable[[], float]) -> float:
+    """Work per second of fn (which returns a work count), called until `seconds` of `clock` have passed (at least
+    twice, after one warm-up call)."""
+    fn()
+    work, calls, start = 0, 0, clock()
+    while calls < 2 or clock() - start < seconds:
+        work += fn()
+        calls += 1
+    return work / (clock() - start)
+
+
+def _search_rate(game, starts, evaluate, settings: SearchSettings, seconds: float, clock) -> float:
+    """Simulations/s of one game searched alone, cycling over the start positions."""
+    turn = iter(range(1 << 62))
+
+    def one_game() -> int:
+        search(game, state_ops.take(starts, next(turn) % starts.player.shape[0]), evaluate, settings)
+        return settings.num_simulations
+
+    return _rate(one_game, seconds, clock)
+
+
+def _net_rate(game, batch, evaluate, seconds: float, clock) -> float:
+    """Positions/s of the network called on `batch` positions at once."""
+    planes, mask = game.planes(batch), game.legal_mask(batch)
+
+    def infer() -> int:
+        evaluate(planes, mask)
+        return mask.shape[0]
+
+    return _rate(infer, seconds, clock)
+
+
+def run_play_bench(cfg: PlayBenchConfig) -> dict:
+    """Measure the rows of the module docstring. Returns a dict of figures."""
+    device = pick_device(cfg.device)
+    if device.type == "cpu":
+        set_cpu_threads(cfg.threads)
+    game = envs.get_game(cfg.game)
+    path = Path(cfg.checkpoint) if cfg.checkpoint else bundled_model_path(game)
+    if not path.is_file():
+        raise ValueError(f"no model file {path}; give one with --checkpoint PATH")
+    net, net_game = load_policy_value_net(path, device=device)
+    if net_game.name != game.name:
+        raise ValueError(f"{path} holds a {net_game.name} model, not {game.name}")
+    evaluate = network_evaluator(net, device)
+    clock = time.process_time if cfg.clock == "cpu" else time.perf_counter
+    if device.type != "cpu" and cfg.clock == "cpu":
+        raise ValueError("--clock cpu measures CPU time: use it with --device cpu")
+    starts = _random_positions(game, 8, device, torch.Generator().manual_seed(cfg.seed))
+    folder = bench_dir_default()
+    strength_note = None
+    if game.name != "connect_four" or cfg.positions == 0:
+        strength_note = "mistake rates: Connect Four only (and --positions > 0)"
+    elif not all((folder / f"{s}.scores").is_file() for s in cfg.sets):
+        strength_note = f"mistake rates skipped: test sets {', '.join(cfg.sets)} not found in {folder}"
+    rows = []
+    with torch.no_grad():
+        for k in cfg.leaf_batches:
+            settings = SearchSettings(num_simulations=cfg.sims, leaf_batch=k)
+            sims_per_s = _search_rate(game, starts, evaluate, settings, cfg.seconds, clock)
+            net_rate = _net_rate(game, state_ops.take(starts, torch.arange(k) % 8), evaluate, cfg.seconds, clock)
+            row = {"leaf_batch": k, "sims_per_s": sims_per_s, "net_positions_per_s": net_rate}
+            if strength_note is None:
+                player = network_player(net, settings, device=device)
+                res = connect4_benchmark(player, sets=cfg.sets, limit=cfg.positions, bench_dir=folder)
+                n = sum(r["positions"] for r in res.values())
+                m = sum(r["mistakes"] for r in res.values())
+                rate = m / max(n, 1)
+                row.update(positions=n, mistakes=m, mistake_rate=rate, mistake_se=math.sqrt(rate * (1 - rate) / n))
+            rows.append(row)
+    base = rows[0]["sims_per_s"]
+    for row in rows:
+        row["speedup_over_first"] = row["sims_per_s"] / base
+        row["share_of_net_rate"] = row["sims_per_s"] / row["net_positions_per_s"]
+    return {
+        "game": game.name,
+        "model": str(path),
+        "device": str(device),
+        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "sims": cfg.sims,
+        "clock": cfg.clock,
+        "sets": list(cfg.sets),
+        "strength_note": strength_note,
+        "rows": rows,
+    }
+
+
+def _table(r: dict) -> str:
+    head = (
+        f"{r['game']}  one game at a time, {r['sims']} simulations a move  model {r['model']}  device {r['device']}"
+        + (f" ({r['threads']} threads)" if r["threads"] else "")
+        + f"  rates per {'CPU' if r['clock'] == 'cpu' else 'wall'} second"
+    )
+    first = r["rows"][0]["leaf_batch"]
+    lines = [
+        head,
+        f"  {'K':>3}  {'search sims/s':>13}  {f'x K={first}':>7}  {'net pos/s at K':>14}  {'search/net':>10}"
+        + (f"  mistakes on {'+'.join(r['sets'])}" if r["strength_note"] is None else ""),
+    ]
+    for row in r["rows"]:
+        line = (
+            f"  {row['leaf_batch']:>3}  {row['sims_per_s']:>13,.0f}  {row['speedup_over_first']:>6.2f}x"
+            f"  {row['net_positions_per_s']:>14,.0f}  {row['share_of_net_rate']:>10.2f}"
+        )
+        if "mistake_rate" in row:
+            line += f"  {row['mistake_rate']:.3f} +- {row['mistake_se']:.3f}  ({row['mistakes']}/{row['positions']})"
+        lines.append(line)
+    if r["strength_note"]:
+        lines.append(f"  {r['strength_note']}")
+    return "\n".join(lines)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise ValueError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`gamelab bench play`: print the table (or JSON)."""
+    d = PlayBenchConfig()
+    p = JobParser(prog="gamelab bench play", description=__doc__.split("\n")[0])
+    p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
+    p.add_argument("--checkpoint", default=d.checkpoint, help="model file (default: the bundled model of the game)")
+    p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--sims", type=ranged(int, ge=1), default=d.sims, help="simulations a move")
+    p.add_argument("--leaf-batches", type=_ints, default=d.leaf_batches, help="values of K, e.g. 1,2,4,8,16")
+    p.add_argument("--seconds", type=ranged(float, gt=0), default=d.seconds, help="time per rate measurement")
+    p.add_argument(
+        "--positions", type=ranged(int, ge=0), default=d.positions, help="solved positions per test set (0: none)"
+    )
+    p.add_argument("--sets", default=",".join(d.sets), help="Connect Four test sets for the mistake rates")
+    p.add_argument("--threads", type=ranged(int, ge=1), default=d.threads, help="torch CPU threads")
+    p.add_argument("--clock", default=d.clock, choices=["wall", "cpu"], help="time rates by wall or process CPU time")
+    p.add_argument("--seed", type=ranged(int, ge=0), default=d.seed)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = p.parse_args(argv)
+    values = {k: v for k, v in vars(args).items() if k != "json"}
+    values["sets"] = tuple(s for s in args.sets.split(",") if s)
+    try:
+        result = run_play_bench(PlayBenchConfig(**values))
+    except ValueError as e:
+        return fail(e)
+    print(json.dumps(result) if args.json else _table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

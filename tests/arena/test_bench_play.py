@@ -1,0 +1,40 @@
+"""`gamelab bench play` runs in-process with tiny budgets: one row per K, speedups against the first K, and bad
+input answered with one error line and status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arena import bench_play
+from core import cli
+
+
+def test_bench_play_prints_one_row_per_leaf_batch(capsys):
+    rc = cli.main(["bench", "play", "--sims", "4", "--leaf-batches", "1,4", "--seconds", "0.01", "--positions", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "search/net" in out and "mistake rates: Connect Four only" in out
+    rc = bench_play.main(["--sims", "4", "--leaf-batches", "1,4", "--seconds", "0.01", "--positions", "0", "--json"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rc == 0 and [r["leaf_batch"] for r in rows] == [1, 4]
+    assert rows[0]["speedup_over_first"] == 1.0 and all(r["sims_per_s"] > 0 for r in rows)
+
+
+def test_bench_play_rejects_bad_input(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        bench_play.main(["--sims", "0"])
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: --sims")
+    assert bench_play.main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench_play.main(["--leaf-batches", "0,2"])
+
+
+def test_bench_agent_times_both_ways_with_the_same_answers(capsys):
+    rc = cli.main(["bench", "agent", "--positions", "12", "--sims", "8", "--json"])
+    r = json.loads(capsys.readouterr().out)
+    assert rc == 0 and r["positions"] == 12
+    assert r["same_answers"] == 12  # a deterministic search answers the same either way
+    assert r["one_at_a_time_s"] > 0 and r["at_once_s"] > 0
