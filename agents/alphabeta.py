@@ -173,7 +173,7 @@ def _root_values(game: Game, state: Any, depth: int, lim: _Limits) -> Tensor:
         actions, children, key, same, child_done = _ordered_children(game, s1, 0)
         best = -math.inf
         wide = len(child_done) > lim.max_width and depth >= 3
-        for i in range(2 * lim.max_width if wide else len(child_done)):
+        for i in range(min(2 * lim.max_width, len(child_done)) if wide else len(child_done)):
             if child_done[i] or depth <= 1:
                 v = float(key[i])
             else:

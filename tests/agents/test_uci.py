@@ -36,8 +36,14 @@ def _has_stockfish() -> bool:
 @pytest.fixture(scope="module")
 def engine():
     eng = chess.engine.SimpleEngine.popen_uci(COMMAND, env=ENV, cwd=ROOT, timeout=60)
-    yield eng
-    eng.quit()
+    try:
+        yield eng
+    finally:  # a failed quit must not leave python-chess's event-loop thread keeping the test process alive
+        try:
+            eng.quit()
+        except (chess.engine.EngineError, TimeoutError):
+            pass
+        eng.close()
 
 
 def test_python_chess_client_plays_full_games(engine):
