@@ -11,7 +11,8 @@ Lines that are already waiting are searched together: the agent takes every comp
 --max-batch, read in chunks of at most 64 KB), searches all their positions in one batched search with the same
 simulations each, and answers them in order, flushing each answer. A line sent alone, after the previous answer,
 is searched alone as before. Many queued lines are never refused: the rest waits in the pipe. A line longer than
-MAX_LINE_BYTES is answered with an error and skipped piece by piece, never held whole.
+MAX_LINE_BYTES is answered with an error and skipped piece by piece, never held whole; so is a move list longer
+than the game's `max_moves`.
 
 Without --checkpoint the bundled model agents/models/GAME.pt is used; a run directory given to --checkpoint plays
 its latest checkpoint. The model must have been trained on the game and board asked for (`--option size=6` for
@@ -168,7 +169,10 @@ def _answers(game, player: Player, lines: list[str | None], device: torch.device
         try:
             if line is None:
                 raise ValueError(f"line over {MAX_LINE_BYTES} bytes or not UTF-8 text; skipped")
-            states.append(_position(game, parse_moves(game, line), device))
+            moves = parse_moves(game, line)
+            if len(moves) > game.max_moves:  # refused before any move is played
+                raise ValueError(f"{len(moves)} moves, but a game of {game.name} ends within {game.max_moves}")
+            states.append(_position(game, moves, device))
             slots.append(len(answers))
             answers.append("")
         except ValueError as err:

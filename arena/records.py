@@ -14,6 +14,10 @@ A record (one line of a `.jsonl` file under `replays/` or a chosen folder) is a 
 `value` is the mover's value estimate from its own point of view; `top` lists the most visited actions with
 their visit counts. Lines are appended with one write each followed by a flush, so concurrent writers interleave
 whole lines and a crash loses at most the line being written; `load_replays` skips a damaged line with a warning.
+
+Replay and SGF files are data from anyone: the readers never run code, read in bounded pieces and refuse absurd
+inputs with an error naming the file (a file over MAX_REPLAY_BYTES or MAX_SGF_BYTES, a line over
+MAX_RECORD_BYTES, JSON nested deeper than MAX_JSON_DEPTH, more than MAX_MOVES moves, an SGF board over 52).
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ from typing import Any
 __all__ = [
     "append_records",
     "default_replay_path",
+    "MAX_JSON_DEPTH",
+    "MAX_MOVES",
+    "MAX_RECORD_BYTES",
+    "MAX_REPLAY_BYTES",
+    "MAX_SGF_BYTES",
     "load_replays",
+    "load_sgf",
     "make_record",
     "move_info_from",
     "parse_sgf",
@@ -41,6 +51,12 @@ __all__ = [
 ]
 
 FORMAT, VERSION = "gamelab-replay", 1
+MAX_REPLAY_BYTES = 256 * 2**20  # one replay file
+MAX_RECORD_BYTES = 8 * 2**20  # one line (a long go game with search info is about 0.1 MB)
+MAX_JSON_DEPTH = 32  # records nest 4 deep
+MAX_MOVES = 10_000  # far longer than any game of the registered boards
+MAX_SGF_BYTES = 8 * 2**20
+_SGF_MAX_SIZE = 52  # SGF points are letter pairs a-z, A-Z
 _SGF_GM = {"go": 1, "gomoku": 4, "hex": 11}
 
 
@@ -151,25 +167,66 @@ def load_replays(path: str | os.PathLike) -> list[dict]:
 
     Blank lines are ignored; a line that is not a JSON object (e.g. cut off by a crash) is skipped with a warning
     naming the file and line.
+
+    Raises:
+        ValueError: a file that is not UTF-8 text, or absurdly large, long-lined or deeply nested; a record with
+            more than MAX_MOVES moves. The message names the file (and line).
     """
     path = Path(path)
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     out = []
     for file in files:
-        with open(file, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as e:
-                    warnings.warn(f"{file}:{lineno}: damaged replay line skipped ({e.msg})", stacklevel=2)
-                    continue
-                if not isinstance(rec, dict) or "moves" not in rec or "game" not in rec:
-                    warnings.warn(f"{file}:{lineno}: not a game record, skipped", stacklevel=2)
-                    continue
-                out.append(rec)
+        size = file.stat().st_size
+        if size > MAX_REPLAY_BYTES:
+            raise ValueError(f"{file}: {size} bytes, more than a replay file may hold ({MAX_REPLAY_BYTES})")
+        with open(file, "rb") as f:
+            for lineno, line in enumerate(iter(lambda: f.readline(MAX_RECORD_BYTES + 1), b""), 1):
+                rec = _parse_record_line(file, lineno, line)
+                if rec is not None:
+                    out.append(rec)
     return out
+
+
+def _parse_record_line(file: Path, lineno: int, raw: bytes) -> dict | None:
+    where = f"{file}:{lineno}"
+    if len(raw) > MAX_RECORD_BYTES:
+        raise ValueError(f"{where}: a line over {MAX_RECORD_BYTES} bytes; not a replay file")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{where}: not UTF-8 text; a replay file holds one JSON record per line") from None
+    if not line.strip():
+        return None
+    depth = _json_depth(line)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"{where}: JSON nested {depth} deep (at most {MAX_JSON_DEPTH}); not a game record")
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        warnings.warn(f"{where}: damaged replay line skipped ({e.msg})", stacklevel=3)
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("moves"), list) or not isinstance(rec.get("game"), dict):
+        warnings.warn(f"{where}: not a game record, skipped", stacklevel=3)
+        return None
+    if len(rec["moves"]) > MAX_MOVES:
+        raise ValueError(f"{where}: {len(rec['moves'])} moves, more than any game has ({MAX_MOVES})")
+    return rec
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _json_depth(text: str) -> int:
+    """Deepest bracket nesting of a JSON text (strings skipped), without parsing it."""
+    depth = deepest = 0
+    for m in _JSON_TOKEN.finditer(text):
+        ch = m.group()
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def replay_states(record: dict, *, device: str = "cpu", upto: int | None = None) -> tuple[Any, list[Any]]:
@@ -258,6 +315,24 @@ _SGF_PROP = re.compile(r"([A-Z]+)((?:\[(?:[^\]\\]|\\.)*\]\s*)+)", re.S)
 _SGF_VALUE = re.compile(r"\[((?:[^\]\\]|\\.)*)\]", re.S)
 
 
+def load_sgf(path: str | os.PathLike) -> dict:
+    """Read and parse an SGF file (see `parse_sgf`); errors name the file.
+
+    Raises:
+        ValueError: not UTF-8 text, over MAX_SGF_BYTES, or not a readable go, gomoku or hex game.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_SGF_BYTES:
+        raise ValueError(f"{path}: {size} bytes, more than an SGF game file may hold ({MAX_SGF_BYTES})")
+    try:
+        return parse_sgf(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text; not an SGF file") from None
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
 def parse_sgf(text: str) -> dict:
     """Parse the main line of a go, gomoku or hex SGF file.
 
@@ -313,7 +388,14 @@ def parse_sgf(text: str) -> dict:
         raise ValueError(f"SGF game type GM[{gm}] is not go, gomoku or hex")
     name = names[gm]
     sz = root.get("SZ", ["19"])[0]
-    W, H = (int(x) for x in sz.split(":")) if ":" in sz else (int(sz), int(sz))
+    try:
+        W, H = (int(x) for x in sz.split(":")) if ":" in sz else (int(sz), int(sz))
+    except ValueError:
+        raise ValueError(f"SGF board size SZ[{sz[:20]}] is not a number or COLS:ROWS") from None
+    if not (1 <= W <= _SGF_MAX_SIZE and 1 <= H <= _SGF_MAX_SIZE):
+        raise ValueError(f"SGF board size {W}x{H} is outside 1..{_SGF_MAX_SIZE}")
+    if len(parsed) > MAX_MOVES + 1:
+        raise ValueError(f"SGF with {len(parsed) - 1} moves, more than any game has ({MAX_MOVES})")
     moves, colors = [], []
     for props in parsed:
         for color in ("B", "W"):

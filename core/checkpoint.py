@@ -40,6 +40,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "convert_checkpoint",
+    "load_tensor_file",
     "latest_checkpoint",
     "atomic_write",
 ]
@@ -128,6 +129,24 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None, map_loc
         raise DamagedCheckpointError(f"{path}: damaged checkpoint payload ({err})") from err
 
 
+def load_tensor_file(path: str | os.PathLike, *, what: str = "weights file", map_location="cpu"):
+    """Load a tensor file made elsewhere (e.g. torchvision weights) without running any code it might carry.
+
+    Returns what the file holds, built only from tensors and plain containers.
+    Raises:
+        CheckpointError: the file is missing, damaged, or needs code to load; the one-line message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such {what}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"{path}: refused: {_unsafe_reason(path)}; a {what} must hold only tensors") from err
+    except Exception as err:  # torch raises many kinds for a damaged or foreign file
+        raise _damaged(path, err) from err
+
+
 def convert_checkpoint(old: str | os.PathLike, new: str | os.PathLike) -> tuple[Path, int]:
     """Re-save a checkpoint of any earlier format in the current one. Returns (new path, the old version).
 
@@ -143,7 +162,7 @@ def convert_checkpoint(old: str | os.PathLike, new: str | os.PathLike) -> tuple[
     try:
         envelope = torch.load(old, map_location="cpu", weights_only=False)
     except Exception as err:  # the trusted legacy reader: any failure is a damaged file
-        raise CheckpointError(f"{old}: damaged or not a torch file ({type(err).__name__}: {err})") from err
+        raise _damaged(old, err) from err
     envelope = _check_envelope(old, envelope, None)
     payload = envelope["payload"]
     if envelope["version"] >= 2:

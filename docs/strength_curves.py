@@ -40,6 +40,13 @@ def _cumulative_cpu(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return t, np.cumsum(steps) / TICKS
 
 
+def eval_positions(root: Path) -> int:
+    """Positions in one in-loop evaluation of the run (its sets times the per-set limit; the sets hold 1000 each)."""
+    cfg = json.loads((_run_dir(root) / "config.json").read_text())
+    sets = [s for s in cfg["eval_bench_sets"].split(",") if s]
+    return len(sets) * (cfg["eval_bench_limit"] or 1000)
+
+
 def curve(root: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(training CPU-minutes, mistake rate) at every evaluated iteration, and the last metrics record.
 
@@ -83,13 +90,14 @@ def main(argv: list[str]) -> int:
     for spec in specs:
         label, _, root = spec.rpartition("=")
         x, y, last = curve(Path(root))
-        ax.plot(x, 100 * y, marker="o", ms=3, label=label)
+        se = np.sqrt(y * (1 - y) / eval_positions(Path(root)))  # binomial standard error of one evaluation
+        ax.errorbar(x, 100 * y, yerr=100 * se, marker="o", ms=3, capsize=2, label=label)
         print(
             f"{label:28s} evals {len(y):3d}  last {100 * y[-1]:5.1f}%  best {100 * y.min():5.1f}%  "
             f"cpu-min {x[-1]:5.1f}  iterations {last['iteration']}  positions {last['positions_total']}"
         )
     ax.set_xlabel("self-play + training CPU-minutes (one thread)")
-    ax.set_ylabel("mistake rate (%)")
+    ax.set_ylabel("mistake rate (%), bars: 1 standard error")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

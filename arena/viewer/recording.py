@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import envs
-from arena.records import append_records, default_replay_path, load_replays, parse_sgf
+from arena.records import append_records, default_replay_path, load_replays, load_sgf
 from arena.viewer.session import GameSession
 
 __all__ = ["record_session", "load_session", "load_records"]
@@ -51,7 +51,7 @@ def load_records(path: str | os.PathLike) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such replay file")
     if path.suffix.lower() == ".sgf":
-        return [_record_from_sgf(parse_sgf(path.read_text(encoding="utf-8")))]
+        return [_record_from_sgf(load_sgf(path))]
     records = load_replays(path)
     if not records:
         raise ValueError(f"{path}: holds no readable game record")

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError, load_checkpoint, load_tensor_file, save_checkpoint
 
 __all__ = ["Classifier", "cache_dir", "get_classifier", "random_features", "inception_features", "embed"]
 
@@ -137,27 +137,35 @@ def random_features(images: torch.Tensor, seed: int = 1234) -> torch.Tensor:
     return embed(_RandomNet(images.shape[1], seed=seed).eval(), images)
 
 
-def inception_features(images: torch.Tensor, weights: str | os.PathLike) -> torch.Tensor:
-    """2048-d pool features of torchvision's Inception-v3 loaded from a local weights file (no download).
+def load_inception(weights: str | os.PathLike) -> nn.Module:
+    """torchvision's Inception-v3 (pool features) from a local weights file (no download), read without running code.
 
     Raises:
+        CheckpointError: the file is missing, damaged, or needs code to load (the message names the file).
         RuntimeError: torchvision is not installed, or the file does not hold Inception-v3 weights.
     """
+    path = Path(weights)
+    state = load_tensor_file(path, what="Inception weights file")  # checked first, so a bad file fails fast
     try:
         from torchvision.models import inception_v3
     except ImportError as err:
         raise RuntimeError("Inception FID needs torchvision (pip install torchvision)") from err
-    path = Path(weights)
-    if not path.is_file():
-        raise RuntimeError(f"{path}: no such Inception weights file")
     model = inception_v3(weights=None, aux_logits=True, init_weights=False)
-    state = torch.load(path, map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
-    except (RuntimeError, AttributeError) as err:
+    except (RuntimeError, AttributeError, TypeError) as err:
         raise RuntimeError(f"{path}: not torchvision Inception-v3 weights ({err})") from err
     model.fc = nn.Identity()
-    model.eval()
+    return model.eval()
+
+
+def inception_features(images: torch.Tensor, weights: str | os.PathLike | nn.Module) -> torch.Tensor:
+    """2048-d pool features of Inception-v3: a model from `load_inception`, or its weights file.
+
+    Raises:
+        CheckpointError, RuntimeError: as `load_inception`.
+    """
+    model = weights if isinstance(weights, nn.Module) else load_inception(weights)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     out = []

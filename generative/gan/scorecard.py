@@ -25,7 +25,7 @@ from core.job import JobParser, fail
 from core.run import write_json_atomic
 from generative.data import dataset_hash, load_dataset
 
-from .features import embed, get_classifier, inception_features, random_features
+from .features import embed, get_classifier, inception_features, load_inception, random_features
 from .models import load_generator
 from .quality import class_coverage, frechet_distance, kid, nearest_neighbour, precision_recall
 
@@ -39,7 +39,7 @@ def score_samples(
     num_classes: int,
     n: int | None = None,
     seed: int = 0,
-    inception: str | None = None,
+    inception: str | torch.nn.Module | None = None,
 ) -> dict:
     """All figures for a sample set against a data set.
 
@@ -78,7 +78,7 @@ def score_samples(
         predicted = embed(clf, fake, logits=True).argmax(1)
         out["coverage"] = class_coverage(predicted, labels, num_classes)
     out["copy_check"] = nearest_neighbour(fake, images, reference=real_b)
-    if inception:
+    if inception is not None:
         inc_a, inc_b, inc_f = (inception_features(x, inception) for x in (real_a, real_b, fake))
         out["inception_fid"] = frechet_distance(inc_f, inc_a)
         out["inception_fid_floor"] = frechet_distance(inc_b, inc_a)
@@ -90,6 +90,7 @@ def score_run(
     run: str | Path, n: int | None = None, ema: bool = True, seed: int = 0, inception: str | None = None
 ) -> dict:
     """Score a run directory or checkpoint: sample n images from its generator and call `score_samples`."""
+    inception = load_inception(inception) if inception else None  # a bad weights file fails before the work
     g, info = load_generator(run, ema=ema)
     cfg = info["config"]
     images, labels, k = load_dataset(cfg["data"], cfg["size"], limit=cfg.get("limit") or None)

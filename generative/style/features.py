@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.checkpoint import CheckpointError, load_tensor_file
+
 __all__ = [
     "RANDOM_SEED",
     "VGG_LAYOUTS",
@@ -193,9 +195,9 @@ def load_vgg(path: str | os.PathLike, pool: str = "avg") -> VGGFeatures:
     if not path.is_file():
         raise LossNetworkError(f"VGG weights file {str(path)!r} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several kinds for a damaged or foreign file
-        raise LossNetworkError(f"cannot read VGG weights file {str(path)!r}: {type(err).__name__}: {err}") from err
+        state = load_tensor_file(path, what="VGG weights file")  # never runs code a crafted file carries
+    except CheckpointError as err:
+        raise LossNetworkError(f"cannot read VGG weights file {err}") from err
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -40,13 +40,15 @@ def test_bundled_tictactoe_never_makes_a_mistake():
     assert tictactoe_exhaustive(make_player("bundled:32", game)) == {"positions": 4520, "mistakes": 0}
 
 
-def test_bundled_connect_four_is_far_better_than_chance_against_perfect_play():
+def test_bundled_connect_four_rarely_changes_the_outcome_against_perfect_play():
     _, game = load_policy_value_net(MODEL_DIR / "connect_four.pt")
     try:
-        result = connect4_benchmark(make_player("bundled:400", game), sets=("Test_L3_R1",), limit=100)
+        result = connect4_benchmark(make_player("bundled:400", game), sets=("Test_L3_R1", "Test_L2_R1"), limit=100)
     except FileNotFoundError as err:
         pytest.skip(f"Connect Four test sets not found: {err}")
-    assert result["Test_L3_R1"]["mistake_rate"] <= 0.06  # measured 0.03; random play: about 0.31 on this set
+    # measured 0.02 and 0.00 (the model before it: 0.03 and 0.04); random play: about 0.31 and 0.29
+    assert result["Test_L3_R1"]["mistake_rate"] <= 0.04
+    assert result["Test_L2_R1"]["mistake_rate"] <= 0.02
 
 
 def test_bundled_othello_beats_a_shallow_alpha_beta():

@@ -121,6 +121,7 @@ def test_alphabeta_think_deepens():
     player.think(game, game.init(1), lambda: True, reports.append)
     assert reports == pytest.approx([1 / 3])
 
+
 def test_alphabeta_think_stops_inside_a_depth():
     game = get_game("hex", size=7)
     player = make_player("alphabeta:4", game)

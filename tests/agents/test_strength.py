@@ -70,6 +70,7 @@ def test_connect_four_cpu_preset_hour_beats_rollouts_and_solves_end_games(tmp_pa
     game = envs.get_game("connect_four")
     me = make_player(f"az:{ckpt}:200", game)
     end_games = connect4_benchmark(me, sets=("Test_L3_R1",))["Test_L3_R1"]
-    assert end_games["mistake_rate"] <= 0.05, end_games
+    # the preset recipe of docs/strength.md: 0.027 at its 60-minute mark on a shared machine (27.6 CPU-minutes)
+    assert end_games["mistake_rate"] <= 0.04, end_games
     result = play_games(game, me, make_player("rollout:1000", game, seed=1), 100, seed=0, progress=False)
     assert result.wins_a >= 90, (result.wins_a, result.draws, result.losses_a)

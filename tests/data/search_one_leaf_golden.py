@@ -1,11 +1,13 @@
 """Write tests/data/search_k1_golden.json from the search before leaf batching (one leaf per call)."""
 
-import json, torch
-import envs
+import json
+
+import torch
+
 from agents import mcts
+from agents.leaf_evaluators import network_evaluator
 from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
-from agents.leaf_evaluators import network_evaluator
 from envs import state as state_ops
 
 net, game = load_policy_value_net("agents/models/connect_four.pt")

@@ -193,7 +193,12 @@ def test_resume_takes_a_changed_learning_rate(tmp_path):
     assert cli.main(["train", "--resume", str(run), "--steps=6", "--lr_g=0.5", "--lr_d", "0.25"]) == 0
     records = [r for r in read_metrics(run / "metrics.jsonl") if "loss_g" in r]
     assert [(r["step"], r["lr_g"], r["lr_d"]) for r in records] == [
-        (1, 2e-4, 2e-4), (2, 2e-4, 2e-4), (3, 2e-4, 2e-4), (4, 2e-4, 2e-4), (5, 0.5, 0.25), (6, 0.5, 0.25)
+        (1, 2e-4, 2e-4),
+        (2, 2e-4, 2e-4),
+        (3, 2e-4, 2e-4),
+        (4, 2e-4, 2e-4),
+        (5, 0.5, 0.25),
+        (6, 0.5, 0.25),
     ]
     payload = load_checkpoint(run / "checkpoints" / "step_0000006.pt")
     assert [g["lr"] for g in payload["opt_g"]["param_groups"]] == [0.5, 0.5]  # the optimizers' actual rate
