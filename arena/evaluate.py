@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_SETS",
     "PONS_SETS",
     "bench_dir_default",
+    "available_sets",
     "load_scores",
     "connect4_benchmark",
     "tictactoe_positions",
@@ -115,6 +116,16 @@ def _play(player: Any, game: Any, state: Any, chunk: int) -> torch.Tensor:
         part = state_ops.take(state, slice(lo, lo + chunk))
         out.append(torch.as_tensor(player(game, part)).reshape(-1).long().cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
+
+
+def available_sets(
+    sets: tuple[str, ...] | list[str], bench_dir: str | os.PathLike | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split set names into those that can be read here (the own sets, or a benchmark set whose `.scores` file
+    exists) and those that cannot. Returns (available, missing)."""
+    folder = Path(bench_dir) if bench_dir is not None else bench_dir_default()
+    found = tuple(n for n in sets if n in OWN_SETS or (folder / f"{n}.scores").is_file())
+    return found, tuple(n for n in sets if n not in found)
 
 
 def connect4_benchmark(

@@ -6,6 +6,8 @@ Called by the training job (arena.train) every `eval_every` iterations; it takes
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from agents.mcts import SearchSettings
 from agents.players import make_player
 from agents.search_player import network_player, policy_player
 from arena.elo import elo_from_score, fit_bradley_terry, records_from_games
-from arena.evaluate import connect4_benchmark, tictactoe_exhaustive
+from arena.evaluate import OWN_SETS, available_sets, bench_dir_default, connect4_benchmark, tictactoe_exhaustive
 from arena.match import play_games
 from envs.base import Game
 
@@ -50,7 +52,7 @@ def measure_strength(
         out.update(tictactoe_mistakes=res["mistakes"], tictactoe_positions=res["positions"])
         out["tictactoe_policy_mistakes"] = tictactoe_exhaustive(policy_player(net, device=device))["mistakes"]
     if cfg.eval_solver and game.name == "connect_four":
-        sets = tuple(s for s in cfg.eval_bench_sets.split(",") if s)
+        sets = _readable_sets(tuple(s for s in cfg.eval_bench_sets.split(",") if s))
         res = connect4_benchmark(me, sets=sets, limit=cfg.eval_bench_limit or None)
         for name, r in res.items():
             out[f"mistake_rate_{name}"] = r["mistake_rate"]
@@ -76,3 +78,22 @@ def measure_strength(
         except ValueError:
             pass
     return out
+
+
+_SKIPPED: set[str] = set()  # sets already reported missing in this process
+
+
+def _readable_sets(sets: tuple[str, ...]) -> tuple[str, ...]:
+    """The requested Connect Four sets that can be read here; missing benchmark sets are skipped with one notice
+    (the project's own sets stand in when none is left), so a run never depends on a folder outside the package."""
+    found, missing = available_sets(sets)
+    new = [name for name in missing if name not in _SKIPPED]
+    if new:
+        _SKIPPED.update(new)
+        print(
+            f"note: connect four sets {', '.join(new)} not found in {bench_dir_default()}: skipped"
+            f"{'' if found else ' (evaluating on ' + ', '.join(OWN_SETS) + ' instead)'}; set GAMELAB_CONNECT4_BENCH "
+            "to a folder of Pascal Pons' test sets to include them",
+            file=sys.stderr,
+        )
+    return found or tuple(OWN_SETS)
