@@ -348,22 +348,6 @@ class Go:
         board = state.board
         return ((board > 0) & (owner < 0)) | ((board < 0) & (owner > 0))
 
-    def _owner(self, board: Tensor) -> Tensor:
-        """Int8Tensor[B, N]: +1 where the area belongs to black, -1 to white, 0 neither (Tromp-Taylor reach)."""
-        s = self.size
-        b = board.view(-1, s, s)
-        empty = b == 0
-        seeds = torch.stack([b == 1, b == -1])
-        reach = seeds
-        while True:
-            new = seeds | (_dilate(reach) & empty)
-            if torch.equal(new, reach):
-                break
-            reach = new
-        black = reach[0] & ~(empty & reach[1])
-        white = reach[1] & ~(empty & reach[0])
-        return (black.to(torch.int8) - white.to(torch.int8)).view(board.shape)
-
     def planes(self, state: GoState) -> Tensor:
         """FloatTensor[B, 8, H, W] from the view of the player to move (see the module docstring)."""
         board = state.board
