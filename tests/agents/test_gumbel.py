@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from played_positions import play_moves
 
 import envs
 from agents import gumbel as gum
 from agents import mcts
 from agents.leaf_evaluators import rollout_evaluator, uniform_evaluator
-from envs import state as state_ops
-
-
-def _play(game, moves_per_game):
-    rows = []
-    for moves in moves_per_game:
-        s = game.init(1)
-        for a in moves:
-            s = game.step(s, torch.tensor([a]))
-        rows.append(s)
-    return state_ops.cat(rows)
 
 
 def test_sequential_halving_schedule_by_hand():
@@ -67,7 +57,7 @@ def test_completed_q_mixed_value_by_hand():
 @pytest.mark.parametrize("sims", [8, 16])
 def test_gumbel_small_budget_finds_the_win(sims):
     c4 = envs.get_game("connect_four")
-    state = _play(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2], [6, 6, 5, 5, 4, 4]] * 40)  # the mover wins at 3
+    state = play_moves(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2], [6, 6, 5, 5, 4, 4]] * 40)  # the mover wins at 3
     evaluate = uniform_evaluator(c4)  # value 0 everywhere but at the end: only the win stands out
     kw = {"num_simulations": sims, "gumbel": True, "max_considered_actions": 16}
     exact = mcts.search(c4, state, evaluate, gumbel_scale=0.0, **kw)
@@ -82,7 +72,7 @@ def test_gumbel_small_budget_finds_the_win(sims):
 
 def test_gumbel_with_rollouts_finds_the_win():
     c4 = envs.get_game("connect_four")
-    state = _play(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2], [6, 6, 5, 5, 4, 4]] * 4)
+    state = play_moves(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2], [6, 6, 5, 5, 4, 4]] * 4)
     evaluate = rollout_evaluator(c4, rollouts=16, generator=torch.Generator().manual_seed(1))
     result = mcts.search(c4, state, evaluate, num_simulations=16, gumbel=True, gumbel_scale=0.0)
     assert bool((result.action == 3).all()) and bool((result.policy.argmax(-1) == 3).all())
@@ -107,7 +97,7 @@ def test_gumbel_considers_at_most_k_actions_and_the_rest_get_no_visits():
 
 def _must_win_position(copies: int):
     """Connect Four after columns 4,1,4,1,4,2 (1-based): the first player wins at once in column 4 (action 3)."""
-    return _play(envs.get_game("connect_four"), [[3, 0, 3, 0, 3, 1]] * copies)
+    return play_moves(envs.get_game("connect_four"), [[3, 0, 3, 0, 3, 1]] * copies)
 
 
 @pytest.mark.parametrize("sims", [8, 16, 32])

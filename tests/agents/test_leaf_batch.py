@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from played_positions import play_moves
 
 import envs
 from agents import mcts
@@ -29,16 +30,6 @@ C4_POSITIONS = [
     ([0, 6, 1, 6, 2], 3, "block horizontal"),
     ([6, 0, 5, 0, 4, 1, 1, 2, 2], 3, "win horizontal right"),
 ]
-
-
-def _play(game, moves_per_game):
-    rows = []
-    for moves in moves_per_game:
-        s = game.init(1)
-        for a in moves:
-            s = game.step(s, torch.tensor([a]))
-        rows.append(s)
-    return state_ops.cat(rows)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +62,7 @@ def test_one_leaf_per_call_is_the_search_from_before(c4, c4_net):
         sets = [[m] for m in moves] if name.endswith("_single") else [moves]
         with torch.no_grad():
             for ms, want in zip(sets, case["results"]):
-                state = _play(c4, ms)
+                state = play_moves(c4, ms)
                 gen = torch.Generator().manual_seed(1)
                 first = mcts.search(c4, state, c4_net, settings, generator=gen)
                 nxt = c4.step(state, first.action, check=False)
@@ -109,7 +100,7 @@ def _check_tree(tree, games: list[int], sims: int | None) -> None:
 
 @pytest.mark.parametrize("k", [2, 4, 8, 16])
 def test_virtual_losses_are_undone_and_every_game_gets_its_simulations(c4, k):
-    state = _play(c4, [[], [3, 3], [0, 1, 0, 1, 0, 1, 0], [3, 0, 3, 0, 3, 1]])  # game 2 is over
+    state = play_moves(c4, [[], [3, 3], [0, 1, 0, 1, 0, 1, 0], [3, 0, 3, 0, 3, 1]])  # game 2 is over
     sims = 45
     evaluate = rollout_evaluator(c4, generator=torch.Generator().manual_seed(0))
     result = mcts.search(c4, state, evaluate, num_simulations=sims, leaf_batch=k)
@@ -126,7 +117,7 @@ def test_virtual_losses_are_undone_and_every_game_gets_its_simulations(c4, k):
 
 @pytest.mark.parametrize("k", [2, 4, 8, 16])
 def test_leaf_batches_find_wins_and_must_blocks_with_rollouts(c4, k):
-    state = _play(c4, [m for m, _, _ in C4_POSITIONS])
+    state = play_moves(c4, [m for m, _, _ in C4_POSITIONS])
     evaluate = rollout_evaluator(c4, rollouts=2, generator=torch.Generator().manual_seed(0))
     result = mcts.search(c4, state, evaluate, num_simulations=200, leaf_batch=k)
     expected = torch.tensor([a for _, a, _ in C4_POSITIONS])
@@ -142,14 +133,14 @@ def test_leaf_batches_find_wins_and_must_blocks_with_the_bundled_net(c4, c4_net,
     for moves, answer, kind in C4_POSITIONS:  # one game at a time, as the viewer and `gamelab agent` search
         with torch.no_grad():
             result = mcts.search(
-                c4, _play(c4, [moves]), c4_net, num_simulations=64, leaf_batch=k, gumbel=gumbel, gumbel_scale=0.0
+                c4, play_moves(c4, [moves]), c4_net, num_simulations=64, leaf_batch=k, gumbel=gumbel, gumbel_scale=0.0
             )
         assert int(result.action[0]) == answer, kind
 
 
 def test_uniform_prior_tictactoe_minimax_moves_with_leaf_batches():
     ttt = envs.get_game("tictactoe")
-    state = _play(ttt, [[0, 3, 1, 4], [0, 4, 1]])  # X wins at 2; O must block at 2
+    state = play_moves(ttt, [[0, 3, 1, 4], [0, 4, 1]])  # X wins at 2; O must block at 2
     for k in (1, 4, 8):
         result = mcts.search(ttt, state, uniform_evaluator(ttt), num_simulations=300, leaf_batch=k)
         assert result.action.tolist() == [2, 2], k
@@ -159,7 +150,7 @@ def test_few_games_walk_on_the_host_as_the_tensor_path_does(c4):
     """Up to FEW_GAMES games on the CPU walk in numpy (agents.host_tree), more games with tensor ops: five games
     searched together take the tensor path, each alone the numpy one, and the searches agree visit for visit."""
     moves = [[], [3], [3, 3, 2], [0, 6, 1, 6, 2], [3, 0, 3, 0, 3, 1]]
-    state = _play(c4, moves)
+    state = play_moves(c4, moves)
     assert len(moves) > mcts.FEW_GAMES
     evaluate = uniform_evaluator(c4)  # row by row exact: batching cannot change its output
     kw = {"num_simulations": 50, "leaf_batch": 4, "fpu_reduction": 0.1, "forced_playouts": True}

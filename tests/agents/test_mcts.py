@@ -8,22 +8,12 @@ import math
 
 import pytest
 import torch
+from played_positions import play_moves
 
 import envs
 from agents import mcts
 from agents.leaf_evaluators import rollout_evaluator, uniform_evaluator
 from envs import state as state_ops
-
-
-def _play(game, moves_per_game: list[list[int]]):
-    """A batch of positions, game i reached by playing moves_per_game[i] from the start."""
-    rows = []
-    for moves in moves_per_game:
-        s = game.init(1)
-        for a in moves:
-            s = game.step(s, torch.tensor([a]))
-        rows.append(s)
-    return state_ops.cat(rows)
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -53,7 +43,7 @@ def ttt():
 
 def test_connect_four_wins_and_blocks_with_rollouts(c4):
     positions = [(m, a) for m, a, _ in C4_POSITIONS]
-    state = _play(c4, [m for m, _ in positions])
+    state = play_moves(c4, [m for m, _ in positions])
     result = mcts.search(c4, state, rollout_evaluator(c4, rollouts=2, generator=_gen(0)), num_simulations=160)
     expected = torch.tensor([a for _, a in positions])
     assert torch.equal(result.action, expected)
@@ -68,13 +58,13 @@ def test_connect_four_wins_and_blocks_with_rollouts(c4):
 
 def test_tictactoe_win_and_block_with_uniform_prior(ttt):
     # cells 0..8 row-major. X: 0, 1 -> X to move wins at 2. O to move after X 0, 4, X 1... must block 2.
-    state = _play(ttt, [[0, 3, 1, 4], [0, 4, 1]])
+    state = play_moves(ttt, [[0, 3, 1, 4], [0, 4, 1]])
     result = mcts.search(ttt, state, uniform_evaluator(ttt), num_simulations=200)
     assert result.action.tolist() == [2, 2]
 
 
 def test_visits_sum_to_simulations_and_finished_games_get_none(c4):
-    state = _play(c4, [[], [3, 3], [0, 1, 0, 1, 0, 1, 0]])  # the last game is over (vertical four)
+    state = play_moves(c4, [[], [3, 3], [0, 1, 0, 1, 0, 1, 0]])  # the last game is over (vertical four)
     sims = 37
     result = mcts.search(c4, state, uniform_evaluator(c4), num_simulations=sims, dirichlet_fraction=0.25)
     assert result.visits[:2].sum(-1).tolist() == [sims, sims]
@@ -102,7 +92,7 @@ def _integer_evaluator(num_actions: int, planes_shape: tuple[int, int, int]):
 @pytest.mark.parametrize("gumbel", [False, True], ids=["puct", "gumbel"])
 def test_batch_gives_the_same_answers_as_each_game_alone(c4, gumbel, leaf_batch):
     moves = [[], [3], [3, 3, 2], [0, 1, 2, 3, 4, 5, 6, 0], [3, 0, 3, 0, 3]]
-    state = _play(c4, moves)
+    state = play_moves(c4, moves)
     evaluate = _integer_evaluator(c4.num_actions, c4.planes_shape)
     kw = {"num_simulations": 24, "gumbel": gumbel, "gumbel_scale": 0.0, "max_considered_actions": 4}
     kw["leaf_batch"] = leaf_batch
@@ -116,7 +106,7 @@ def test_batch_gives_the_same_answers_as_each_game_alone(c4, gumbel, leaf_batch)
 
 
 def test_tree_reuse_keeps_the_subtree(c4):
-    state = _play(c4, [[], [2, 4]])
+    state = play_moves(c4, [[], [2, 4]])
     evaluate = _integer_evaluator(c4.num_actions, c4.planes_shape)
     first = mcts.search(c4, state, evaluate, num_simulations=60)
     action = first.action
@@ -147,7 +137,7 @@ def test_tree_reuse_keeps_the_subtree(c4):
 
 
 def test_tree_reuse_with_empty_rows(c4):
-    state = _play(c4, [[], [1]])
+    state = play_moves(c4, [[], [1]])
     evaluate = uniform_evaluator(c4)
     first = mcts.search(c4, state, evaluate, num_simulations=10)
     tree = mcts.reset_rows(mcts.advance_tree(first.tree, first.action), torch.tensor([False, True]))
@@ -158,7 +148,7 @@ def test_tree_reuse_with_empty_rows(c4):
 
 
 def test_dirichlet_noise_is_a_distribution_over_legal_moves(c4):
-    state = _play(c4, [[0, 0, 0, 0, 0, 0], []])  # column 0 full in game 0
+    state = play_moves(c4, [[0, 0, 0, 0, 0, 0], []])  # column 0 full in game 0
     evaluate = uniform_evaluator(c4)
     a = mcts.search(c4, state, evaluate, num_simulations=4, dirichlet_fraction=0.5, generator=_gen(1))
     b = mcts.search(c4, state, evaluate, num_simulations=4, dirichlet_fraction=0.5, generator=_gen(1))
@@ -172,7 +162,7 @@ def test_dirichlet_noise_is_a_distribution_over_legal_moves(c4):
 
 
 def test_select_action_temperature(c4):
-    state = _play(c4, [[]] * 4000)
+    state = play_moves(c4, [[]] * 4000)
     visits = torch.tensor([1.0, 0.0, 2.0, 5.0, 0.0, 0.0, 2.0])
     res = mcts.SearchResult(
         visits=visits.expand(4000, 7),
@@ -194,7 +184,7 @@ def test_select_action_temperature(c4):
 
 
 def test_forced_playouts_and_pruning_keep_the_target_on_the_best_move(c4):
-    state = _play(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2]])  # both: the mover wins at column 3
+    state = play_moves(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2]])  # both: the mover wins at column 3
     evaluate = uniform_evaluator(c4)
     sims = 200
     plain = mcts.search(c4, state, evaluate, num_simulations=sims)
@@ -260,7 +250,7 @@ def _instructive_positions(count: int, seed: int) -> list[list[int]]:
 
 def test_tictactoe_puct_with_rollouts_plays_minimax_optimal_moves(ttt):
     positions = _instructive_positions(16, seed=0)
-    state = _play(ttt, positions)
+    state = play_moves(ttt, positions)
     result = mcts.search(ttt, state, rollout_evaluator(ttt, rollouts=4, generator=_gen(5)), num_simulations=600)
     for i, moves in enumerate(positions):
         vals, _ = _move_values(moves)
