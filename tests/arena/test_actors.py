@@ -133,18 +133,6 @@ def test_train_without_actors_never_imports_ray(tmp_path):
     assert done.returncode == 0 and "ok" in done.stdout, done.stdout + done.stderr
 
 
-def test_ray_options_need_actors(tmp_path, capsys):
-    for argv in (["--ray-address", "auto"], ["--actor-gpus=0.5"]):
-        assert train.main(["connect_four", "--preset=tiny", "--runs", str(tmp_path), *argv]) == 2
-        assert "need --actors" in capsys.readouterr().err
-    assert train.main(["connect_four", "--preset=tiny", "--actors=-1", "--runs", str(tmp_path)]) == 2
-    assert "actors" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as stop:
-        train.main(["connect_four", "--preset=tiny", "--actors", "1", "--actor-gpus=2", "--runs", str(tmp_path)])
-    assert stop.value.code == 2 and "--actor-gpus: must be at most 1" in capsys.readouterr().err
-    assert not list(tmp_path.iterdir())  # refused before any run directory was made
-
-
 @needs_netns
 def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     proc = _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors", "2",
