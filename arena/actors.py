@@ -45,12 +45,17 @@ from core.ray_cluster import RaySession, start_ray
 from core.run import write_json_atomic
 from envs import get_game
 
-__all__ = ["MAX_RESTARTS", "ActorPool", "SelfPlayActor", "WeightsHolder"]
+__all__ = ["MAX_RESTARTS", "ActorPool", "SelfPlayActor", "WeightsHolder", "new_stats"]
 
 MAX_RESTARTS = 20  # per actor (Ray's max_restarts): a crash loop is a bug, not bad luck
 RETRY_S = 1.0  # a call to an actor Ray is restarting fails at once: call it again after this long
 RESTART_WAIT_S = 600.0  # an actor not back this long after its death is given up (the others play on)
 _STAT_KEYS = ("games", "positions", "moves", "simulations", "first_wins", "draws", "second_wins")
+
+
+def new_stats() -> dict:
+    """Counters that `ActorPool.receive` adds each written batch's figures to."""
+    return dict.fromkeys((*_STAT_KEYS, "stale_positions", "policy_lag", "actor_seconds"), 0)
 
 
 class WeightsHolder:
@@ -129,12 +134,13 @@ class ActorPool:
         start_iteration: the iteration the run starts from (part of the actors' seeds).
         address: a Ray cluster to join ("auto", "HOST:PORT"), or None for a private Ray on this machine.
         actor_gpus: GPU share of each actor (0: actors play on the CPU).
+        session: a Ray connection to use (and leave open at `close`) instead of making one.
         log: where status lines go (print).
     """
 
     def __init__(
         self, game, cfg: TrainConfig, run_dir, start_iteration: int, *, address: str | None = None,
-        actor_gpus: float = 0.0, log=print,
+        actor_gpus: float = 0.0, session: RaySession | None = None, log=print,
     ) -> None:  # fmt: skip
         self.cfg, self.run_dir, self.log = cfg, run_dir, log
         self.batch_positions = math.ceil(cfg.positions_per_iteration / cfg.actors)
@@ -146,16 +152,22 @@ class ActorPool:
         t0 = time.perf_counter()
         num_cpus = None if address else max(cfg.actors + 1, os.cpu_count() or 1)
         num_gpus = None if address else (math.ceil(cfg.actors * actor_gpus) if actor_gpus else None)
-        self.session: RaySession = start_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
-        self.holder = ray.remote(WeightsHolder).options(num_cpus=0).remote()
-        actor_cls = ray.remote(SelfPlayActor).options(
-            num_cpus=1, num_gpus=actor_gpus, max_restarts=MAX_RESTARTS, max_task_retries=0
-        )
-        device = "cuda" if actor_gpus > 0 else "cpu"
-        self.slots = [
-            _Slot(actor_cls.remote(game.name, dict(game.options), cfg, i, [cfg.seed, start_iteration], device), i)
-            for i in range(cfg.actors)
-        ]
+        self.own_session = session is None
+        self.session: RaySession = session or start_ray(address, num_cpus=num_cpus, num_gpus=num_gpus)
+        try:
+            self.holder = ray.remote(WeightsHolder).options(num_cpus=0).remote()
+            actor_cls = ray.remote(SelfPlayActor).options(
+                num_cpus=1, num_gpus=actor_gpus, max_restarts=MAX_RESTARTS, max_task_retries=0
+            )
+            device = "cuda" if actor_gpus > 0 else "cpu"
+            self.slots = [
+                _Slot(actor_cls.remote(game.name, dict(game.options), cfg, i, [cfg.seed, start_iteration], device), i)
+                for i in range(cfg.actors)
+            ]
+        except BaseException:
+            if self.own_session:
+                self.session.close()
+            raise
         self.start_s = time.perf_counter() - t0
         where = f"private, session files in {self.session.temp_dir}" if self.session.private else "joined"
         log(
@@ -177,9 +189,9 @@ class ActorPool:
         slot.call = slot.handle.play.remote(self.batch_positions, self.holder)
         slot.submitted = time.perf_counter()
 
-    def _receive(self, timeout: float | None, buffer: ReplayBuffer, acc: dict) -> None:
-        """Write every finished batch (waiting up to `timeout` seconds for the first; None: until one comes) and
-        give its actor the next one; retry the actors that are restarting."""
+    def receive(self, timeout: float | None, buffer: ReplayBuffer, acc: dict) -> None:
+        """Write every finished batch (waiting up to `timeout` seconds for the first; None: until one comes), add
+        its figures to `acc` (`new_stats`), and give its actor the next one; retry the actors that are restarting."""
         now = time.perf_counter()
         for slot in self.slots:
             if slot.call is None and slot.retry_at is not None and now >= slot.retry_at:
@@ -236,7 +248,8 @@ class ActorPool:
         if lag > self.cfg.max_policy_lag:
             acc["stale_positions"] += positions
             return
-        buffer.add(data)
+        if positions:
+            buffer.add(data)
         self.positions_seen += positions
         acc["policy_lag"] = max(acc["policy_lag"], lag)
         acc["actor_seconds"] += stats["seconds"]
@@ -253,12 +266,12 @@ class ActorPool:
              losses like `train_steps`'s; seconds waiting for positions; seconds training).
         """
         cfg = self.cfg
-        acc = dict.fromkeys((*_STAT_KEYS, "stale_positions", "policy_lag", "actor_seconds"), 0)
+        acc = new_stats()
         restarts0 = self.restarts
         sums, done, lr = {}, 0, optimizer.param_groups[0]["lr"]
         wait_s = train_s = 0.0
         while True:
-            self._receive(0, buffer, acc)
+            self.receive(0, buffer, acc)
             if done >= cfg.steps_per_iteration and (done > 0 or acc["positions"] >= cfg.positions_per_iteration):
                 break
             allowed = min(
@@ -266,7 +279,7 @@ class ActorPool:
             )
             if allowed <= 0 or len(buffer) == 0:
                 t = time.perf_counter()
-                self._receive(None, buffer, acc)  # wait for positions
+                self.receive(None, buffer, acc)  # wait for positions
                 wait_s += time.perf_counter() - t
                 continue
             t = time.perf_counter()
@@ -289,11 +302,13 @@ class ActorPool:
         return stats, losses, wait_s, train_s
 
     def close(self) -> None:
-        """End the actors and the holder, and disconnect from Ray (a private Ray stops)."""
+        """End the actors and the holder, and disconnect from Ray (a private Ray stops) unless the session was
+        given."""
         try:
             for slot in self.slots:
                 ray.kill(slot.handle, no_restart=True)
             ray.kill(self.holder, no_restart=True)
         except Exception:  # noqa: BLE001 - Ray already going down: nothing left to end
             pass
-        self.session.close()
+        if self.own_session:
+            self.session.close()

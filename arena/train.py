@@ -229,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
             # Ray is imported here, by runs with actors only: the single-process path never loads it
             from arena.actors import ActorPool
 
-            pool = ActorPool(game, cfg, run_dir, iteration, address=args.ray_address, actor_gpus=args.actor_gpus)
+            try:
+                pool = ActorPool(game, cfg, run_dir, iteration, address=args.ray_address, actor_gpus=args.actor_gpus)
+            except Exception as err:  # Ray's own errors: no cluster at the address, a node that did not start
+                first = (str(err).strip().splitlines() or [""])[0]
+                print(f"error: could not start Ray ({type(err).__name__}: {first})", file=sys.stderr)
+                return 1
         while iteration < cfg.iterations:
             if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
                 print(f"time limit of {cfg.minutes} minutes reached")

@@ -106,6 +106,13 @@ def _kill_namespace(ns: str) -> list[str]:
     return left
 
 
+def _check_ray_started(code: int, out: str) -> None:
+    """Skip when Ray itself could not start: its raylet must register within a fixed 30 s, which a heavily loaded
+    2-core machine can miss (seen at a load average of 17). Any other failure is the test's to report."""
+    if code != 0 and "could not start Ray" in out and "timed out during startup" in out:
+        pytest.skip("Ray's node did not start within Ray's fixed 30 s on this loaded machine (not a gamelab error)")
+
+
 def _run_dir(root: Path) -> Path:
     (run,) = root.glob("train__connect_four__*")
     return run
@@ -138,6 +145,7 @@ def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     proc = _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors", "2",
                              "--runs", str(tmp_path / "runs"), "--quiet"])  # fmt: skip
     code, out, left = _finish(proc, tmp_path)
+    _check_ray_started(code, out)
     assert code == 0 and not left, f"{out[-3000:]}\nleft running: {left}"
     assert "done: 2 iterations, 20 steps" in out and "2 self-play actors" in out
     assert not (tmp_path / "home" / ".ray").exists(), "Ray wrote into the home folder"
@@ -190,6 +198,7 @@ def test_an_actor_killed_mid_run_is_restarted_and_no_position_is_lost_or_torn(tm
         os.kill(victim, signal.SIGKILL)
     finally:
         code, out, left = _finish(proc, tmp_path)
+    _check_ray_started(code, out)
     assert code == 0 and not left, f"{out[-3000:]}\nleft running: {left}"
     assert "done: 6 iterations, 60 steps" in out
     assert "actor 0 (" in out and f"pid {victim}) died" in out
@@ -221,6 +230,7 @@ def test_a_killed_driver_resumes_with_actors(tmp_path):
     done = max(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("iter_*.pt"))
     assert done >= 2
     code, out, left = _finish(_start(tmp_path, ["train", "connect_four", "--resume", str(run), "--quiet"]), tmp_path)
+    _check_ray_started(code, out)
     assert code == 0 and not left, f"{out[-3000:]}\nleft running: {left}"
     assert f"from iter_{done:06d}.pt: iteration {done}" in out and "done: 4 iterations, 40 steps" in out
     records = read_metrics(run / "metrics.jsonl")
