@@ -13,13 +13,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import ray
 
-__all__ = ["RaySession", "start_ray"]
+__all__ = ["START_ATTEMPTS", "RaySession", "start_ray"]
+
+START_ATTEMPTS = 3  # tries to start a private Ray (see start_ray)
 
 # read by Ray's processes at start: no usage reports, no dashboard, no token file written to ~/.ray
 _ENV_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_USAGE_STATS": "1", "RAY_USAGE_STATS_PROMPT_ENABLED": "0"}
@@ -65,16 +68,48 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
         ray._raylet.Config.initialize("")  # this process read RAY_AUTH_MODE when it imported Ray: read it again
     temp_dir = Path(tempfile.mkdtemp(prefix="gamelab-ray-"))  # short: Ray's socket paths must stay under 108 bytes
     try:
-        ray.init(
-            num_cpus=num_cpus,
-            num_gpus=num_gpus,
-            include_dashboard=False,
-            configure_logging=False,
-            log_to_driver=True,
-            _temp_dir=str(temp_dir),
-            _node_ip_address="127.0.0.1",
-        )
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                ray.init(
+                    num_cpus=num_cpus,
+                    num_gpus=num_gpus,
+                    include_dashboard=False,
+                    configure_logging=False,
+                    log_to_driver=True,
+                    _temp_dir=str(temp_dir),
+                    _node_ip_address="127.0.0.1",
+                )
+                break
+            except Exception as err:
+                # Ray gives its new node a fixed 30 s to register; a heavily loaded machine can miss that, mostly on
+                # a cold start. Stop what that attempt started (this process's children) and try again.
+                if "timed out during startup" not in str(err) or attempt == START_ATTEMPTS:
+                    raise
+                print(f"warning: Ray's node did not start within Ray's 30 s (attempt {attempt}); trying again")
+                ray.shutdown()
+                _kill_children()
     except BaseException:
+        _kill_children()
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise
     return RaySession(address=ray.get_runtime_context().gcs_address, private=True, temp_dir=temp_dir)
+
+
+def _kill_children() -> None:
+    """Kill this process's descendants (what a Ray node that failed to start left), by process id; Linux only."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    ours, grew = {os.getpid()}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in ours} - ours
+        ours |= found
+        grew = bool(found)
+    for pid in ours - {os.getpid()}:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
