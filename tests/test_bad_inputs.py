@@ -57,7 +57,7 @@ CASES = [
     ("agent connect_four --sims -5", "--sims"),
     ("agent connect_four --threads 0", "--threads"),
     ("agent nosuchgame", "unknown game 'nosuchgame'"),
-    ("agent othello", "size=6"),  # the bundled model is 6x6: never played on 8x8 silently
+    ("agent go --option size=19", "go_19.pt"),  # no 19x19 model: never another board's model silently
     ("agent othello --option size=7", "size must be"),
     ("agent go --option sise=9", "sise"),
     ("agent connect_four --checkpoint {corrupt}", "corrupt.pt"),
