@@ -75,12 +75,12 @@ FULL = Sizes(
     eval_s=100,
 )
 SMOKE = Sizes(
-    budget_s=240,
-    tests_s=60,
+    budget_s=1800,  # a ceiling: the smoke checks the plumbing, and steps on a loaded CPU are slow
+    tests_s=300,
     envs_args=("--games", "connect_four", "--batches", "1,64", "--seconds", "0.05", "--repeats", "1"),
-    envs_s=30,
+    envs_s=150,
     selfplay_args=("--preset", "b2c16", "--batch", "8", "--sims", "4", "--seconds", "0.05"),
-    selfplay_s=30,
+    selfplay_s=150,
     train_args=(
         "--preset",
         "tiny",
@@ -95,10 +95,10 @@ SMOKE = Sizes(
         "--eval_simulations=2",
         "--eval_bench_limit=5",
     ),  # fmt: skip
-    train_overrun_s=40,
+    train_overrun_s=300,
     eval_sims=2,
     eval_args=("--limit", "5"),
-    eval_s=30,
+    eval_s=150,
 )
 
 
@@ -209,9 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for the JSON figures, logs and the training run")
     p.add_argument("--device", default="cuda", help="cuda (default), cuda:N; cpu only with --smoke")
     p.add_argument("--smoke", action="store_true", help="the same pipeline in tiny sizes (a check of the recipe)")
-    p.add_argument(
-        "--minutes", type=ranged(float, gt=0), default=None, help="budget of the whole recipe (default 9; smoke 4)"
-    )
+    p.add_argument("--minutes", type=ranged(float, gt=0), default=None, help="budget of the whole recipe (default 9)")
     args = p.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
     budget = args.minutes * 60 if args.minutes else sizes.budget_s
