@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generative.gan.generate", "generate images from a GAN run or checkpoint"),
     "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),
     "dream": ("generative.style.dream", "Deep Dream on an image"),
+    "recipe": ("arena.gpu_recipe", "the GPU recipe: CUDA tests, benchmarks, a Connect Four gpu run, as JSON"),
     "bench": ("", "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed"),
 }
 
