@@ -50,7 +50,7 @@ from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
-from agents.players import MODEL_DIR, make_player
+from agents.players import MissingModelError, find_bundled_model, make_player
 from core.job import JobParser
 from envs import get_game
 from envs.chess import Chess, ChessState
@@ -138,8 +138,11 @@ class Engine:
         self.game_name = game
         self.variant = GAMES[game]
         self.path = checkpoint
-        if checkpoint is None and (MODEL_DIR / f"{game}.pt").is_file():
-            self.path = MODEL_DIR / f"{game}.pt"
+        if checkpoint is None:
+            try:
+                self.path = find_bundled_model(get_game(game))
+            except MissingModelError:
+                self.path = None  # no model of the game is bundled: alpha-beta
         self.game: Chess = get_game(game, max_moves=1_000_000) if self.path is None else self._net_game()
         self.state = self.game.init(1)
         self._lock = threading.Lock()
