@@ -1,4 +1,4 @@
-"""Test-wide settings: one torch thread per process, headless pygame, no progress bars."""
+"""Test-wide settings: one torch thread per process, headless pygame, no progress bars; `cuda` tests need CUDA."""
 
 import os
 
@@ -10,11 +10,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("GAMELAB_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
-
-import pytest  # noqa: E402
 
 import agents.players  # noqa: E402
 from agents.network import PolicyValueNet  # noqa: E402
@@ -41,3 +40,13 @@ def model_dir(tmp_path, monkeypatch):
             return save_checkpoint(agents.players.bundled_model_path(game), payload, kind="alphazero")
 
     return _Bundle()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` are skipped on a machine without a CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)

@@ -53,6 +53,11 @@ CASES = [
     ("train tictactoe --eval_baselines=random,banana", "banana"),
     ("train tictactoe --resume nowhere", "nowhere"),
     ("train nosuchgame", "nosuchgame"),
+    ("train tictactoe --actors=-1", "actors"),
+    ("train tictactoe --actors 1 --max_policy_lag=-1", "max_policy_lag"),
+    ("train tictactoe --ray-address auto", "--actors"),  # Ray options without actors: refused, Ray never started
+    ("train tictactoe --actor-gpus=0.5", "--actors"),
+    ("train tictactoe --actors 2 --actor-gpus 3", "--actor-gpus"),
     # agent
     ("agent connect_four --sims -5", "--sims"),
     ("agent connect_four --threads 0", "--threads"),
