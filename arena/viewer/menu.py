@@ -20,6 +20,7 @@ GAME_CHOICES: dict[str, tuple[str, dict]] = {
     "hex 7x7": ("hex", {"size": 7}),
     "hex": ("hex", {}),
     "go 9x9": ("go", {"size": 9}),
+    "chess": ("chess", {}),
 }
 OPPONENTS = ["bundled", "rollout", "alphabeta", "random", "human", "watch"]
 SIDES = ["first", "second", "random"]
