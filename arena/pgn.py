@@ -1,4 +1,4 @@
-"""Chess records as PGN (Portable Game Notation), both ways.
+"""Chess records as PGN (Portable Game Notation), both ways; Gardner minichess as PGN with a Variant tag.
 
     text = to_pgn(record)                 # a replay record (arena.records) of a chess game -> one PGN game
     records = read_pgn(text)              # every game of a PGN text -> replay records (moves as action ids)
@@ -9,10 +9,15 @@ player names in move order), then PlyCount and Termination ("normal" for a game 
 otherwise), and the moves in SAN (envs.chess_san) with move numbers, a comment naming how the game ended
 ("{checkmate}", "{Black resigns}") and the result. Lines stay under 80 characters, as the PGN standard asks.
 
+Gardner minichess (`gardner_chess`, 5x5) has no PGN standard and python-chess cannot represent its board; its
+games are written the way variant programs (Fairy-Stockfish's tools, pychess) write variants: the same movetext
+with `[Variant "gardner"]`, `[SetUp "1"]` and the start position as `[FEN "rnbqk/ppppp/5/PPPPP/RNBQK w - - 0 1"]`,
+and read back here.
+
 Read: tag pairs, SAN or UCI moves, move numbers, comments ({...} and ;...), NAGs ($1), variations (skipped, the
 main line is kept), escaped lines (%) and the result. A game from a set-up position (a FEN tag other than the
-start) or of another variant is refused. A game whose moves end in no checkmate or draw but carry a decisive
-result is taken as a resignation of the loser; "1/2-1/2" on an unfinished position is a draw by agreement.
+start) or of another variant (but Gardner) is refused. A game whose moves end in no checkmate or draw but carry a
+decisive result is taken as a resignation of the loser; "1/2-1/2" on an unfinished position is a draw by agreement.
 PGN files are data from anyone: read in bounded size (MAX_PGN_BYTES), at most MAX_MOVES moves a game, and any
 bad move is an error naming the file, the game and the move.
 """
@@ -29,14 +34,15 @@ import torch
 
 import envs
 from arena.records import MAX_MOVES, make_record
-from envs.chess_notation import START_FEN
 from envs.chess_san import game_san, parse_san
 
-__all__ = ["to_pgn", "read_pgn", "load_pgn", "MAX_PGN_BYTES", "RESULTS"]
+__all__ = ["to_pgn", "read_pgn", "load_pgn", "MAX_PGN_BYTES", "RESULTS", "VARIANTS"]
 
 MAX_PGN_BYTES = 64 * 2**20
 RESULTS = {1.0: "1-0", 0.5: "1/2-1/2", 0.0: "0-1", None: "*"}
 _SCORES = {v: k for k, v in RESULTS.items()}
+VARIANTS = {"chess": "", "gardner_chess": "gardner"}  # game name -> the Variant tag ("": standard chess, no tag)
+_GAMES = {"": "chess", "standard": "chess", "chess": "chess", "gardner": "gardner_chess"}
 _TAG = re.compile(r'^\[\s*([A-Za-z0-9_+#=:-]+)\s+"(.*)"\s*\]\s*$')  # unescaped quotes too, as python-chess writes
 _TOKEN = re.compile(r"\{[^}]*\}?|;[^\n]*|\(|\)|\$\d+|1-0|0-1|1/2-1/2|\*|\d+\.(?:\.\.)?|[^\s{}();$]+")
 
@@ -56,9 +62,10 @@ def to_pgn(record: dict, *, event: str = "gamelab game", site: str = "gamelab") 
         ValueError: the record is not a chess game, or a move is illegal where it stands.
     """
     game_info = record.get("game", {})
-    if game_info.get("name") != "chess":
-        raise ValueError(f"PGN holds chess games, not {game_info.get('name')!r}")
-    game = envs.get_game("chess", **game_info.get("options", {}))
+    name = game_info.get("name")
+    if name not in VARIANTS:
+        raise ValueError(f"PGN holds chess games (and Gardner minichess), not {name!r}")
+    game = envs.get_game(name, **game_info.get("options", {}))
     moves = [int(m) for m in record["moves"]]
     names = game_san(game, moves)
     state = game.init(1)
@@ -83,6 +90,8 @@ def to_pgn(record: dict, *, event: str = "gamelab game", site: str = "gamelab") 
         ("PlyCount", str(len(moves))),
         ("Termination", "normal" if result != "*" else "unterminated"),
     ]
+    if VARIANTS[name]:
+        tags += [("Variant", VARIANTS[name]), ("SetUp", "1"), ("FEN", game.to_fen(game.init(1))[0])]
     words = []
     for n, san in enumerate(names):
         words.append(f"{n // 2 + 1}. {san}" if n % 2 == 0 else san)
@@ -150,17 +159,19 @@ def read_pgn(text: str, source: str = "PGN") -> list[dict]:
     records = []
     for number, (tags, movetext) in enumerate(_split_games(text), 1):
         where = f"{source}: game {number}"
-        variant = tags.get("Variant", "standard").lower()
-        if variant not in ("standard", "chess"):
-            raise ValueError(f"{where}: variant {tags['Variant']!r} is not chess")
-        fen = tags.get("FEN")
-        if fen is not None and fen.split()[:4] != START_FEN.split()[:4]:
-            raise ValueError(f"{where}: starts from a set-up position ({fen}); only games from the start are read")
+        name = _GAMES.get(tags.get("Variant", "").strip().lower())
+        if name is None:
+            raise ValueError(f"{where}: variant {tags['Variant']!r} is neither chess nor gardner")
         words, result = _mainline(movetext)
         if len(words) > MAX_MOVES:
             raise ValueError(f"{where}: more than {MAX_MOVES} moves")
-        # games longer than our default cap of 512 plies are read under a higher one (kept in the record's options)
-        game = envs.get_game("chess") if len(words) < 512 else envs.get_game("chess", max_moves=MAX_MOVES)
+        game = envs.get_game(name)
+        if len(words) >= game.max_moves:  # longer than our cap: read under a higher one (kept in the record)
+            game = envs.get_game(name, max_moves=MAX_MOVES)
+        fen = tags.get("FEN")
+        start = game.to_fen(game.init(1))[0]
+        if fen is not None and fen.split()[:4] != start.split()[:4]:
+            raise ValueError(f"{where}: starts from a set-up position ({fen}); only games from the start are read")
         state, moves = game.init(1), []
         for n, word in enumerate(words):
             if bool(state.done[0]):
