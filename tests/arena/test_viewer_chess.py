@@ -276,3 +276,42 @@ def test_screenshot_with_a_player_spec(tmp_path):
     argv = ["chess", "--opponent", "alphabeta:1", "--screenshot", str(out), "--moves", " ".join(moves)]
     assert play_main(argv) == 0
     assert pygame.image.load(str(out)).get_size() == SIZE
+
+
+def test_checkpoint_opponent_answers_and_hints_draw_arrows(tmp_path):
+    from agents.network import PolicyValueNet
+    from core.checkpoint import save_checkpoint
+
+    game = get_game("chess")
+    torch.manual_seed(0)
+    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+    payload = {"game": {"name": game.name, "options": dict(game.options)}, "net_config": net.config}
+    payload["model"] = net.state_dict()
+    path = save_checkpoint(tmp_path / "chess.pt", payload, kind="alphazero")
+    viewer = Viewer("chess", seats=("human", f"az:{path}:16"), record_dir=None)
+    _frame(viewer)
+
+    def board() -> bytes:
+        return pygame.image.tobytes(_frame(viewer).subsurface(viewer.board_rect), "RGB")
+
+    plain = board()
+    viewer.toggle_hints()
+    for _ in range(200):  # the hint search for the start position
+        _frame(viewer)
+        if viewer.hint_info() is not None:
+            break
+        if viewer.hint_thinker is not None:
+            viewer.hint_thinker.wait(10)
+    assert viewer.hint_info() is not None
+    assert board() != plain, "the hint arrows are drawn on the board"
+    viewer.toggle_hints()
+    _click(viewer, "e2")
+    _click(viewer, "e4")
+    for _ in range(200):
+        viewer.update()
+        if viewer.session.cursor == 2:
+            break
+        if viewer.thinker is not None:
+            viewer.thinker.wait(10)
+    assert viewer.session.cursor == 2 and viewer.session.players[1].startswith("az:")
+    viewer.close()
