@@ -156,3 +156,15 @@ def test_pgn_export_of_another_game_is_refused(tmp_path, capsys):
     path = append_records(tmp_path / "c4.jsonl", [make_record(game, [3, 3], None, ["a", "b"])])
     assert replay_main([str(path), "--pgn", str(tmp_path / "x.pgn")]) == 2
     assert "chess" in capsys.readouterr().err
+
+
+def test_the_shipped_example_pgn_is_the_game_played_under_xvfb():
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "replays" / "examples" / "chess.pgn"
+    session = load_session(path)
+    session.jump(len(session.states) - 1)
+    assert session.over and session.winner == 0 and session.result()["termination"] == "checkmate"
+    assert len(session.actions) == 45 and session.players[1] == "uci:stockfish:nodes=300"
+    _, moves = _python_chess_uci(path.read_text())
+    assert moves == _our_uci({"game": {"options": {}}, "moves": session.actions})
