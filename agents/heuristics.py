@@ -6,7 +6,7 @@
     hex: difference of the two sides' shortest connection distance (0-1 shortest path, own stones free, empty
     cells cost 1);
     go: Tromp-Taylor area score with komi;
-    chess: material and mobility (agents.chess_eval);
+    chess and gardner_chess: material and mobility (agents.chess_eval);
     any other game: 0.
 
 A game's heuristic is found by its `line_length` or by its name in `HEURISTICS` (a plain dict: add a game's here).
@@ -114,6 +114,7 @@ HEURISTICS: dict[str, Callable[[Game, Any], Tensor]] = {
     "hex": _hex_heuristic,
     "go": _go_heuristic,
     "chess": chess_heuristic,
+    "gardner_chess": chess_heuristic,
 }
 
 

@@ -36,6 +36,7 @@ GAMES: dict[str, str] = {
     "hex": "envs.hex:Hex",
     "go": "envs.go:Go",
     "chess": "envs.chess:Chess",
+    "gardner_chess": "envs.gardner_chess:GardnerChess",
 }
 
 

@@ -19,6 +19,9 @@ Game end, exactly as PettingZoo's chess_v6, which ends a game when python-chess'
     (reason "max_moves"); PettingZoo's env has no such cap. Outcome: +1 / -1 / 0 for the player to move, so after
     a checkmate the side to move gets -1.
 
+The class carries its board size (`size`, `start_fen`, `lookahead_claims`): envs.gardner_chess plays the same
+rules on a 5x5 board with its own action ids, planes and game end.
+
 Dimension letters: B games, A = 4672 actions, C = 119 planes, H = W = 8.
 
 Actions: PettingZoo chess_v6's 8 x 8 x 73: action = (file * 8 + rank) * 73 + plane, with the from-square's file and
@@ -121,6 +124,9 @@ class Chess:
 
     name = "chess"
     pass_action = None
+    size = 8  # the board's side; envs.gardner_chess plays the same rules on 5x5
+    start_fen = START_FEN
+    lookahead_claims = True  # the fifty-move and threefold claims one move ahead (python-chess); Gardner has none
 
     def __init__(self, max_moves: int = 512) -> None:
         if isinstance(max_moves, bool) or not isinstance(max_moves, int) or max_moves < 1:
@@ -148,7 +154,7 @@ class Chess:
             ValueError: a malformed FEN (the message names it).
         """
         fens = [fen] if isinstance(fen, str) else list(fen)
-        parsed = [parse_fen(f) for f in fens]
+        parsed = [parse_fen(f, self.size) for f in fens]
         device = torch.device(device)
 
         def col(values: list[int]) -> Tensor:
@@ -186,7 +192,7 @@ class Chess:
             state.halfmove.tolist(),
             state.fullmove.tolist(),
         )
-        return [format_fen(FenPosition(tuple(p), pl, c, e, h, f)) for p, pl, c, e, h, f in rows]
+        return [format_fen(FenPosition(tuple(p), pl, c, e, h, f), self.size) for p, pl, c, e, h, f in rows]
 
     # ---------------------------------------------------------------------------------------------------- rules
     def step(self, state: ChessState, action: Any, *, check: bool = True) -> ChessState:
@@ -207,12 +213,12 @@ class Chess:
             ok = self._is_legal(state, action)
             if not bool((ok | state.done).all()):
                 check_actions(self.name, action, self.legal_mask(state), ~state.done)
-        p = state.player
-        us, them = ce.mover_view(state.pieces, p)
-        tb = cm.tables(device)
+        p, n = state.player, self.size
+        us, them = ce.mover_view(state.pieces, p, n)
+        tb = cm.tables(device, n)
         ep_view = torch.where(state.ep >= 0, state.ep ^ (56 * p), -1)
-        m = cm.make_move(us, them, ce.swap_rights(state.castling, p), ep_view, action, p)
-        new_us, new_them = cm.flip(m.them), cm.flip(m.us)
+        m = cm.make_move(us, them, ce.swap_rights(state.castling, p), ep_view, self._internal(action), p, n)
+        new_us, new_them = cm.flip(m.them, n), cm.flip(m.us, n)
         white = (p == 0)[:, None]
         pieces = torch.where(white, torch.cat([m.us, m.them], 1), torch.cat([new_us, new_them], 1))
         ep_abs = torch.where(m.ep >= 0, m.ep ^ (56 * p), -1)
@@ -238,10 +244,18 @@ class Chess:
             return new
         return where(state.done, state, new)
 
+    def _internal(self, action: Tensor) -> Tensor:
+        """The 8x8 move-plane ids (envs.chess_moves) of action ids: the same ids in chess."""
+        return action
+
+    def _external(self, internal: Tensor) -> Tensor:
+        """The action ids of 8x8 move-plane ids (legal moves only): the same ids in chess."""
+        return internal
+
     def _is_legal(self, state: ChessState, action: Tensor) -> Tensor:
-        """BoolTensor[B]: action[b] is in range and legal."""
-        in_range = (action >= 0) & (action < self.num_actions)
-        a = action.clamp(0, self.num_actions - 1)
+        """BoolTensor[B]: action[b] (an 8x8 move-plane id) is in range and legal."""
+        in_range = (action >= 0) & (action < 64 * cm.PLANES)
+        a = action.clamp(0, 64 * cm.PLANES - 1)
         sq, plane = a // cm.PLANES, a % cm.PLANES
         bit = (sq % 8) * 8 + sq // 8
         bits = state.legal.gather(1, plane[:, None])[:, 0]
@@ -266,11 +280,11 @@ class Chess:
         view: tuple[Tensor, Tensor] | None = None,
     ) -> ChessState:
         """The State of a position: legal moves of the player to move, key, repetitions and the game end."""
-        tb = cm.tables(pieces.device)
-        us, them = view if view is not None else ce.mover_view(pieces, player)
+        tb = cm.tables(pieces.device, self.size)
+        us, them = view if view is not None else ce.mover_view(pieces, player, self.size)
         rights = ce.swap_rights(castling, player)
         ep_view = torch.where(ep_candidate >= 0, ep_candidate ^ (56 * player), -1)
-        legal, in_check, ep_legal = cm.generate(us, them, rights, ep_view)
+        legal, in_check, ep_legal = cm.generate(us, them, rights, ep_view, self.size)
         ep = torch.where(ep_legal, ep_candidate, -1)
         key = base_key ^ ce.ep_key(tb, ep)
         rep = 1 + (history[:, 1::2] == key[:, None]).sum(1)
@@ -290,7 +304,7 @@ class Chess:
         fifty_look = open_ & (halfmove == 99)
         three_look = open_ & (most_rep.gather(1, (1 - player)[:, None])[:, 0] >= 2)
         look = fifty_look | three_look
-        if bool(look.any()):
+        if self.lookahead_claims and bool(look.any()):
             rows = look.nonzero()[:, 0]
             fifty, three = ce.lookahead_claims(
                 us[rows],
@@ -338,9 +352,9 @@ class Chess:
         if not bool(waived.any()):
             return state
         p = state.player
-        us, them = ce.mover_view(state.pieces, p)
+        us, them = ce.mover_view(state.pieces, p, self.size)
         ep = torch.where(state.ep >= 0, state.ep ^ (56 * p), -1)
-        legal, _, _ = cm.generate(us, them, ce.swap_rights(state.castling, p), ep)
+        legal, _, _ = cm.generate(us, them, ce.swap_rights(state.castling, p), ep, self.size)
         return replace(
             state,
             legal=torch.where(waived[:, None], legal, state.legal),
@@ -372,7 +386,7 @@ class Chess:
         k = k - (byte_running.gather(1, rank) - byte_counts.gather(1, rank))
         file = nth[raw.gather(1, rank), k.clamp(0, 7)]
         action = ((file * 8 + rank) * cm.PLANES + plane)[:, 0]
-        return torch.where(total > 0, action, 0)
+        return torch.where(total > 0, self._external(action), 0)
 
     def perft(self, state: ChessState, depth: int, *, chunk: int = 65536) -> list[dict[int, int]]:
         """Leaf counts of the move generator's tree, per legal root move of every game (``go perft`` "divide").
@@ -385,25 +399,25 @@ class Chess:
         """
         if depth < 1:
             return [{} for _ in range(state.player.shape[0])]
-        p = state.player
-        us, them = ce.mover_view(state.pieces, p)
+        p, n = state.player, self.size
+        us, them = ce.mover_view(state.pieces, p, n)
         rights = ce.swap_rights(state.castling, p)
         ep = torch.where(state.ep >= 0, state.ep ^ (56 * p), -1)
-        legal, _, _ = cm.generate(us, them, rights, ep)
+        legal, _, _ = cm.generate(us, them, rights, ep, n)
         games, roots = ce.dense_mask(legal).nonzero(as_tuple=True)
         if depth == 1:
             counts = torch.ones_like(roots)
         else:
-            m = cm.make_move(us[games], them[games], rights[games], ep[games], roots, p[games])
+            m = cm.make_move(us[games], them[games], rights[games], ep[games], roots, p[games], n)
             child = (
-                cm.flip(m.them),
-                cm.flip(m.us),
+                cm.flip(m.them, n),
+                cm.flip(m.us, n),
                 ce.swap_rights(m.rights, torch.ones_like(roots)),
                 torch.where(m.ep >= 0, m.ep ^ 56, -1),
             )
-            counts = ce.perft_counts(*child, depth - 1, chunk)
+            counts = ce.perft_counts(*child, depth - 1, chunk, n)
         out: list[dict[int, int]] = [{} for _ in range(state.player.shape[0])]
-        for g, a, c in zip(games.tolist(), roots.tolist(), counts.tolist()):
+        for g, a, c in zip(games.tolist(), self._external(roots).tolist(), counts.tolist()):
             out[g][a] = c
         return out
 
@@ -448,13 +462,19 @@ class Chess:
     # --------------------------------------------------------------------------------------------- notation
     def move_to_uci(self, state: ChessState, i: int, action: int) -> str:
         """The UCI text of action `action` in game i ("e2e4", "e7e8q", castling "e1g1")."""
-        frm, to, promo = move_of(int(action))
-        if not (0 <= to < 64):
+        n = self.size
+        internal = int(self._internal(torch.tensor([int(action)]))[0]) if 0 <= int(action) < self.num_actions else -1
+        frm, to, promo = move_of(internal) if internal >= 0 else (0, -1, "")
+        if not (0 <= to < 64 and to % 8 < n and to // 8 < n):
             raise ValueError(f"action {action} leaves the board")
-        mirror = 56 * int(state.player[i])
-        if not promo and to // 8 == 7 and frm // 8 == 6 and self._piece_at(state, i, frm ^ mirror) == "p":
+        black = int(state.player[i]) == 1
+
+        def absolute(sq: int) -> int:
+            return cm.mirror_square(sq, n) if black else sq
+
+        if not promo and to // 8 == n - 1 and frm // 8 == n - 2 and self._piece_at(state, i, absolute(frm)) == "p":
             promo = "q"
-        return square_name(frm ^ mirror) + square_name(to ^ mirror) + promo
+        return square_name(absolute(frm)) + square_name(absolute(to)) + promo
 
     def uci_to_action(self, state: ChessState, i: int, text: str) -> int:
         """The action id of UCI move text in game i (legality is not checked here).
@@ -465,16 +485,19 @@ class Chess:
         t = text.strip()
         if len(t) not in (4, 5) or (len(t) == 5 and t[4] not in "qrbn"):
             raise ValueError(f"bad UCI move {text!r}")
+        n = self.size
         try:
-            frm, to = parse_square(t[:2]), parse_square(t[2:4])
+            frm, to = parse_square(t[:2], n), parse_square(t[2:4], n)
         except ValueError as e:
             raise ValueError(f"bad UCI move {text!r}: {e}") from None
-        mirror = 56 * int(state.player[i])
         pawn = self._piece_at(state, i, frm) == "p"
+        if int(state.player[i]) == 1:
+            frm, to = cm.mirror_square(frm, n), cm.mirror_square(to, n)
         try:
-            return action_of(frm ^ mirror, to ^ mirror, t[4:], pawn)
+            internal = action_of(frm, to, t[4:], pawn, n)
         except ValueError as e:
             raise ValueError(f"bad UCI move {text!r}: {e}") from None
+        return int(self._external(torch.tensor([internal]))[0])
 
     def _piece_at(self, state: ChessState, i: int, sq: int) -> str:
         """The piece letter (lower case, either colour) on absolute square sq of game i, '' if empty."""
@@ -485,14 +508,16 @@ class Chess:
 
     # ---------------------------------------------------------------------------------------------- drawing
     def draw(self, surface: Any, state: ChessState, i: int) -> None:
-        """Draw game i from white's side (envs.chess_draw), the last move's squares shaded, a king in check
-        glowing red."""
+        """Draw game i from white's side (envs.chess_draw; the board's size from the FEN), the last move's squares
+        shaded, a king in check glowing red."""
         shades = {}
+        n = self.size
         last = int(state.last_action[i])
         if last >= 0:
-            frm, to, _ = move_of(last)
-            mirror = 0 if int(state.player[i]) == 1 else 56  # the last mover is the one not to move
-            shades = {square_name(sq ^ mirror): (205, 210, 106, 170) for sq in (frm, to % 64)}
+            frm, to, _ = move_of(int(self._internal(torch.tensor([last]))[0]))
+            if int(state.player[i]) == 0:  # the last mover (black) is the one not to move
+                frm, to = cm.mirror_square(frm, n), cm.mirror_square(to, n)
+            shades = {square_name(sq): (205, 210, 106, 170) for sq in (frm, to % 64)}
         king = state.pieces[i, 5 + 6 * int(state.player[i])]
         check = square_name(int(king).bit_length() - 1) if bool(state.check[i]) else None  # the mover's king
         draw_board(surface, self.to_fen(state)[i], shades=shades, check=check)
@@ -505,8 +530,9 @@ class Chess:
 
         if not 0 <= int(action) < self.num_actions:
             return None
-        frm, _, _ = move_of(int(action))
-        return grid_rect((7 - frm // 8) * 8 + frm % 8, size, self.board_shape)
+        frm, _, _ = move_of(int(self._internal(torch.tensor([int(action)]))[0]))
+        n = self.size
+        return grid_rect((n - 1 - frm // 8) * n + frm % 8, size, self.board_shape)
 
     def action_at(self, pos: tuple[int, int], size: tuple[int, int]) -> int | None:
         """None: a square does not name one action (see action_rect)."""
@@ -514,9 +540,10 @@ class Chess:
 
 
 @functools.cache
-def _start_cached(device: torch.device) -> ChessState:
-    return Chess().from_fen(START_FEN, device)
+def _start_cached(cls: type, device: torch.device) -> ChessState:
+    return cls().from_fen(cls.start_fen, device)
 
 
 def _start(game: Chess, device: torch.device) -> ChessState:
-    return _start_cached(device)
+    """The start position (max_moves does not change it, so one per class and device)."""
+    return _start_cached(type(game), device)

@@ -30,11 +30,11 @@ _DARK = cm.i64(0xAA55AA55AA55AA55)
 _Z_EP = 2 * 6 * 64 + 16
 
 
-def mover_view(pieces: Tensor, player: Tensor) -> tuple[Tensor, Tensor]:
-    """(us, them) int64 [B, 6] in the mover's view of absolute pieces [B, 12]."""
+def mover_view(pieces: Tensor, player: Tensor, size: int = 8) -> tuple[Tensor, Tensor]:
+    """(us, them) int64 [B, 6] in the mover's view of absolute pieces [B, 12] on a size x size board."""
     w, b = pieces[:, :6], pieces[:, 6:]
     black = (player == 1)[:, None]
-    return torch.where(black, cm.flip(b), w), torch.where(black, cm.flip(w), b)
+    return torch.where(black, cm.flip(b, size), w), torch.where(black, cm.flip(w, size), b)
 
 
 def swap_rights(rights: Tensor, player: Tensor) -> Tensor:
@@ -129,28 +129,30 @@ def lookahead_claims(
     return count[:, 0] > 0, count[:, 1] > 0
 
 
-def perft_counts(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, depth: int, chunk: int) -> Tensor:
-    """LongTensor[n]: perft leaf counts of n positions (mover's view), expanded in chunks of about `chunk` rows."""
+def perft_counts(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, depth: int, chunk: int, size: int = 8) -> Tensor:
+    """LongTensor[n]: perft leaf counts of n positions (mover's view) on a size x size board, expanded in chunks of
+    about `chunk` rows."""
     n = us.shape[0]
     out = torch.zeros(n, dtype=torch.long, device=us.device)
     count8, _ = byte_tables(us.device)
     step = max(1, chunk // 32) if depth > 1 else chunk
     for lo in range(0, n, step):
         sl = slice(lo, lo + step)
-        legal, _, _ = cm.generate(us[sl], them[sl], rights[sl], ep[sl])
+        legal, _, _ = cm.generate(us[sl], them[sl], rights[sl], ep[sl], size)
         if depth == 1:
             raw = legal.contiguous().view(torch.uint8).view(legal.shape[0], -1).long()
             out[sl] = count8[raw].sum(1)
             continue
         r, a = dense_mask(legal).nonzero(as_tuple=True)
-        m = cm.make_move(us[sl][r], them[sl][r], rights[sl][r], ep[sl][r], a, torch.zeros_like(r))
+        m = cm.make_move(us[sl][r], them[sl][r], rights[sl][r], ep[sl][r], a, torch.zeros_like(r), size)
         counts = perft_counts(
-            cm.flip(m.them),
-            cm.flip(m.us),
+            cm.flip(m.them, size),
+            cm.flip(m.us, size),
             swap_rights(m.rights, torch.ones_like(r)),
             torch.where(m.ep >= 0, m.ep ^ 56, -1),
             depth - 1,
             chunk,
+            size,
         )
         out[sl] = torch.zeros(legal.shape[0], dtype=torch.long, device=us.device).index_add_(0, r, counts)
     return out

@@ -8,6 +8,11 @@ view: the board of the player to move, mirrored top to bottom for black (a byte 
 mover's pawns always move up and the mover always castles on rank 1. A side is six bitboards [B, 6]: pawns, knights,
 bishops, rooks, queens, king.
 
+Smaller boards (Gardner's 5x5 minichess, `size=5`) use the same bitboards: the board is the lower left size x size
+corner (files a.., ranks 1..), every step is masked to it, so sliders stop at its edge; the mover's view mirrors
+rank r to size - 1 - r; pawns promote on rank `size`; the double pawn step (hence en passant) and castling exist
+only on the 8x8 board (on a smaller board the castling rights are always 0 and the en passant square -1).
+
 Legal moves are returned the way PettingZoo's chess_v6 numbers its actions: 73 planes, each a bitboard of the
 from-squares whose move of that plane is legal. Planes 0..55 are queen moves, (distance - 1) * 8 + direction with
 the directions SW, W, NW, S, N, SE, E, NE (file step, rank step in lexicographic order); a pawn move to the last rank
@@ -48,6 +53,8 @@ __all__ = [
     "tables",
     "i64",
     "flip",
+    "mirror_square",
+    "board_mask",
     "or_reduce",
     "generate",
     "make_move",
@@ -79,9 +86,14 @@ _KNIGHT_ORDER = [5, 0, 7, 2, 6, 3, 4, 1]
 N_SLOT, NE_SLOT, E_SLOT, NW_SLOT = 0, 1, 2, 3  # slots in the first half (their opposites in the second)
 
 
-def _wrap(dx: int) -> int:
-    """Squares a step with file change dx may land on (no wrap around the board's edge)."""
-    m = ALL
+def board_mask(size: int) -> int:
+    """The squares of a size x size board in the lower left corner of the 8x8 bitboard."""
+    return sum(((1 << size) - 1) << (8 * r) for r in range(size))
+
+
+def _wrap(dx: int, size: int = 8) -> int:
+    """Squares of the board a step with file change dx may land on (no wrap around the board's edge)."""
+    m = board_mask(size)
     for f in range(abs(dx)):
         m &= ~((FILE_A << f) if dx > 0 else (FILE_H >> f))
     return m & ALL
@@ -118,6 +130,10 @@ def _shift_params(t: Any, step: list[list[int]], k: int, wrap: list[list[int]]) 
 class Tables:
     """Constant tensors on one device (see `tables`)."""
 
+    size: int  # the board's side (8, or 5 for Gardner)
+    board: int  # the board's squares (an int64 value)
+    promote_from: int  # the rank pawns promote from (int64 value)
+    double_from: int  # the rank a double pawn step passes over (0: none on this board)
     wrap: Tensor  # int64 [2, 4]: squares a step in each direction may land on
     orth: Tensor  # bool [2, 4]: rook directions
     fill: tuple[tuple[Tensor, Tensor, Tensor], ...]  # shifts by 1, 2, 4 steps (no wrap mask): (left, right, mask)
@@ -135,8 +151,8 @@ class Tables:
 
 
 @functools.cache
-def tables(device: torch.device) -> Tables:
-    """The tables on `device`, built once per device (never modified)."""
+def tables(device: torch.device, size: int = 8) -> Tables:
+    """The tables on `device` for a size x size board, built once per device and size (never modified)."""
 
     def t(x: list, dtype: torch.dtype = torch.long) -> Tensor:
         return torch.tensor(x, dtype=dtype, device=device)
@@ -148,12 +164,16 @@ def tables(device: torch.device) -> Tables:
     zobrist = torch.randint(-(2**63), 2**63 - 1, (2 * 6 * 64 + 16 + 8 + 1,), generator=gen, dtype=torch.long)
     zobrist[2 * 6 * 64] = 0  # no castling rights: key 0, so a bare board hashes to the XOR of its pieces
     return Tables(
-        wrap=t([[i64(_wrap(x)) for x, _ in half] for half in _DIRS]),
+        size=size,
+        board=i64(board_mask(size)),
+        promote_from=i64(0xFF << (8 * (size - 2))),
+        double_from=i64(RANK_3) if size == 8 else 0,
+        wrap=t([[i64(_wrap(x, size)) for x, _ in half] for half in _DIRS]),
         orth=t([[x == 0 or y == 0 for x, y in half] for half in _DIRS], torch.bool),
         fill=tuple(_shift_params(t, step, k, [[ALL] * 4] * 2) for k in (1, 2, 4)),
-        one=_shift_params(t, step, 1, [[_wrap(x) for x, _ in half] for half in _DIRS]),
+        one=_shift_params(t, step, 1, [[_wrap(x, size) for x, _ in half] for half in _DIRS]),
         back=tuple(torch.stack(z) for z in zip(*(_shift_params(t, step, -k, [[ALL] * 4] * 2) for k in range(1, 8)))),
-        hop=_shift_params(t, kstep, 1, [[_wrap(x) for x, _ in half] for half in _KNIGHTS]),
+        hop=_shift_params(t, kstep, 1, [[_wrap(x, size) for x, _ in half] for half in _KNIGHTS]),
         hop_back=_shift_params(t, kstep, -1, [[ALL] * 4] * 2),
         plane_delta=t([y * 8 + x for x, y in zip(dx, dy)]),
         plane_promo=t(promo),
@@ -166,9 +186,16 @@ def tables(device: torch.device) -> Tables:
 
 
 # ---------------------------------------------------------------------------------------------------- bit helpers
-def flip(x: Tensor) -> Tensor:
-    """Bitboards mirrored top to bottom (rank r -> 7 - r): a byte swap of every int64 of x [...]."""
-    return x.contiguous().view(torch.uint8).view(*x.shape, 8).flip(-1).contiguous().view(torch.long).view(x.shape)
+def flip(x: Tensor, size: int = 8) -> Tensor:
+    """Bitboards mirrored top to bottom (rank r -> size - 1 - r): a byte swap of every int64 of x [...], then on a
+    smaller board a shift down by the 8 - size empty ranks (logical: bit 63 is never set on such a board)."""
+    y = x.contiguous().view(torch.uint8).view(*x.shape, 8).flip(-1).contiguous().view(torch.long).view(x.shape)
+    return y if size == 8 else y >> (8 * (8 - size))
+
+
+def mirror_square(sq: Tensor | int, size: int = 8) -> Tensor | int:
+    """Square numbers (rank * 8 + file) mirrored top to bottom on a size x size board."""
+    return (size - 1 - sq // 8) * 8 + sq % 8
 
 
 def popcount(x: Tensor) -> Tensor:
@@ -243,18 +270,19 @@ def _attacked(tb: Tables, them: Tensor, occ: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------------------------------ move generation
-def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, size: int = 8) -> tuple[Tensor, Tensor, Tensor]:
     """Legal moves of the mover in the mover's view.
 
     Args:
         us, them: int64 [B, 6] bitboards of the mover and the opponent (mover's view).
         rights: long [B], the mover's castling rights: 1 king side, 2 queen side (their rights do not matter here).
         ep: long [B], the en passant target square (mover's view, rank 6) or -1.
+        size: the board's side (see the module docstring).
     Returns:
         (legal int64 [B, 73] from-square bitboards per move plane, in_check bool [B], ep_legal bool [B]: some en
         passant capture is legal).
     """
-    tb = tables(us.device)
+    tb = tables(us.device, size)
     b = us.shape[0]
     own, opp = or_reduce(us), or_reduce(them)
     occ = own | opp
@@ -311,7 +339,7 @@ def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tens
     p = us[:, PAWN]
     p_up = p & may_move[:, 0, N_SLOT]
     one = (p_up << 8) & empty
-    two = ((one & RANK_3) << 8) & empty & target
+    two = ((one & tb.double_from) << 8) & empty & target
     one = one & target
     ne = (p & may_move[:, 0, NE_SLOT]) << 9 & i64(~FILE_A) & opp & target
     nw = (p & may_move[:, 0, NW_SLOT]) << 7 & i64(~FILE_H) & opp & target
@@ -355,7 +383,7 @@ def generate(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor) -> tuple[Tens
     k_to_n = _knight_hops(tb, us[:, KNIGHT] & ~pinned) & notown_target  # [B, 2, 4] targets
     knight = _shift(k_to_n, tb.hop_back)
     knight = knight.reshape(b, 8).index_select(1, tb.knight_order)
-    last = i64(RANK_7)
+    last = tb.promote_from
     under = torch.stack([from_nw & last, from_one & last, from_ne & last], 1).repeat_interleave(3, 1)  # [B, 9]
     legal = torch.cat([queen, knight, under], 1)
     return legal, in_check, ep_legal
@@ -376,7 +404,9 @@ class Moved:
     key_delta: Tensor  # int64 [B]: XOR into the Zobrist key (pieces, castling rights and side to move)
 
 
-def make_move(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, action: Tensor, player: Tensor) -> Moved:
+def make_move(
+    us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, action: Tensor, player: Tensor, size: int = 8
+) -> Moved:
     """Play action [B] (PettingZoo ids, mover's view) for every row; the action is assumed legal (a garbage action
     gives a garbage position but no error).
 
@@ -385,8 +415,9 @@ def make_move(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, action: Tens
         rights: long [B], 4 bits as in Moved.rights.
         ep: long [B], the en passant square (mover's view) where an en passant capture is legal, else -1.
         player: long [B], the mover's colour (0 white, 1 black), for the Zobrist key's absolute squares.
+        size: the board's side.
     """
-    tb = tables(us.device)
+    tb = tables(us.device, size)
     a = action.clamp(0, 64 * PLANES - 1)
     sq, plane = a // PLANES, a % PLANES
     frm = (sq % 8) * 8 + sq // 8
@@ -400,7 +431,7 @@ def make_move(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, action: Tens
     captured = (taken.long() * kinds).sum(1)
     pawn, king = piece == PAWN, piece == KING
     promo = tb.plane_promo[plane]
-    new_piece = torch.where(pawn & (to >= 56), torch.where(promo >= 0, promo, QUEEN), piece)
+    new_piece = torch.where(pawn & (to >= 8 * (size - 1)), torch.where(promo >= 0, promo, QUEEN), piece)
     en_passant = pawn & (to == ep)
     ep_bb = torch.where(en_passant, t_bb >> 8, 0)
     castle = king & ((to - frm).abs() == 2)
@@ -426,11 +457,11 @@ def make_move(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, action: Tens
 
     # Zobrist: (colour, piece, absolute square); colour 0 white; the mover's colour is `player`
     z = tb.zobrist
-    mirror = player * 56
+    black = player == 1
     me, you = player * 6, (1 - player) * 6
 
     def zp(colour6: Tensor, kind: Tensor, square: Tensor) -> Tensor:
-        return z[(colour6 + kind) * 64 + (square ^ mirror)]
+        return z[(colour6 + kind) * 64 + torch.where(black, mirror_square(square, size), square)]
 
     delta = zp(me, piece, frm) ^ zp(me, new_piece, to)
     delta = delta ^ torch.where(capture, zp(you, captured, to), 0)

@@ -1,7 +1,8 @@
 """Chess notation in plain Python: FEN fields to and from bitboards, and UCI move text to and from action ids.
 
 Squares are numbered sq = rank * 8 + file (a1 = 0, h8 = 63); bitboards are Python ints here (see envs.chess_moves
-for the tensor side, the 73 move planes and the action ids).
+for the tensor side, the 73 move planes and the action ids). A smaller board (`size=5`, Gardner minichess) is the
+lower left corner of the same numbering, with no castling and no en passant.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "START_FEN",
+    "GARDNER_START_FEN",
     "FenPosition",
     "parse_fen",
     "format_fen",
@@ -21,6 +23,7 @@ __all__ = [
 ]
 
 START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
+GARDNER_START_FEN = "rnbqk/ppppp/5/PPPPP/RNBQK w - - 0 1"
 PIECE_LETTERS = "PNBRQK"
 _KNIGHT_STEPS = [(x, y) for x in range(-2, 3) for y in range(-2, 3) if abs(x) + abs(y) == 3]
 _QUEEN_DIRS = [(x, y) for x in (-1, 0, 1) for y in (-1, 0, 1) if (x, y) != (0, 0)]
@@ -43,19 +46,19 @@ def square_name(sq: int) -> str:
     return "abcdefgh"[sq % 8] + str(sq // 8 + 1)
 
 
-def parse_square(text: str) -> int:
-    """28 for 'e4'. Raises ValueError for anything else."""
-    if len(text) != 2 or text[0] not in "abcdefgh" or text[1] not in "12345678":
+def parse_square(text: str, size: int = 8) -> int:
+    """28 for 'e4' (on a size x size board). Raises ValueError for anything else."""
+    if len(text) != 2 or text[0] not in "abcdefgh"[:size] or text[1] not in "12345678"[:size]:
         raise ValueError(f"bad square {text!r}")
     return (int(text[1]) - 1) * 8 + "abcdefgh".index(text[0])
 
 
-def parse_fen(fen: str) -> FenPosition:
-    """Read a FEN (the move counters may be left out: 0 and 1).
+def parse_fen(fen: str, size: int = 8) -> FenPosition:
+    """Read a FEN of a size x size board (the move counters may be left out: 0 and 1).
 
     Castling rights are cleaned as python-chess cleans them (a right needs its rook in the corner and the king on its
     e-file square); an en passant square is kept only if it is empty, on the rank a double step passes over, with the
-    pawn that made it in front of it.
+    pawn that made it in front of it. A smaller board has neither: those fields are read and dropped.
 
     Raises:
         ValueError: naming what is wrong (not a board of 8 ranks of 8 squares, no single king per side, a bad field).
@@ -65,21 +68,21 @@ def parse_fen(fen: str) -> FenPosition:
         raise ValueError(f"bad FEN {fen!r}: expected 6 fields (or 4)")
     board, turn, castle, ep = parts[:4]
     ranks = board.split("/")
-    if len(ranks) != 8:
-        raise ValueError(f"bad FEN {fen!r}: expected 8 ranks")
+    if len(ranks) != size:
+        raise ValueError(f"bad FEN {fen!r}: expected {size} ranks")
     pieces = [0] * 12
     for i, row in enumerate(ranks):
-        rank, file = 7 - i, 0
+        rank, file = size - 1 - i, 0
         for ch in row:
             if ch.isdigit() and ch not in "09":
                 file += int(ch)
-            elif ch.upper() in PIECE_LETTERS and file < 8:
+            elif ch.upper() in PIECE_LETTERS and file < size:
                 pieces[PIECE_LETTERS.index(ch.upper()) + (0 if ch.isupper() else 6)] |= 1 << (rank * 8 + file)
                 file += 1
             else:
                 raise ValueError(f"bad FEN {fen!r}: bad rank {row!r}")
-        if file != 8:
-            raise ValueError(f"bad FEN {fen!r}: rank {row!r} does not have 8 squares")
+        if file != size:
+            raise ValueError(f"bad FEN {fen!r}: rank {row!r} does not have {size} squares")
     if bin(pieces[5]).count("1") != 1 or bin(pieces[11]).count("1") != 1:
         raise ValueError(f"bad FEN {fen!r}: each side needs exactly one king")
     if turn not in ("w", "b"):
@@ -87,12 +90,12 @@ def parse_fen(fen: str) -> FenPosition:
     player = 0 if turn == "w" else 1
     if castle != "-" and (not castle or any(c not in "KQkq" for c in castle)):
         raise ValueError(f"bad FEN {fen!r}: bad castling field {castle!r}")
-    rights = sum(bit for c, bit in zip("KQkq", (1, 2, 4, 8)) if c in castle)
+    rights = sum(bit for c, bit in zip("KQkq", (1, 2, 4, 8)) if c in castle) if size == 8 else 0
     for bit, rook_sq, king_sq, side in ((1, 7, 4, 0), (2, 0, 4, 0), (4, 63, 60, 6), (8, 56, 60, 6)):
         if not (pieces[side + 3] >> rook_sq & 1 and pieces[side + 5] >> king_sq & 1):
             rights &= ~bit
     ep_sq = -1
-    if ep != "-":
+    if ep != "-" and size == 8:
         try:
             ep_sq = parse_square(ep)
         except ValueError:
@@ -116,12 +119,13 @@ def parse_fen(fen: str) -> FenPosition:
     return FenPosition(tuple(pieces), player, rights, ep_sq, halfmove, max(fullmove, 1))
 
 
-def format_fen(pos: FenPosition) -> str:
-    """The FEN of a position (the en passant field as given: pass -1 where no en passant capture is legal)."""
+def format_fen(pos: FenPosition, size: int = 8) -> str:
+    """The FEN of a position on a size x size board (the en passant field as given: pass -1 where no en passant
+    capture is legal)."""
     rows = []
-    for rank in range(7, -1, -1):
+    for rank in range(size - 1, -1, -1):
         row, gap = "", 0
-        for file in range(8):
+        for file in range(size):
             sq = rank * 8 + file
             letter = ""
             for k, bb in enumerate(pos.pieces):
@@ -139,8 +143,8 @@ def format_fen(pos: FenPosition) -> str:
     return f"{'/'.join(rows)} {turn} {castle} {ep} {pos.halfmove} {pos.fullmove}"
 
 
-def action_of(frm: int, to: int, promotion: str, pawn: bool) -> int:
-    """The action id of a move given in the mover's view (squares mirrored for black).
+def action_of(frm: int, to: int, promotion: str, pawn: bool, size: int = 8) -> int:
+    """The action id of a move given in the mover's view (squares mirrored for black), on a size x size board.
 
     Args:
         frm, to: squares in the mover's view.
@@ -152,9 +156,9 @@ def action_of(frm: int, to: int, promotion: str, pawn: bool) -> int:
     """
     dx, dy = to % 8 - frm % 8, to // 8 - frm // 8
     base = ((frm % 8) * 8 + frm // 8) * 73
-    if promotion and not (pawn and to // 8 == 7 and dy == 1 and abs(dx) <= 1):
+    if promotion and not (pawn and to // 8 == size - 1 and dy == 1 and abs(dx) <= 1):
         raise ValueError("a promotion must be a pawn step to the last rank")
-    if pawn and to // 8 == 7 and not promotion:
+    if pawn and to // 8 == size - 1 and not promotion:
         raise ValueError("a pawn step to the last rank needs a promotion piece")
     if promotion in ("n", "b", "r"):
         return base + 64 + 3 * (dx + 1) + "nbr".index(promotion)

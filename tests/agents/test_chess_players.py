@@ -1,4 +1,5 @@
-"""Baselines on chess: the material-and-mobility heuristic, alpha-beta, random and rollout players."""
+"""Baselines on chess and Gardner minichess: the material-and-mobility heuristic, alpha-beta, random and rollout
+players."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch
 from agents.chess_eval import centipawns, chess_heuristic, value_to_cp
 from agents.players import make_player
 from envs.chess import Chess
+from envs.gardner_chess import GardnerChess
 
 
 def test_heuristic_counts_material_and_mobility_for_the_mover():
@@ -37,3 +39,16 @@ def test_random_and_rollout_play_legal_moves():
         assert game.legal_mask(state).gather(1, action[:, None]).all()
         state = game.step(state, action)
     assert torch.equal(state.moves, torch.tensor([2, 2]))
+
+
+def test_gardner_heuristic_and_alphabeta():
+    game = GardnerChess()
+    assert centipawns(game.init(1), 5).tolist() == [0]
+    up_a_rook = game.from_fen(["k4/5/5/5/R3K w - - 0 1", "k4/5/5/5/R3K b - - 0 1"])
+    cp = centipawns(up_a_rook, 5).tolist()
+    assert cp[0] > 500 and cp[1] < -500
+    # Re4 is mate (the knight guards d5 and e4); Qxd4 wins a free queen for black
+    state = game.from_fen(["4k/R4/2N2/5/K4 w - - 0 1", "4k/5/3Q1/2q2/K4 b - - 0 1"])
+    moves = make_player("alphabeta:2", game)(game, state).tolist()
+    assert game.move_to_uci(state, 0, moves[0]) == "a4e4"
+    assert game.move_to_uci(state, 1, moves[1]) == "c2d3"

@@ -23,9 +23,10 @@ CASES = [
     ("go", {}),
     ("go", {"size": 5}),
     ("chess", {}),
+    ("gardner_chess", {}),
 ]
 # chess moves are picked in two clicks (from, to), so a square's rect names no single action: no hit-test check
-NO_HIT_TEST = {"chess"}
+NO_HIT_TEST = {"chess", "gardner_chess"}
 
 
 def _id(case: tuple[str, dict]) -> str:

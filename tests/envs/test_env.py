@@ -25,6 +25,7 @@ SMALL = {
     "hex": {"size": 5},
     "go": {"size": 5},
     "chess": {"max_moves": 100},
+    "gardner_chess": {"max_moves": 100},
 }
 NAMES = sorted(envs.GAMES)
 
@@ -139,7 +140,7 @@ def test_random_play_matches_batched_game(name: str) -> None:
             np.testing.assert_array_equal(obs["action_mask"], game.legal_mask(state)[0].numpy().astype(np.int8))
             # the other agent sees the same stones with own and opponent planes swapped
             other = env.observe(env.possible_agents[1 - int(state.player[0])])
-            if name == "chess":  # 6 piece planes per side, the board turned to the other side
+            if name in ("chess", "gardner_chess"):  # 6 piece planes per side, the board turned to the other side
                 np.testing.assert_array_equal(other["observation"][:6], obs["observation"][6:12, ::-1])
             else:
                 np.testing.assert_array_equal(other["observation"][[1, 0]], obs["observation"][:2])
