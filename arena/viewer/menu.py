@@ -21,6 +21,7 @@ GAME_CHOICES: dict[str, tuple[str, dict]] = {
     "hex": ("hex", {}),
     "go 9x9": ("go", {"size": 9}),
     "chess": ("chess", {}),
+    "gardner 5x5": ("gardner_chess", {}),
 }
 OPPONENTS = ["bundled", "rollout", "alphabeta", "random", "human", "watch"]
 SIDES = ["first", "second", "random"]

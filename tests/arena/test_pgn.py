@@ -168,3 +168,27 @@ def test_the_shipped_example_pgn_is_the_game_played_under_xvfb():
     assert len(session.actions) == 45 and session.players[1] == "uci:stockfish:nodes=300"
     _, moves = _python_chess_uci(path.read_text())
     assert moves == _our_uci({"game": {"options": {}}, "moves": session.actions})
+
+
+def test_gardner_games_round_trip_through_pgn_with_a_variant_tag(tmp_path):
+    game = get_game("gardner_chess")
+    rng = random.Random(2)
+    state, moves = game.init(1), []
+    while not bool(state.done[0]):
+        legal = legal_uci(game, state)
+        moves.append(legal[rng.choice(sorted(legal))])
+        state = game.step(state, torch.tensor([moves[-1]]))
+    result = {0: 1.0, 1: 0.0}.get(int(state.winner[0]), 0.5)
+    record = make_record(game, moves, result, ["alphabeta:2", "human"], termination=game.termination(state)[0])
+    path = append_records(tmp_path / "g.jsonl", [record])
+    pgn = tmp_path / "g.pgn"
+    assert replay_main([str(path), "--pgn", str(pgn)]) == 0
+    text = pgn.read_text()
+    assert '[Variant "gardner"]' in text and '[FEN "rnbqk/ppppp/5/PPPPP/RNBQK w - - 0 1"]' in text
+    back = read_pgn(text)[0]
+    assert back["game"]["name"] == "gardner_chess" and back["moves"] == moves and back["result"] == result
+    session = load_session(pgn)
+    session.jump(len(moves))
+    assert session.over and session.result()["termination"] == game.termination(state)[0]
+    with pytest.raises(ValueError, match="set-up position"):
+        read_pgn(text.replace("rnbqk/ppppp/5/PPPPP/RNBQK", "rnbqk/ppppp/5/PPPP1/RNBQK"))

@@ -315,3 +315,29 @@ def test_checkpoint_opponent_answers_and_hints_draw_arrows(tmp_path):
             viewer.thinker.wait(10)
     assert viewer.session.cursor == 2 and viewer.session.players[1].startswith("az:")
     viewer.close()
+
+
+def test_gardner_minichess_by_clicks_promotion_and_checkmate():
+    viewer = Viewer("gardner_chess", seats=("human", "human"), record_dir=None)
+    _frame(viewer)
+    assert viewer.board_rect.width == viewer.board_rect.height and _center(viewer, "e5") != _center(viewer, "a1")
+    for frm, to in (("d2", "d3"), ("b5", "c3"), ("d3", "e4"), ("c3", "a2")):
+        _click(viewer, frm)
+        _click(viewer, to)
+    _click(viewer, "e4")
+    _click(viewer, "d5")  # takes the queen and promotes
+    assert viewer.chess.promotion is not None and sorted(viewer.chess.promotion[1]) == ["b", "n", "q", "r"]
+    viewer.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_n, unicode="n", mod=0))
+    assert _uci(viewer)[-1] == "e4d5n" and _fen(viewer).split()[0] == "r1bNk/pppp1/5/nPP1P/RNBQK"
+    assert [chessboard.move_name(viewer, k) for k in range(1, 6)] == ["d3", "Nc3", "dxe4", "Nxa2", "exd5=N"]
+    mate = Viewer("gardner_chess", seats=("human", "human"), record_dir=None)
+    _frame(mate)
+    for frm, to in (("b1", "c3"), ("e4", "e3"), ("d2", "e3"), ("d4", "e3"), ("d1", "d5")):
+        _click(mate, frm)
+        _click(mate, to)
+    assert mate.session.over and chessboard.move_name(mate, 5) == "Qxd5#"
+    assert result_text(mate.session, ("White", "Black")) == "White (human) wins by checkmate"
+    black = Viewer("gardner_chess", seats=("alphabeta:1", "human"), record_dir=None)
+    _frame(black)
+    assert black.chess.flipped and _center(black, "e1")[1] < _center(black, "e5")[1]
+    black.close()
