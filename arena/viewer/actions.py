@@ -64,7 +64,7 @@ def _digit(viewer: Any, key: int) -> None:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("click", "play a move (chess: click or drag a piece); click a listed move to go there", shown="click"),
+    Action("click", "play (chess: click or drag); a listed move: go there", shown="click"),
     Action(
         "continue",
         "continue from here against the agent",
