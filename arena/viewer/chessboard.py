@@ -1,8 +1,9 @@
 """Chess in the viewer: picking and dragging pieces, the picked piece's targets, the promotion choice, the flipped
 board, and the board's drawing (last move, check, coordinates, the agent's best moves as arrows).
 
-Works for every game with chess rules (`is_chess`: the game speaks FEN and UCI), whatever its board size: the
-position is read from the game's FEN and its legal moves as UCI text, so nothing here knows the action encoding.
+Works for every game with chess rules (`arena.viewer.board.is_chess`: the game speaks FEN and UCI), whatever its
+board size: the position is read from the game's FEN and its legal moves as UCI text, so nothing here knows the
+action encoding.
 
 A person moves by clicking the piece and then its target, or by dragging the piece there. A pawn reaching the last
 rank opens the promotion choice over the target square (click a piece, or press Q, R, B, N; a click elsewhere
@@ -16,13 +17,25 @@ from typing import Any
 
 import pygame
 
-from arena.viewer.board import hint_weights, is_chess
+from arena.viewer.board import hint_weights
 from arena.viewer.widgets import THEME, draw_text
 from envs.chess_draw import draw_board, draw_piece, square_at, square_rect
 from envs.chess_san import board_grid, legal_uci, move_san
 
-__all__ = ["is_chess", "ChessHand", "Position", "position", "sync", "press", "motion", "release", "choose_promotion"]
-__all__ += ["draw", "move_name", "last_move_squares", "PROMOTION_ORDER"]
+__all__ = [
+    "ChessHand",
+    "Position",
+    "PROMOTION_ORDER",
+    "position",
+    "sync",
+    "press",
+    "motion",
+    "release",
+    "choose_promotion",
+    "draw",
+    "move_name",
+    "last_move_squares",
+]
 
 PROMOTION_ORDER = "qnrb"  # top to bottom in the choice, as chess sites show it
 _LAST = (205, 210, 106, 150)
