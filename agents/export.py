@@ -2,10 +2,12 @@
 
     gamelab export RUN_DIR_OR_CHECKPOINT OUT.pt [--iteration N]
     gamelab export runs/train__connect_four__0__<time> agents/models/connect_four.pt     # the bundled model
+    gamelab export runs/train__go__0__<time> agents/models/go_7.pt      # games with a board size: GAME_SIZE.pt
     gamelab export --convert OLD.pt NEW.pt --trust-file          # re-save an older-format checkpoint of any kind
 
 The exported file is an "alphazero" checkpoint that `agents.network.load_policy_value_net` and every player spec
-read (`az:PATH`, `bundled` when written to agents/models/GAME.pt). It keeps where it came from: the run's config,
+read (`az:PATH`, `bundled` when written to agents/models/GAME_SIZE.pt for a game with a board size option, else
+agents/models/GAME.pt: agents.players.bundled_model_path). It keeps where it came from: the run's config,
 iteration, training step and the source checkpoint's file name, so a model's provenance can be traced.
 
 --convert re-saves a checkpoint of any kind (alphazero, gan, style, ...) from an older format in today's. Format 1
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run `gamelab export`. Returns the exit code."""
     parser = JobParser(prog="gamelab export", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", nargs="?", help="a training run directory or one of its checkpoints")
-    parser.add_argument("out", nargs="?", help="the .pt file to write (agents/models/GAME.pt to bundle it)")
+    parser.add_argument("out", nargs="?", help="the .pt file to write (agents/models/GAME[_SIZE].pt bundles it)")
     parser.add_argument(
         "--iteration", type=ranged(int, ge=0), default=None, help="this iteration's checkpoint (default: latest)"
     )

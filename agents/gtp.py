@@ -8,9 +8,10 @@ line and flushed. A malformed line, an unknown command or an illegal move gets `
 a line over 64 KB is refused the same way (and read past, never kept whole). Messages for people go to stderr.
 
 The player: `--checkpoint PATH` (an AlphaZero Go checkpoint; its board size only), else the bundled model of the
-board size when there is one (agents/models/go.pt), else rollout MCTS (said once on stderr), so the engine always
-starts. Each `genmove` searches `--sims` simulations, or for `--think-time` seconds; after `time_left`, at most the
-time left over the moves still to play. It resigns when the searched value of the position for its side is below
+board size when there is one (agents/models/go_SIZE.pt, e.g. go_7.pt), else rollout MCTS (said once on stderr,
+with the sizes that are bundled), so the engine always starts; `boardsize` switches between them. Each `genmove`
+searches `--sims` simulations, or for `--think-time` seconds; after `time_left`, at most the time left over the
+moves still to play. It resigns when the searched value of the position for its side is below
 `--resign-below` (-1 never resigns) once a quarter of the board has been played.
 
 Rules: area scoring with the komi set, suicide forbidden, simple ko (as GNU Go), positional superko with
@@ -121,7 +122,7 @@ class GtpEngine:
         self.komi = float(komi)
         self.size = size
         self._player_key: tuple | None = None
-        self._note: str | None = None
+        self._said: set[str] = set()  # notes already said on stderr
         self.player: Any = None
         self.quit = False
         self._new_game()
@@ -140,9 +141,9 @@ class GtpEngine:
         if key != self._player_key:
             self.player, note = self.player_for(self.game)
             self._player_key = key
-            if note and note != self._note:
+            if note and note not in self._said:
                 print(f"gamelab gtp: {note}", file=self.log, flush=True)
-            self._note = note
+                self._said.add(note)
 
     @property
     def state(self) -> GoState:
@@ -356,13 +357,16 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
     """player_for(game) of GtpEngine: the checkpoint's net, else the bundled model of the size, else rollouts."""
 
     def player_for(game: Go) -> tuple[Any, str | None]:
-        path, note = checkpoint, None
+        path = checkpoint
         if path is None:
-            bundled = players.bundled_model_path(game)
-            if bundled.is_file() and load_policy_value_net(bundled)[1].options["size"] == game.size:
-                path = bundled
-            else:
-                note = f"no bundled Go model fits the board size: playing rollout search ({sims} simulations a move)"
+            try:
+                path = players.find_bundled_model(game)
+            except players.MissingModelError:
+                sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes("go")) or "none"
+                note = (
+                    f"no bundled Go model fits the board size (bundled: {sizes}): "
+                    f"playing rollout search ({sims} simulations a move)"
+                )
                 return players.make_player(f"rollout:{sims}", game, seed=seed), note
         _, net_game = load_policy_value_net(path)
         # the net plays in the game of its own options (komi is no input of the net); searches use the real one

@@ -72,6 +72,10 @@ class TrainConfig:
     fast_simulations: int = bounded(8, ge=1)
     value_mix: float = bounded(0.0, ge=0, le=1)  # value target = (1 - value_mix) * outcome + value_mix * root value
     positions_per_iteration: int = bounded(1024, ge=1)  # at least this many new positions per iteration
+    # self-play actors on Ray (arena.actors); 0: self-play in the job's own process, and Ray is never imported
+    actors: int = bounded(0, ge=0)
+    max_policy_lag: int = bounded(2, ge=0)  # actors' positions from weights older than this many versions: dropped
+    max_steps_per_position: float = bounded(0.0, ge=0)  # learner steps per new position (0: steps/positions per iter)
     # replay buffer and training
     buffer_window: int = bounded(20000, ge=1)
     batch_size: int = bounded(256, ge=1)

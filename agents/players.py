@@ -11,7 +11,8 @@ Specs:
     uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player)
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
-    bundled[:SIMS]          the model shipped for the game: agents/models/<game name>.pt
+    bundled[:SIMS]          the model shipped for the game and board: agents/models/<name>_<size>.pt for games
+                            with a board size option (othello_6.pt, go_7.pt), else agents/models/<name>.pt
     gtp:COMMAND             a GTP engine (Go only), e.g. gtp:gnugo --mode gtp --level 1 (agents.gtp_player)
     solver                  Connect Four only: perfect play by the exact solver (agents.connect4_solver); positions
                             with few stones take long (minutes for the first moves of a game)
@@ -41,6 +42,8 @@ __all__ = [
     "MissingModelError",
     "MODEL_DIR",
     "bundled_model_path",
+    "bundled_sizes",
+    "find_bundled_model",
     "DEFAULT_SIMULATIONS",
     "DEFAULT_DEPTH",
 ]
@@ -59,8 +62,41 @@ class MissingModelError(FileNotFoundError, ValueError):
 
 
 def bundled_model_path(game: Game) -> Path:
-    """Where the model shipped for `game` lives: agents/models/<game.name>.pt."""
-    return MODEL_DIR / f"{game.name}.pt"
+    """Where the model shipped for `game` would live: agents/models/<name>_<size>.pt for a game with a board size
+    option (the size it is built with, default or not), else agents/models/<name>.pt."""
+    size = game.options.get("size")
+    return MODEL_DIR / (f"{game.name}_{size}.pt" if size is not None else f"{game.name}.pt")
+
+
+def bundled_sizes(name: str) -> list[int]:
+    """The board sizes of the models shipped for game `name` (agents/models/<name>_<size>.pt), ascending."""
+    sizes = []
+    for path in MODEL_DIR.glob(f"{name}_*.pt"):
+        tail = path.stem[len(name) + 1 :]
+        if tail.isdigit():
+            sizes.append(int(tail))
+    return sorted(sizes)
+
+
+def find_bundled_model(game: Game) -> Path:
+    """The bundled model that fits `game` (its name and board size): the one place that picks a bundled model.
+
+    Raises:
+        MissingModelError: none fits; the message names the file looked for and the sizes that are bundled.
+    """
+    path = bundled_model_path(game)
+    if path.is_file():
+        return path
+    size = game.options.get("size")
+    if size is None:
+        raise MissingModelError(f"no bundled model for {game.name}: {path} does not exist")
+    sizes = bundled_sizes(game.name)
+    there = (
+        f"bundled {game.name} models: " + ", ".join(f"size={n}" for n in sizes) + " (choose one with --option size=N)"
+        if sizes
+        else f"no {game.name} model is bundled for any size"
+    )
+    raise MissingModelError(f"no bundled model for {game.name} size={size}: {path} does not exist; {there}")
 
 
 def _count(spec: str, text: str | None, default: int, what: str) -> int:
@@ -135,10 +171,7 @@ def make_player(
         return SolverPlayer(seed)
     if kind == "bundled":
         n = _count(spec, arg, DEFAULT_SIMULATIONS, "the simulation count")
-        path = bundled_model_path(game)
-        if not path.is_file():
-            raise MissingModelError(f"no bundled model for {game.name}: {path} does not exist")
-        return _az_player(path, sims(n), game, device, label="bundled")
+        return _az_player(find_bundled_model(game), sims(n), game, device, label="bundled")
     if kind == "az":
         if not arg:
             raise ValueError(f"bad player spec {spec!r}: expected az:PATH[:SIMS]")

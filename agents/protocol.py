@@ -14,10 +14,11 @@ is searched alone as before. Many queued lines are never refused: the rest waits
 MAX_LINE_BYTES is answered with an error and skipped piece by piece, never held whole; so is a move list longer
 than the game's `max_moves`.
 
-Without --checkpoint the bundled model agents/models/GAME.pt is used; a run directory given to --checkpoint plays
-its latest checkpoint. The model must have been trained on the game and board asked for (`--option size=6` for
-the bundled 6x6 Othello model): another one is refused, naming both. When there is none, the command exits at once
-with status 2 and an error naming the missing file: it never falls back silently to a weaker player (for a search
+Without --checkpoint the bundled model of the game and board is used (agents/models/GAME_SIZE.pt for games with
+a board size, e.g. othello_6.pt with `--option size=6`, else agents/models/GAME.pt); a run directory given to
+--checkpoint plays its latest checkpoint. The model must have been trained on the game and board asked for: another
+one is refused, naming both. When there is none, the command exits at once with status 2 and an error naming the
+missing file and the board sizes that are bundled: it never falls back silently to a weaker player (for a search
 baseline, use `gamelab match` with a player spec such as rollout:1000).
 
 Dimension letters: A actions.
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("game", help="registered game name, e.g. connect_four, tictactoe")
     parser.add_argument(
         "--checkpoint", default=None, help="alphazero checkpoint or training run directory (its latest checkpoint; "
-        "default agents/models/GAME.pt)",
+        "default: the bundled model of the game and board)",
     )  # fmt: skip
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=6 (repeatable)")
     parser.add_argument(
@@ -204,9 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         device = pick_device(args.device)
         game = envs.get_game(args.game, **envs.parse_options(args.option))
-        path = Path(args.checkpoint) if args.checkpoint else players.bundled_model_path(game)
-        if args.checkpoint is None and not path.is_file():
-            return fail(f"no bundled model for {game.name} ({path}); give one with --checkpoint PATH")
+        if args.checkpoint is None:
+            try:
+                path = players.find_bundled_model(game)
+            except players.MissingModelError as err:
+                return fail(f"{err}; or give a model with --checkpoint PATH")
+        else:
+            path = Path(args.checkpoint)
         path = checkpoint_path(path)
         net, net_game = load_policy_value_net(path, device=device)
         check_same_game(path, net_game, game)  # a 6x6 model never plays 8x8 silently

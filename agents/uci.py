@@ -45,7 +45,7 @@ from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
-from agents.players import MODEL_DIR, make_player
+from agents.players import MissingModelError, find_bundled_model, make_player
 from core.job import JobParser
 from envs.chess import Chess, ChessState
 
@@ -128,8 +128,11 @@ class Engine:
         self.device = device
         self.options = dict(DEFAULT_OPTIONS)
         self.path = checkpoint
-        if checkpoint is None and (MODEL_DIR / "chess.pt").is_file():
-            self.path = MODEL_DIR / "chess.pt"
+        if checkpoint is None:
+            try:
+                self.path = find_bundled_model(Chess())
+            except MissingModelError:
+                self.path = None  # no chess model is bundled: alpha-beta
         self.game = Chess(max_moves=1_000_000) if self.path is None else self._net_game()
         self.state = self.game.init(1)
         self._lock = threading.Lock()

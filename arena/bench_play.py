@@ -34,7 +34,7 @@ from agents.bench import _random_positions
 from agents.leaf_evaluators import network_evaluator
 from agents.mcts import SearchSettings, search
 from agents.network import load_policy_value_net
-from agents.players import bundled_model_path
+from agents.players import find_bundled_model
 from agents.search_player import network_player
 from arena.evaluate import bench_dir_default, connect4_benchmark
 from core.device import pick_device, set_cpu_threads
@@ -98,7 +98,7 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
     if device.type == "cpu":
         set_cpu_threads(cfg.threads)
     game = envs.get_game(cfg.game)
-    path = Path(cfg.checkpoint) if cfg.checkpoint else bundled_model_path(game)
+    path = Path(cfg.checkpoint) if cfg.checkpoint else find_bundled_model(game)  # MissingModelError: a ValueError
     if not path.is_file():
         raise ValueError(f"no model file {path}; give one with --checkpoint PATH")
     net, net_game = load_policy_value_net(path, device=device)

@@ -2,6 +2,7 @@
 
     gamelab evaluate connect_four alphabeta:4 --limit 200           # the project's own sets (Own_End, ...)
     gamelab evaluate connect_four bundled:800 --sets Test_L3_R1 Test_L2_R1 --outcome
+    gamelab evaluate connect_four bundled:200 --leaf-batch 8 --positions held_out.txt --outcome
     gamelab evaluate tictactoe alphabeta:9                          # (also: python -m arena.evaluate ...)
 
 Connect Four: the project's own solved positions (arena/data/connect_four_positions.txt, sets Own_Begin, Own_Middle,
@@ -14,7 +15,10 @@ are read at run time from the folder named by the environment variable GAMELAB_C
 criterion: in a lost position every move is correct), and a *strict mistake* when it is not an optimal move (score
 below the best). An illegal move counts as both. A position is *critical* when some legal move would change its
 outcome; `--outcome` prints the share of positions where the player keeps the outcome, over all and over the
-critical ones.
+critical ones (and over all sets together). `--positions FILE` evaluates on another file of solved positions in
+the format of the project's own (made by `python -m arena.connect4_positions --out FILE --seed N`: a held-out set),
+all its sets unless --sets names some. `--leaf-batch K` sets the leaves per tree per network call of a searching
+player (`gamelab agent` searches with K = 8), `--batch N` the positions searched together (more on a GPU).
 
 Tic-tac-toe: every reachable position that is not over, solved by a plain minimax over Python tuples; a mistake is
 a move whose minimax value is below the best move's.
@@ -32,8 +36,9 @@ from typing import Any
 
 import torch
 
+from agents.mcts import SearchSettings
 from agents.players import make_player
-from arena.connect4_positions import OWN_SETS, load_own_set
+from arena.connect4_positions import OWN_SETS, load_own_set, own_sets
 from core.job import JobParser, fail, ranged
 from envs import get_game
 from envs import state as state_ops
@@ -135,6 +140,7 @@ def connect4_benchmark(
     limit: int | None = None,
     bench_dir: str | os.PathLike | None = None,
     chunk: int = 250,
+    positions_file: str | os.PathLike | None = None,
 ) -> dict[str, dict]:
     """Mistake rates of a player on Connect Four test sets against perfect play.
 
@@ -145,12 +151,15 @@ def connect4_benchmark(
         limit: use only the first `limit` positions of each set.
         bench_dir: the benchmark folder (default: `bench_dir_default()`).
         chunk: positions per call of the player.
+        positions_file: read the sets from this file of solved positions (the format of the project's own,
+            arena.connect4_positions) instead of the shipped file and the benchmark folder.
     Returns:
         {set name: {"positions": int, "mistakes": int, "mistake_rate": float, "strict_mistakes": int,
         "strict_mistake_rate": float, "critical": int (positions where some move changes the outcome),
         "critical_mistakes": int}}.
     Raises:
         FileNotFoundError: the folder or a set's scores file is missing.
+        KeyError: a set that `positions_file` does not hold.
     """
     from envs import get_game
 
@@ -158,7 +167,9 @@ def connect4_benchmark(
     folder = Path(bench_dir) if bench_dir is not None else bench_dir_default()
     results = {}
     for name in sets:
-        if name in OWN_SETS:
+        if positions_file is not None:
+            rows = load_own_set(name, positions_file)
+        elif name in OWN_SETS:
             rows = load_own_set(name)
         elif not folder.is_dir():
             raise FileNotFoundError(
@@ -286,9 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--sets",
         nargs="+",
-        default=list(DEFAULT_SETS),
+        default=None,
         help=f"connect four sets: the project's own ({', '.join(OWN_SETS)}; the default) or Pons' test sets "
-        f"(e.g. {' '.join(PONS_SETS)})",
+        f"(e.g. {' '.join(PONS_SETS)}); with --positions, sets of that file (default: all)",
+    )
+    p.add_argument(
+        "--positions",
+        default=None,
+        metavar="FILE",
+        help="connect four: a file of solved positions in the project's format (python -m arena.connect4_positions "
+        "--out FILE) instead of the shipped sets and Pons' folder",
     )
     p.add_argument("--limit", type=ranged(int, ge=1), default=None, help="first N positions of each set")
     p.add_argument(
@@ -298,24 +316,55 @@ def main(argv: list[str] | None = None) -> int:
         "over the critical ones (where some move changes it)",
     )
     p.add_argument("--bench-dir", default=None, help=f"benchmark folder (default ${_ENV} or ../shared/...)")
+    p.add_argument(
+        "--leaf-batch",
+        type=ranged(int, ge=0),
+        default=0,
+        help="leaves per tree per network call of a searching player (0: automatic; gamelab agent uses 8)",
+    )
+    p.add_argument(
+        "--batch",
+        type=ranged(int, ge=1),
+        default=None,
+        help="positions searched together (default 250; tic-tac-toe 512)",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=ranged(int, ge=0), default=0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        player = make_player(args.player, get_game(args.game), device=args.device, seed=args.seed)
+        settings = SearchSettings(leaf_batch=args.leaf_batch)
+        game = get_game(args.game)
+        player = make_player(args.player, game, device=args.device, seed=args.seed, settings=settings)
         if args.game == "tictactoe":
-            res: dict = {"tictactoe": tictactoe_exhaustive(player)}
+            res: dict = {"tictactoe": tictactoe_exhaustive(player, chunk=args.batch or 512)}
         else:
-            res = connect4_benchmark(player, sets=tuple(args.sets), limit=args.limit, bench_dir=args.bench_dir)
+            if args.positions is not None:
+                sets = tuple(args.sets or own_sets(args.positions))
+            else:
+                sets = tuple(args.sets or DEFAULT_SETS)
+            res = connect4_benchmark(
+                player,
+                sets=sets,
+                limit=args.limit,
+                bench_dir=args.bench_dir,
+                chunk=args.batch or 250,
+                positions_file=args.positions,
+            )
     except (ValueError, OSError, KeyError, ImportError) as err:
         return fail(err)
     if args.json:
-        print(json.dumps({"player": player.name, "results": res}))
+        out = {"player": player.name, "results": res}
+        if args.game == "connect_four":
+            out["total"] = _total(res)
+        print(json.dumps(out))
         return 0
     print(f"{args.game}: {player.name}")
-    for name, r in res.items():
+    rows = list(res.items())
+    if args.outcome and args.game == "connect_four" and len(res) > 1:
+        rows.append(("all", _total(res)))
+    for name, r in rows:
         line = f"  {name:<12} positions {r['positions']:5d}  mistakes {r['mistakes']:5d}"
         if "mistake_rate" in r:
             line += f"  rate {100 * r['mistake_rate']:5.1f}%  strict {100 * r['strict_mistake_rate']:5.1f}%"
@@ -326,6 +375,15 @@ def main(argv: list[str] | None = None) -> int:
             line += f"  keeps outcome {kept:5.1f}%  on critical {kept_crit:5.1f}% of {crit}"
         print(line)
     return 0
+
+
+def _total(res: dict[str, dict]) -> dict:
+    """The Connect Four figures of all sets together (pooled over positions)."""
+    out = {k: sum(r[k] for r in res.values()) for k in ("positions", "mistakes", "strict_mistakes", "critical")}
+    out["critical_mistakes"] = sum(r["critical_mistakes"] for r in res.values())
+    n = max(out["positions"], 1)
+    out.update(mistake_rate=out["mistakes"] / n, strict_mistake_rate=out["strict_mistakes"] / n)
+    return out
 
 
 if __name__ == "__main__":

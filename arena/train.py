@@ -53,7 +53,7 @@ from arena.strength import measure_strength
 from core.checkpoint import CheckpointError, DamagedCheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from core.config import ConfigError, config_to_dict
 from core.device import pick_device, set_cpu_threads
-from core.job import fail, job_parser, parse_job
+from core.job import fail, job_parser, parse_job, ranged
 from core.metrics import MetricsLog, plot_metrics, read_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.run import make_run_dir, write_json_atomic
@@ -66,6 +66,7 @@ __all__ = ["DEFAULT_PRESET", "main"]
 DEFAULT_PRESET = "cpu"
 PLOT_EVERY_S = 60.0  # metrics.png is redrawn at most this often, and at the end of the run
 _RETIRED_FIELDS = ("threads",)  # in configs saved by older runs; now a job option (--threads)
+_ACTOR_KEYS = ("policy_lag", "stale_positions", "actor_restarts", "actor_seconds")  # metrics of runs with actors
 
 
 def _dry_run(cfg: TrainConfig) -> TrainConfig:
@@ -149,6 +150,14 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="with --actors: join this Ray cluster (auto, HOST:PORT) instead of a private Ray",
+    )
+    parser.add_argument("--actor-gpus", type=ranged(float, ge=0, le=1), default=0.0, metavar="F",
+                        help="with --actors: the share of a GPU each actor plays on (default 0: the CPU)")  # fmt: skip
     resumed: dict = {}
 
     def saved_config(run: Path, args) -> dict:
@@ -162,6 +171,8 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
         parser, argv, TrainConfig, presets=lambda args: load_presets(args.game), default_preset=DEFAULT_PRESET,
         saved_config=saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
     )  # fmt: skip
+    if job.cfg.actors == 0 and (job.args.ray_address is not None or job.args.actor_gpus > 0):
+        raise ConfigError("--ray-address and --actor-gpus need --actors N (self-play actors on Ray)")
     return job.cfg, job.args, resumed.get("payload"), resumed.get("path")
 
 
@@ -212,20 +223,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run {run_dir} | {game.name} | device {device} | net {cfg.blocks}x{cfg.channels} ({n_params} params)")
 
     log = MetricsLog(run_dir / "metrics.jsonl")
-    record, last_plot = None, time.perf_counter()
+    record, last_plot, pool = None, time.perf_counter(), None
     try:
+        if cfg.actors > 0:
+            # Ray is imported here, by runs with actors only: the single-process path never loads it
+            from arena.actors import ActorPool
+
+            try:
+                pool = ActorPool(game, cfg, run_dir, iteration, address=args.ray_address, actor_gpus=args.actor_gpus)
+            except Exception as err:  # Ray's own errors: no cluster at the address, a node that did not start
+                first = (str(err).strip().splitlines() or [""])[0]
+                print(f"error: could not start Ray ({type(err).__name__}: {first})", file=sys.stderr)
+                return 1
         while iteration < cfg.iterations:
             if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
                 print(f"time limit of {cfg.minutes} minutes reached")
                 break
             t0 = time.perf_counter()
-            data, sp = selfplay.run(network_evaluator(net, device), cfg.positions_per_iteration, show_progress=show)
-            buffer.add(data)
-            t1 = time.perf_counter()
-            losses = train_steps(
-                net, optimizer, scheduler, buffer, cfg, np_gen, device, cfg.steps_per_iteration, show_progress=show
-            )
-            t2 = time.perf_counter()
+            if pool is None:
+                data, sp = selfplay.run(network_evaluator(net, device), cfg.positions_per_iteration, show_progress=show)
+                buffer.add(data)
+                t1 = time.perf_counter()
+                losses = train_steps(
+                    net, optimizer, scheduler, buffer, cfg, np_gen, device, cfg.steps_per_iteration, show_progress=show
+                )
+                t2 = time.perf_counter()
+                rates = {"positions_per_s": sp["positions"] / max(t1 - t0, 1e-9),
+                         "simulations_per_s": sp["simulations"] / max(t1 - t0, 1e-9)}  # fmt: skip
+            else:
+                pool.publish(net, iteration)  # the weights this iteration trains from, as version `iteration`
+                sp, losses, wait_s, train_s = pool.iteration(net, optimizer, scheduler, buffer, np_gen, device)
+                t2 = time.perf_counter()
+                t1 = t2 - train_s  # selfplay_s: the learner's time waiting for positions
+                rates = {"positions_per_s": sp["positions"] / max(t2 - t0, 1e-9),
+                         "simulations_per_s": sp["simulations"] / max(t2 - t0, 1e-9), "wait_s": wait_s}  # fmt: skip
             iteration += 1
             step += cfg.steps_per_iteration
             ckpt = run_dir / "checkpoints" / f"iter_{iteration:06d}.pt"
@@ -242,12 +273,10 @@ def main(argv: list[str] | None = None) -> int:
             t3 = time.perf_counter()
             record = log.log(
                 iteration=iteration, step=step, games=sp["games"], positions=sp["positions"],
-                positions_total=buffer.positions_total, buffer=len(buffer),
-                positions_per_s=sp["positions"] / max(t1 - t0, 1e-9),
-                simulations_per_s=sp["simulations"] / max(t1 - t0, 1e-9), mean_length=sp["mean_length"],
+                positions_total=buffer.positions_total, buffer=len(buffer), **rates, mean_length=sp["mean_length"],
                 first_wins=sp["first_wins"], draws=sp["draws"], second_wins=sp["second_wins"],
                 selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
-                **losses, **evals,
+                **{k: sp[k] for k in _ACTOR_KEYS if k in sp}, **losses, **evals,
             )  # fmt: skip
             # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
             payload.update(eval_state=eval_state, record=record)
@@ -258,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                 _plot(run_dir, record)
                 last_plot = time.perf_counter()
     finally:
+        if pool is not None:
+            pool.close()
         log.close()
         if record is not None:
             _plot(run_dir, record)
@@ -309,6 +340,10 @@ def _summary(r: dict) -> str:
         parts.append(f"mistakes {r['tictactoe_mistakes']}/{r['tictactoe_positions']}")
     if "mistake_rate" in r:
         parts.append(f"mistake rate {100 * r['mistake_rate']:.1f}%")
+    if "policy_lag" in r:
+        parts.append(f"lag {r['policy_lag']}")
+    if r.get("actor_restarts"):
+        parts.append(f"actor restarts {r['actor_restarts']}")
     parts.append(f"{r['elapsed_s']:.0f}s")
     return " | ".join(parts)
 

@@ -31,16 +31,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generative.gan.generate", "generate images from a GAN run or checkpoint"),
     "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),
     "dream": ("generative.style.dream", "Deep Dream on an image"),
-    "bench": ("", "benchmarks: bench envs | selfplay | play | agent | gan | style"),
+    "recipe": ("arena.gpu_recipe", "the GPU recipe: CUDA tests, benchmarks, a Connect Four gpu run, as JSON"),
+    "bench": ("", "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed"),
 }
 
 BENCHES: dict[str, tuple[str, str]] = {
     "envs": ("envs.bench", "batched game steps per second against PettingZoo"),
     "selfplay": ("agents.bench", "network, search and self-play throughput"),
     "agent": ("arena.bench_agent", "gamelab agent: waiting lines searched together against one at a time"),
+    "ladder": ("arena.go_ladder", "Go against GNU Go levels 0-10 and Monte Carlo: W/L, Elo with 95% interval"),
     "play": ("arena.bench_play", "one game at a time: search speed and strength against leaves per network call"),
     "gan": ("generative.gan.bench", "GAN training images per second, eager fp32 against the tuned path"),
     "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
+    "distributed": ("arena.bench_distributed", "self-play on Ray actors against one process, learner steps/s"),
 }
 
 

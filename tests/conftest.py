@@ -1,4 +1,4 @@
-"""Test-wide settings: one torch thread per process, headless pygame, no progress bars."""
+"""Test-wide settings: one torch thread per process, headless pygame, no progress bars; `cuda` tests need CUDA."""
 
 import os
 
@@ -10,6 +10,43 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("GAMELAB_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import agents.players  # noqa: E402
+from agents.network import PolicyValueNet  # noqa: E402
+from core.checkpoint import save_checkpoint  # noqa: E402
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch):
+    """An empty bundled-model folder in place of agents/models; `model_dir.add(game)` bundles a tiny random net
+    for the game and board (named as `agents.players.bundled_model_path` names it) and returns its path."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setattr(agents.players, "MODEL_DIR", folder)
+
+    class _Bundle:
+        path = folder
+
+        @staticmethod
+        def add(game):
+            torch.manual_seed(0)
+            net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8)
+            payload = {"game": {"name": game.name, "options": dict(game.options)}, "net_config": dict(net.config)}
+            payload["model"] = net.state_dict()
+            return save_checkpoint(agents.players.bundled_model_path(game), payload, kind="alphazero")
+
+    return _Bundle()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` are skipped on a machine without a CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)

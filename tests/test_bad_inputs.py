@@ -53,11 +53,16 @@ CASES = [
     ("train tictactoe --eval_baselines=random,banana", "banana"),
     ("train tictactoe --resume nowhere", "nowhere"),
     ("train nosuchgame", "nosuchgame"),
+    ("train tictactoe --actors=-1", "actors"),
+    ("train tictactoe --actors 1 --max_policy_lag=-1", "max_policy_lag"),
+    ("train tictactoe --ray-address auto", "--actors"),  # Ray options without actors: refused, Ray never started
+    ("train tictactoe --actor-gpus=0.5", "--actors"),
+    ("train tictactoe --actors 2 --actor-gpus 3", "--actor-gpus"),
     # agent
     ("agent connect_four --sims -5", "--sims"),
     ("agent connect_four --threads 0", "--threads"),
     ("agent nosuchgame", "unknown game 'nosuchgame'"),
-    ("agent othello", "size=6"),  # the bundled model is 6x6: never played on 8x8 silently
+    ("agent go --option size=19", "go_19.pt"),  # no 19x19 model: never another board's model silently
     ("agent othello --option size=7", "size must be"),
     ("agent go --option sise=9", "sise"),
     ("agent connect_four --checkpoint {corrupt}", "corrupt.pt"),
@@ -88,6 +93,12 @@ CASES = [
     ("bench play --positions -1", "--positions"),
     ("bench play --checkpoint nowhere.pt", "nowhere.pt"),
     ("bench agent --positions 0", "--positions"),
+    ("bench ladder --games 0", "--games"),
+    ("bench ladder --size 4", "--size"),
+    ("bench ladder --opponents 0,11", "'11'"),
+    ("bench ladder --opponents mc,x", "'x'"),
+    ("bench ladder --player banana", "banana"),
+    ("bench ladder --size 9 --player bundled --opponents 0", "go_9.pt"),
     ("bench agent --sims -1", "--sims"),
     ("bench envs --seconds -1", "--seconds"),
     ("bench envs --repeats 0", "--repeats"),

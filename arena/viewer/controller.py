@@ -91,13 +91,15 @@ class Viewer:
 
     # --- players ---
     def _make_player(self, spec: str) -> Any:
-        """The player of a seat spec; a game without a bundled model gets rollout MCTS instead, with a notice."""
+        """The player of a seat spec; `bundled` plays the model that fits the game and board
+        (agents.players.find_bundled_model), and where none fits, rollout MCTS instead (alpha-beta for chess), with
+        a notice."""
         if spec == "human":
             return None
         try:
             return make_player(spec, self.game, device=self.device, seed=self.seed)
-        except (MissingModelError, ValueError) as err:  # none shipped, or one for other options (board size)
-            other_options = not isinstance(err, MissingModelError) and "checkpoint" in str(err)
+        except (MissingModelError, ValueError) as err:  # none shipped, or one for other options (komi)
+            other_options = not isinstance(err, MissingModelError) and "holds a model for" in str(err)
             if not spec.startswith("bundled") or not (isinstance(err, MissingModelError) or other_options):
                 raise
             # chess: random playouts are hundreds of plies long, alpha-beta plays far better in the same time

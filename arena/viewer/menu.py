@@ -19,6 +19,7 @@ GAME_CHOICES: dict[str, tuple[str, dict]] = {
     "gomoku 9x9": ("gomoku", {"size": 9}),
     "hex 7x7": ("hex", {"size": 7}),
     "hex": ("hex", {}),
+    "go 7x7": ("go", {"size": 7}),
     "go 9x9": ("go", {"size": 9}),
     "chess": ("chess", {}),
     "gardner 5x5": ("gardner_chess", {}),

@@ -4,13 +4,15 @@ Oracles: exhaustive minimax over every reachable tic-tac-toe position, the publi
 scores of every move), and alpha-beta search.
 """
 
+import fnmatch
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
 from agents.network import load_policy_value_net
-from agents.players import MODEL_DIR, make_player
+from agents.players import MODEL_DIR, find_bundled_model, make_player
 from arena.evaluate import connect4_benchmark, tictactoe_exhaustive
 from arena.match import play_games
 
@@ -18,13 +20,21 @@ MODELS = sorted(Path(MODEL_DIR).glob("*.pt"))
 
 
 def test_the_three_small_games_have_bundled_models():
-    assert {p.stem for p in MODELS} >= {"tictactoe", "connect_four", "othello"}
+    assert {p.stem for p in MODELS} >= {"tictactoe", "connect_four", "othello_6"}
+
+
+def test_the_package_data_ships_every_bundled_model():
+    root = Path(MODEL_DIR).parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["agents"]
+    for path in MODELS:
+        assert any(fnmatch.fnmatch(path.relative_to(root / "agents").as_posix(), p) for p in patterns), path
 
 
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_bundled_model_loads_and_plays_legal_moves(path):
     net, game = load_policy_value_net(path)
-    assert game.name == path.stem and sum(p.numel() for p in net.parameters()) < 2_000_000
+    assert find_bundled_model(game) == path  # named for the game and board it holds, so `bundled` finds it
+    assert sum(p.numel() for p in net.parameters()) < 2_000_000
     player = make_player("bundled:16", game)
     state = game.init(4)
     while not bool(state.done.all()):
@@ -52,7 +62,7 @@ def test_bundled_connect_four_rarely_changes_the_outcome_against_perfect_play():
 
 
 def test_bundled_othello_beats_a_shallow_alpha_beta():
-    _, game = load_policy_value_net(MODEL_DIR / "othello.pt")
+    _, game = load_policy_value_net(MODEL_DIR / "othello_6.pt")
     torch.manual_seed(0)
     result = play_games(game, make_player("bundled:64", game), make_player("alphabeta:1", game), 8, progress=False)
     assert result.wins_a + 0.5 * result.draws >= 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.gtp import GtpEngine, _player_maker
 from agents.gtp_coords import format_vertex, parse_vertex
+from envs import get_game
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,3 +208,16 @@ def test_bad_command_line():
         timeout=120,
     )
     assert out.returncode == 2 and out.stderr.startswith("error: --size") and out.stdout == ""
+
+
+def test_boardsize_switches_between_the_bundled_model_and_rollouts(model_dir):
+    model_dir.add(get_game("go", size=7))
+    log = io.StringIO()
+    engine = GtpEngine(_player_maker(None, 8, 0), size=9, log=log)
+    assert engine.player.name.startswith("rollout")
+    assert engine.execute("boardsize 7") == "=\n\n" and engine.player.name.startswith("az:")
+    assert engine.execute("genmove b").startswith("= ")
+    assert engine.execute("boardsize 9") == "=\n\n" and engine.player.name.startswith("rollout")
+    assert engine.execute("boardsize 7") == "=\n\n" and engine.player.name.startswith("az:")
+    notes = log.getvalue().splitlines()
+    assert len(notes) == 1 and "rollout search" in notes[0] and "bundled: 7x7" in notes[0]  # said once

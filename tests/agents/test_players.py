@@ -66,6 +66,29 @@ def test_bundled_missing_names_the_path(tmp_path, monkeypatch):
     monkeypatch.setattr(players_mod, "MODEL_DIR", tmp_path)
     with pytest.raises(players_mod.MissingModelError, match="tictactoe.pt"):
         make_player("bundled", get_game("tictactoe"))
+    with pytest.raises(players_mod.MissingModelError, match="no go model is bundled"):
+        make_player("bundled", get_game("go", size=7))
+
+
+def test_bundled_model_per_board_size(model_dir):
+    go7, go9 = get_game("go", size=7), get_game("go")
+    assert (
+        players_mod.bundled_model_path(go7).name == "go_7.pt" and players_mod.bundled_model_path(go9).name == "go_9.pt"
+    )
+    assert players_mod.bundled_model_path(get_game("othello")).name == "othello_8.pt"  # the default size counts too
+    assert players_mod.bundled_model_path(get_game("connect_four")).name == "connect_four.pt"
+    path = model_dir.add(go7)
+    (model_dir.path / "go_13.pt").write_bytes(b"")
+    (model_dir.path / "go_notes.pt").write_bytes(b"")  # not a size: ignored
+    assert players_mod.bundled_sizes("go") == [7, 13] and players_mod.find_bundled_model(go7) == path
+    player = make_player("bundled:8", go7)
+    assert player.name == f"bundled:{file_hash(path)}:8"
+    with pytest.raises(
+        players_mod.MissingModelError, match=r"go_9\.pt does not exist; bundled go models: size=7, size=13"
+    ):
+        make_player("bundled", go9)
+    with pytest.raises(ValueError, match="komi"):  # the 7x7 model was trained with komi 7.5: never played silently
+        make_player("bundled", get_game("go", size=7, komi=5.5))
 
 
 def test_checkpoint_players(tmp_path, monkeypatch):

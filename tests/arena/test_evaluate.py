@@ -2,14 +2,19 @@
 scores, and a brute-force tic-tac-toe minimax written here)."""
 
 import functools
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from arena.connect4_positions import OWN_SETS, STAGES, own_sets
-from arena.evaluate import bench_dir_default, connect4_benchmark, main, tictactoe_exhaustive
+from agents.mcts import SearchSettings
+from agents.players import make_player
+from arena.connect4_positions import OWN_SETS, STAGES, own_sets, write
+from arena.evaluate import _play, _positions, bench_dir_default, connect4_benchmark, main, tictactoe_exhaustive
 from core.cli import main as cli_main
 from envs import get_game
 
@@ -168,8 +173,49 @@ def test_evaluate_command_prints_one_line_per_set(capsys):
         == 0
     )
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and out[1].split()[:4] == ["Own_End", "positions", "30", "mistakes"]
+    assert len(out) == 4 and out[1].split()[:4] == ["Own_End", "positions", "30", "mistakes"]
     assert "rate" in out[1] and "strict" in out[1] and "keeps outcome" in out[1] and "on critical" in out[1]
+    # the last line pools both sets
+    assert out[3].split()[:3] == ["all", "positions", "60"]
+    assert int(out[3].split()[4]) == int(out[1].split()[4]) + int(out[2].split()[4])
+
+
+def test_held_out_positions_file(tmp_path, capsys):
+    """--positions reads another file of solved positions; its figures pool as the shipped sets' do."""
+    rows = {name: own_sets()[name][:6] for name in ("Own_Begin", "Own_End")}
+    path = tmp_path / "held_out.txt"
+    write(rows, path, "test")
+    best = lambda sc: max(range(7), key=lambda c: (sc[c] is not None, sc[c] if sc[c] is not None else 0))  # noqa: E731
+    game = get_game("connect_four")
+    perfect = _table_player(game, [r for rs in rows.values() for r in rs], best)
+    res = connect4_benchmark(perfect, sets=("Own_Begin", "Own_End"), positions_file=path)
+    assert all(r["positions"] == 6 and r["mistakes"] == 0 for r in res.values())
+    assert main(["connect_four", "alphabeta:1", "--positions", str(path), "--outcome", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["results"]) == {"Own_Begin", "Own_End"} and out["total"]["positions"] == 12
+    assert out["total"]["mistakes"] == sum(r["mistakes"] for r in out["results"].values())
+    assert main(["connect_four", "random", "--positions", str(path), "--sets", "Own_Nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Own_Nope" in err[0]
+
+
+def test_leaf_batch_8_plays_as_the_default_agent():
+    """`bundled:200 --leaf-batch 8` is the player of `gamelab agent connect_four` (its defaults): same moves."""
+    rows = own_sets()["Own_Middle"][:10]
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents.protocol", "connect_four"],
+        input="".join(moves + "\n" for moves, _ in rows),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    agent_moves = [int(line) - 1 for line in proc.stdout.split()]
+    game = get_game("connect_four")
+    player = make_player("bundled:200", game, settings=SearchSettings(leaf_batch=8))
+    chosen = _play(player, game, _positions(game, [[int(c) - 1 for c in m] for m, _ in rows]), 250).tolist()
+    assert len(agent_moves) == 10 and chosen == agent_moves
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,20 @@ def test_resume_takes_changed_settings_and_refuses_a_new_network_shape(tmp_path,
     assert {g["lr"] for g in ckpt["optimizer"]["param_groups"]} == {0.5}  # the optimizer itself, not only the log
 
 
+@pytest.mark.cuda
+def test_connect_four_run_on_cuda(tmp_path):
+    """The tiny preset on the GPU: self-play, bf16 training, in-loop evaluation; the checkpoint loads on the CPU."""
+    argv = ["connect_four", "--preset=tiny", "--device", "cuda", "--runs", str(tmp_path), "--quiet"]
+    argv += ["--iterations=2", "--eval_every=2", "--eval_games=2", "--eval_baselines=random", "--eval_bench_limit=20"]
+    assert train.main(argv) == 0
+    (run,) = tmp_path.glob("train__connect_four__*")
+    last = read_metrics(run / "metrics.jsonl")[-1]
+    assert last["iteration"] == 2 and 0 <= last["mistake_rate"] <= 1 and "elo_vs_random" in last
+    assert np.isfinite(last["loss"])
+    net, game = load_policy_value_net(run / "checkpoints" / "iter_000002.pt")
+    assert game.name == "connect_four" and next(net.parameters()).device.type == "cpu"
+
+
 KATAGO_GUMBEL = ["--gumbel=true", "--full_search_prob=0.5", "--fast_simulations=4", "--max_considered_actions=4"]
 
 

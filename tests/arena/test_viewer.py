@@ -208,7 +208,17 @@ def test_go_game_played_in_the_viewer_exports_to_sgf(tmp_path):
     assert session.over and session.state.board.tolist() == viewer.session.state.board.tolist()
 
 
-def test_game_without_a_bundled_model_gets_a_search_opponent(tmp_path):
+def test_the_bundled_model_of_the_board_size_plays(model_dir):
+    model_dir.add(get_game("go", size=7))
+    viewer = Viewer("go", {"size": 7}, seats=("human", "bundled:8"), record_dir=None)
+    assert viewer.players[1].name.startswith("bundled:") and "no bundled model" not in (viewer.message or "")
+    viewer.close()
+    viewer = Viewer("go", {"size": 9}, seats=("human", "bundled:8"), record_dir=None)
+    assert viewer.players[1].name.startswith("rollout") and "no bundled model" in viewer.message
+    viewer.close()
+
+
+def test_game_without_a_bundled_model_gets_a_search_opponent(model_dir):
     viewer = Viewer("gomoku", {"size": 9}, seats=("human", "bundled:16"), record_dir=None)
     assert viewer.players[1].name.startswith("rollout") and "no bundled model" in viewer.message
     viewer.try_move(40)

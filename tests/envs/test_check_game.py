@@ -44,7 +44,7 @@ def test_registered_games_pass(case):
     envs.check_game(envs.get_game(name, **options), seed=1, draw=name not in NO_HIT_TEST)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_registered_games_pass_on_cuda(case):
     name, options = case

@@ -304,7 +304,7 @@ def test_illegal_action_raises_and_names_the_game():
         GAME.step(state, bad)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_perft_and_check_game_on_cuda():
     state = GAME.from_fen(PERFT["kiwipete"][0], device="cuda")
     assert sum(GAME.perft(state, 3)[0].values()) == 97862

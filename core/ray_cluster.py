@@ -1,0 +1,115 @@
+"""Ray for distributed jobs: a private Ray on this machine, or a running cluster joined by address, set up safely.
+
+Only jobs run with distributed workers import this module (and with it Ray); the single-process path never does.
+
+A private Ray (`address=None`) is started on 127.0.0.1 with the dashboard and usage reporting off, its session files
+in a fresh temporary folder that `RaySession.close` removes, and token authentication with a random token handed
+to Ray's processes through the environment (so no token file lands in the user's home). Joining a running cluster
+(`address="auto"` or `HOST:PORT`, started with `ray start`) uses that cluster's own settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+
+__all__ = ["START_ATTEMPTS", "RaySession", "start_ray"]
+
+START_ATTEMPTS = 3  # tries to start a private Ray (see start_ray)
+
+# read by Ray's processes at start: no usage reports, no dashboard, no token file written to ~/.ray
+_ENV_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_USAGE_STATS": "1", "RAY_USAGE_STATS_PROMPT_ENABLED": "0"}
+
+
+@dataclass
+class RaySession:
+    """A connection to Ray made by `start_ray`; `close()` disconnects (and stops a private Ray and removes its
+    session files)."""
+
+    address: str  # the GCS address of the cluster
+    private: bool  # True: a Ray this process started (it ends with close)
+    temp_dir: Path | None  # session files of a private Ray
+
+    def close(self) -> None:
+        """Disconnect from Ray; a private Ray stops and its session folder is removed."""
+        if ray.is_initialized():
+            ray.shutdown()
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gpus: float | None = None) -> RaySession:
+    """Start a private Ray on this machine (`address=None`) or join a running cluster.
+
+    Args:
+        address: None for a private Ray on 127.0.0.1; "auto" for the cluster `ray start` began on this machine;
+            "HOST:PORT" for a cluster's head.
+        num_cpus, num_gpus: resources of a private Ray (None: Ray counts the machine's).
+    Returns:
+        the session; call `close()` when done.
+    Raises:
+        ConnectionError: no cluster at `address` (Ray's own message).
+    """
+    for key, value in _ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if address is not None:
+        ray.init(address=address, configure_logging=False, log_to_driver=True)
+        return RaySession(address=ray.get_runtime_context().gcs_address, private=False, temp_dir=None)
+    if "RAY_AUTH_MODE" not in os.environ:  # the user's explicit choice wins
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # Ray's processes inherit it
+        ray._raylet.Config.initialize("")  # this process read RAY_AUTH_MODE when it imported Ray: read it again
+    temp_dir = Path(tempfile.mkdtemp(prefix="gamelab-ray-"))  # short: Ray's socket paths must stay under 108 bytes
+    try:
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                ray.init(
+                    num_cpus=num_cpus,
+                    num_gpus=num_gpus,
+                    include_dashboard=False,
+                    configure_logging=False,
+                    log_to_driver=True,
+                    _temp_dir=str(temp_dir),
+                    _node_ip_address="127.0.0.1",
+                )
+                break
+            except Exception as err:
+                # Ray gives its new node a fixed 30 s to register; a heavily loaded machine can miss that, mostly on
+                # a cold start. Stop what that attempt started (this process's children) and try again.
+                if "timed out during startup" not in str(err) or attempt == START_ATTEMPTS:
+                    raise
+                print(f"warning: Ray's node did not start within Ray's 30 s (attempt {attempt}); trying again")
+                ray.shutdown()
+                _kill_children()
+    except BaseException:
+        _kill_children()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return RaySession(address=ray.get_runtime_context().gcs_address, private=True, temp_dir=temp_dir)
+
+
+def _kill_children() -> None:
+    """Kill this process's descendants (what a Ray node that failed to start left), by process id; Linux only."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    ours, grew = {os.getpid()}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in ours} - ours
+        ours |= found
+        grew = bool(found)
+    for pid in ours - {os.getpid()}:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
