@@ -8,7 +8,8 @@ Specs:
     rollout[:N]             MCTS, N simulations (default 200), uniform prior, one random playout per leaf
     mcts[:N]                MCTS, N simulations (default 200), uniform prior, value 0 (only finished games count)
     alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.alphabeta)
-    uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player)
+    uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player);
+                            Gardner minichess with Fairy-Stockfish, e.g. uci:fairy-stockfish:Skill Level=-20
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game and board: agents/models/<name>_<size>.pt for games

@@ -2,6 +2,11 @@
 
     gamelab uci chess                                  # the bundled model, else a material-and-mobility search
     gamelab uci chess --checkpoint runs/x/checkpoints/iter_000100.pt
+    gamelab uci gardner_chess                          # Gardner 5x5 minichess, as Fairy-Stockfish's `gardner`
+
+For gardner_chess the engine takes 5x5 FENs and moves on a1..e5 (`position startpos` is the Gardner start) and
+offers `option name UCI_Variant type combo default gardner var gardner`, so a variant-aware GUI or match tool
+(the `uci:` player, Fairy-Stockfish's tools) can set the variant as it does for Fairy-Stockfish.
 
 Commands (one per line on stdin; every answer is flushed at once; stdout carries only protocol lines):
     uci                 id name / id author, the options, uciok
@@ -47,6 +52,7 @@ from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
 from agents.players import MissingModelError, find_bundled_model, make_player
 from core.job import JobParser
+from envs import get_game
 from envs.chess import Chess, ChessState
 
 __all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
@@ -55,6 +61,7 @@ MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
 OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
 MAX_DEPTH = 64
+GAMES = {"chess": None, "gardner_chess": "gardner"}  # the games with UCI -> their UCI_Variant (None: plain chess)
 
 
 @dataclass
@@ -119,21 +126,24 @@ class Engine:
 
     Args:
         out: where protocol lines go (stdout).
-        checkpoint: an AlphaZero checkpoint for chess, or None (bundled model, else alpha-beta).
+        checkpoint: an AlphaZero checkpoint of the game, or None (bundled model, else alpha-beta).
         device: where a network runs.
+        game: "chess" or "gardner_chess".
     """
 
-    def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "chess") -> None:
         self.out = out
         self.device = device
         self.options = dict(DEFAULT_OPTIONS)
+        self.game_name = game
+        self.variant = GAMES[game]
         self.path = checkpoint
         if checkpoint is None:
             try:
-                self.path = find_bundled_model(Chess())
+                self.path = find_bundled_model(get_game(game))
             except MissingModelError:
-                self.path = None  # no chess model is bundled: alpha-beta
-        self.game = Chess(max_moves=1_000_000) if self.path is None else self._net_game()
+                self.path = None  # no model of the game is bundled: alpha-beta
+        self.game: Chess = get_game(game, max_moves=1_000_000) if self.path is None else self._net_game()
         self.state = self.game.init(1)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -144,8 +154,8 @@ class Engine:
         from agents.network import load_policy_value_net
 
         net, game = load_policy_value_net(self.path, device=self.device)
-        if game.name != "chess":
-            raise ValueError(f"{self.path} holds a {game.name} model, not chess")
+        if game.name != self.game_name:
+            raise ValueError(f"{self.path} holds a {game.name} model, not {self.game_name}")
         return game
 
     # ---------------------------------------------------------------------------------------------- output
@@ -171,6 +181,8 @@ class Engine:
                 for name, default in DEFAULT_OPTIONS.items():
                     lo, hi = OPTION_RANGES[name]
                     self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
+                if self.variant is not None:
+                    self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
                 self.emit("uciok")
             elif cmd == "isready":
                 self.emit("readyok")
@@ -202,6 +214,10 @@ class Engine:
             raise ValueError(f"expected setoption name NAME value VALUE, got {text!r}")
         name, value = text[5:].split(" value ", 1)
         name = name.strip()
+        if name == "UCI_Variant" and self.variant is not None:
+            if value.strip() != self.variant:
+                raise ValueError(f"UCI_Variant must be {self.variant} (this engine plays {self.game_name})")
+            return
         if name not in DEFAULT_OPTIONS:
             raise ValueError(f"unknown option {name!r}; options: {', '.join(DEFAULT_OPTIONS)}")
         lo, hi = OPTION_RANGES[name]
@@ -357,21 +373,21 @@ def _read_lines(stream: Any, engine: Engine) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `gamelab uci chess`. Returns the exit code."""
+    """Run `gamelab uci chess` (or gardner_chess). Returns the exit code."""
     parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
-    parser.add_argument("game", help="chess (the only game with UCI)")
-    parser.add_argument("--checkpoint", default=None, help="an AlphaZero chess checkpoint (default: bundled model)")
+    parser.add_argument("game", help="chess or gardner_chess (the games with UCI)")
+    parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game != "chess":
-        print(f"error: UCI is a chess protocol; game {args.game!r} is not chess", file=sys.stderr)
+    if args.game not in GAMES:
+        print(f"error: UCI is a chess protocol; game {args.game!r} is not chess or gardner_chess", file=sys.stderr)
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])
     try:
         checkpoint = Path(args.checkpoint) if args.checkpoint else None
         if checkpoint is not None and not checkpoint.is_file():
             raise ValueError(f"checkpoint not found: {checkpoint}")
-        engine = Engine(sys.stdout, checkpoint, args.device)
+        engine = Engine(sys.stdout, checkpoint, args.device, args.game)
     except (ValueError, KeyError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -3,6 +3,14 @@
     make_player("uci:stockfish", game)                                   # 10000 nodes per move
     make_player("uci:stockfish:Skill Level=0:movetime=50", game)
     make_player("uci:stockfish:UCI_LimitStrength=true:UCI_Elo=1400:nodes=2000", game)
+    make_player("uci:fairy-stockfish:Skill Level=-20:depth=1", gardner)  # Gardner minichess: UCI_Variant=gardner
+
+Games: chess, and gardner_chess with an engine that knows variants (Fairy-Stockfish: `apt-get install
+fairy-stockfish`): for gardner_chess `setoption name UCI_Variant value gardner` is sent first unless the spec sets
+UCI_Variant itself; positions go out as 5x5 FENs and moves come back as UCI text on a1..e5 (envs.gardner_chess).
+Fairy-Stockfish's strength knobs: `Skill Level` (-20 to 20, default 20), `UCI_LimitStrength=true` with `UCI_Elo`
+(1350 to 2850; calibrated on chess, not on Gardner), and the go limits `depth`, `nodes`, `movetime`; the weakest is
+`Skill Level=-20:depth=1`.
 
 The spec is split at colons: the first part is the command line (split like a shell does, so it may carry
 arguments), each later part is `name=value`. `nodes`, `movetime` (ms) and `depth` set the `go` command of every move
@@ -25,7 +33,9 @@ from torch import Tensor
 
 from agents.external_engine import EngineError, EngineProcess, find_engine
 
-__all__ = ["UciPlayer", "uci_player", "parse_uci_spec"]
+__all__ = ["UciPlayer", "uci_player", "parse_uci_spec", "VARIANTS"]
+
+VARIANTS = {"chess": None, "gardner_chess": "gardner"}  # game name -> the UCI_Variant it needs (None: plain chess)
 
 GO_KEYS = ("nodes", "movetime", "depth")
 DEFAULT_GO = {"nodes": "10000"}
@@ -129,11 +139,15 @@ def uci_player(arg: str, game: Any) -> UciPlayer:
     """The player of spec `uci:ARG` (see the module docstring).
 
     Raises:
-        ValueError: a malformed spec, a game that is not chess, or an engine that cannot be found or started.
+        ValueError: a malformed spec, a game that is not chess or gardner_chess, or an engine that cannot be found
+            or started.
     """
-    if getattr(game, "name", None) != "chess":
-        raise ValueError(f"bad player spec 'uci:{arg}': UCI engines play chess, not {getattr(game, 'name', game)!r}")
+    name = getattr(game, "name", None)
+    if name not in VARIANTS:
+        raise ValueError(f"bad player spec 'uci:{arg}': UCI engines play chess and gardner_chess, not {name or game!r}")
     command, options, go = parse_uci_spec(arg)
+    if VARIANTS[name] is not None and "UCI_Variant" not in options:
+        options = {"UCI_Variant": VARIANTS[name], **options}  # first: a variant resets the engine's position
     try:
         return UciPlayer(find_engine(command), options, go, label=f"uci:{arg}")
     except EngineError as err:

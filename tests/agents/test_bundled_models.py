@@ -66,3 +66,11 @@ def test_bundled_othello_beats_a_shallow_alpha_beta():
     torch.manual_seed(0)
     result = play_games(game, make_player("bundled:64", game), make_player("alphabeta:1", game), 8, progress=False)
     assert result.wins_a + 0.5 * result.draws >= 6
+
+
+def test_bundled_go_7x7_beats_random_play():
+    _, game = load_policy_value_net(MODEL_DIR / "go_7.pt")
+    assert game.options == {"size": 7, "komi": 7.5}
+    torch.manual_seed(0)
+    result = play_games(game, make_player("bundled:32", game), make_player("random", game), 4, progress=False)
+    assert result.wins_a >= 3  # the training run's evaluation: 10 of 10 at 32 simulations

@@ -208,3 +208,78 @@ def test_engine_with_a_network_checkpoint(tmp_path):
     assert not any("no network" in line for line in lines)
     move = chess.Move.from_uci(lines[-1].split()[1])
     assert move in chess.Board("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1").legal_moves
+
+
+# ------------------------------------------------------------------------------------- Gardner minichess (5x5)
+def _has_fairy_stockfish() -> bool:
+    try:
+        find_engine("fairy-stockfish")
+    except ValueError:
+        return False
+    return True
+
+
+def test_uci_player_sets_the_gardner_variant():
+    gardner = envs.get_game("gardner_chess")
+    ours = make_player(f"uci:{sys.executable} -m core.cli uci gardner_chess:depth=1", gardner)
+    try:
+        assert ours.search["options"] == {"UCI_Variant": "gardner"}  # sent first, unless the spec sets it
+        state = gardner.init(2)
+        action = ours(gardner, state)
+        assert gardner.legal_mask(state).gather(1, action[:, None]).all()
+    finally:
+        ours.close()
+    with pytest.raises(ValueError, match="gardner_chess"):
+        make_player("uci:stockfish", envs.get_game("go", size=5))
+
+
+def test_gamelab_uci_gardner_perft_and_variant_option():
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "uci", "gardner_chess"],
+        input="uci\nsetoption name UCI_Variant value chess\nsetoption name UCI_Variant value gardner\n"
+        "position startpos moves a2a3 b4b3\ngo perft 2\nisready\nquit\n",
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=120,
+    ).stdout.splitlines()
+    assert "option name UCI_Variant type combo default gardner var gardner" in out
+    assert [line for line in out if "error" in line] == [
+        "info string error: UCI_Variant must be gardner (this engine plays gardner_chess)"
+    ]
+    assert (
+        out[-1] == "readyok"
+        and out[-3] == f"Nodes searched: {sum(int(x.split(': ')[1]) for x in out if x[:1] in 'abcde' and ': ' in x)}"
+    )
+
+
+@pytest.mark.skipif(
+    not _has_fairy_stockfish(), reason="fairy-stockfish is not installed (apt-get install fairy-stockfish)"
+)
+def test_fairy_stockfish_plays_gardner_against_alphabeta(tmp_path):
+    import json
+
+    from arena.match import main as match_main
+
+    argv = ["gardner_chess", "alphabeta:1", "uci:fairy-stockfish:Skill Level=-20:depth=1", "--games", "2"]
+    assert match_main([*argv, "--record", str(tmp_path)]) == 0
+    games = [json.loads(line) for path in tmp_path.glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert len(games) == 2 and all(len(g["moves"]) >= 4 for g in games)
+
+
+@pytest.mark.skipif(
+    not _has_fairy_stockfish(), reason="fairy-stockfish is not installed (apt-get install fairy-stockfish)"
+)
+def test_fairy_stockfish_against_our_gardner_engine():
+    from arena.match import play_games
+
+    game = envs.get_game("gardner_chess", max_moves=60)
+    ours = make_player(f"uci:{sys.executable} -m core.cli uci gardner_chess:depth=1", game)
+    theirs = make_player("uci:fairy-stockfish:Skill Level=-20:depth=1", game)
+    try:
+        result = play_games(game, ours, theirs, 2, batch=2, record=None, progress=False)
+    finally:
+        ours.close()
+        theirs.close()
+    assert result.wins_a + result.draws + result.losses_a == 2

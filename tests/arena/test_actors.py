@@ -178,6 +178,13 @@ def _wait_for(predicate, proc: subprocess.Popen, what: str, timeout: float = RUN
         time.sleep(0.2)
 
 
+def _actor_pids(root: Path) -> list[int] | None:
+    """Each actor's process id from the run's actors.json, once every actor has sent a batch (else None)."""
+    files = list(root.glob("train__connect_four__*/actors.json"))
+    actors = json.loads(files[0].read_text()) if files else []
+    return [a["pid"] for a in actors] if actors and all("pid" in a for a in actors) else None
+
+
 def _iterations_logged(root: Path) -> int:
     runs = list(root.glob("train__connect_four__*"))
     return len(read_metrics(runs[0] / "metrics.jsonl")) if runs and (runs[0] / "metrics.jsonl").is_file() else 0
@@ -190,9 +197,9 @@ def test_an_actor_killed_mid_run_is_restarted_and_no_position_is_lost_or_torn(tm
     proc = _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors=2", "--iterations=6",
                              "--runs", str(runs), "--quiet"])  # fmt: skip
     try:
-        _wait_for(lambda: _iterations_logged(runs) >= 1, proc, "first iteration")
+        _wait_for(lambda: _iterations_logged(runs) >= 1 and _actor_pids(runs) is not None, proc, "both actors' pids")
         run = _run_dir(runs)
-        victim = json.loads((run / "actors.json").read_text())[0]["pid"]
+        victim = _actor_pids(runs)[0]
         cmdline = Path(f"/proc/{victim}/cmdline").read_bytes()
         assert b"SelfPlayActor" in cmdline, cmdline  # a Ray actor process of this run, never anything else
         os.kill(victim, signal.SIGKILL)

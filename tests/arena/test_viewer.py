@@ -8,6 +8,7 @@ import pytest
 from agents.players import make_player
 from arena.records import load_replays
 from arena.viewer.controller import Viewer
+from arena.viewer.menu import GAME_CHOICES
 from arena.viewer.play import main, render_screenshot
 from arena.viewer.recording import load_session
 from arena.viewer.thinking import Thinker
@@ -215,6 +216,17 @@ def test_the_bundled_model_of_the_board_size_plays(model_dir):
     viewer.close()
     viewer = Viewer("go", {"size": 9}, seats=("human", "bundled:8"), record_dir=None)
     assert viewer.players[1].name.startswith("rollout") and "no bundled model" in viewer.message
+    viewer.close()
+
+
+def test_go_7x7_from_the_menu_plays_the_shipped_model():
+    name, options = GAME_CHOICES["go 7x7"]
+    viewer = Viewer(name, options, seats=("human", "bundled:16"), record_dir=None)
+    assert viewer.players[1].name.startswith("bundled:") and viewer.notice == ""
+    assert viewer.players[1].settings["path"].endswith("go_7.pt")
+    viewer.try_move(24)  # D4, the centre
+    _wait_for_agent(viewer)
+    assert viewer.session.state.moves.tolist() == [2] and viewer.session.last_action not in (None, 24)
     viewer.close()
 
 
