@@ -61,6 +61,7 @@ from torch import Tensor
 from envs import chess_end as ce
 from envs import chess_moves as cm
 from envs.base import Symmetry, as_actions, check_actions
+from envs.chess_draw import draw_board
 from envs.chess_notation import (
     START_FEN,
     FenPosition,
@@ -507,41 +508,24 @@ class Chess:
 
     # ---------------------------------------------------------------------------------------------- drawing
     def draw(self, surface: Any, state: ChessState, i: int) -> None:
-        """Draw game i: the board from white's side, pieces as discs with letters, the last move's squares marked."""
-        import pygame
-
-        from envs.base import grid_rect
-        from envs.draw import COLORS, draw_stone
-
-        size = surface.get_size()
-        marked = set()
+        """Draw game i from white's side (envs.chess_draw; the board's size from the FEN), the last move's squares
+        shaded, a king in check glowing red."""
+        shades = {}
         n = self.size
         last = int(state.last_action[i])
         if last >= 0:
             frm, to, _ = move_of(int(self._internal(torch.tensor([last]))[0]))
             if int(state.player[i]) == 0:  # the last mover (black) is the one not to move
                 frm, to = cm.mirror_square(frm, n), cm.mirror_square(to, n)
-            marked = {frm, to % 64}
-        bbs = state.pieces[i].tolist()
-        font = _font(max(8, size[1] // (2 * n - 2)))
-        for sq in (r * 8 + f for r in range(n) for f in range(n)):
-            rect = grid_rect((n - 1 - sq // 8) * n + sq % 8, size, self.board_shape)
-            light = (sq // 8 + sq % 8) % 2 == 1
-            color = (240, 217, 181) if light else (181, 136, 99)
-            if sq in marked:
-                color = (205, 210, 106) if light else (170, 162, 58)
-            pygame.draw.rect(surface, color, rect)
-            for k, bb in enumerate(bbs):
-                if bb >> sq & 1:
-                    draw_stone(surface, rect, COLORS["white"] if k < 6 else COLORS["black"], scale=0.4)
-                    if font is not None:
-                        text = font.render("PNBRQK"[k % 6], True, COLORS["black"] if k < 6 else COLORS["white"])
-                        surface.blit(text, text.get_rect(center=rect.center))
+            shades = {square_name(sq): (205, 210, 106, 170) for sq in (frm, to % 64)}
+        king = state.pieces[i, 5 + 6 * int(state.player[i])]
+        check = square_name(int(king).bit_length() - 1) if bool(state.check[i]) else None  # the mover's king
+        draw_board(surface, self.to_fen(state)[i], shades=shades, check=check)
 
     def action_rect(self, action: int, size: tuple[int, int]) -> Any:
         """The pygame.Rect of the from-square of `action` when white is to move (the board is drawn from white's
-        side), or None if out of range. Several actions share a square: chess moves are chosen in two clicks,
-        which the viewer does not offer yet, so `action_at` finds no action."""
+        side), or None if out of range. Several actions share a square: a chess move is chosen by two squares (the
+        viewer's arena.viewer.chessboard), so `action_at` finds no action."""
         from envs.base import grid_rect
 
         if not 0 <= int(action) < self.num_actions:
@@ -563,14 +547,3 @@ def _start_cached(cls: type, device: torch.device) -> ChessState:
 def _start(game: Chess, device: torch.device) -> ChessState:
     """The start position (max_moves does not change it, so one per class and device)."""
     return _start_cached(type(game), device)
-
-
-def _font(size: int) -> Any:
-    try:
-        import pygame
-
-        if not pygame.font.get_init():
-            pygame.font.init()
-        return pygame.font.Font(None, size)
-    except Exception:  # no font support in this pygame build: discs without letters
-        return None

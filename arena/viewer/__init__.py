@@ -6,6 +6,7 @@ Modules, one concern each:
     events      pygame events -> actions, clicks on the board, buttons and move list
     drawing     board overlays (legal moves, hints, result, coordinates), the side panel, the help overlay
     board       what the viewer shows about a position: winning line, score, move names
+    chessboard  chess (any board size): picking and dragging pieces, targets, promotion, flip, the board's drawing
     session     `GameSession`: a game's history with a cursor (no pygame)
     thinking    `Thinker`: a player searching in a background thread
     recording   games appended to replays/<game>-<date>.jsonl; recorded games loaded back as sessions

@@ -64,7 +64,7 @@ def _digit(viewer: Any, key: int) -> None:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("click", "play a move; click a move in the list to go there", shown="click"),
+    Action("click", "play (chess: click or drag); a listed move: go there", shown="click"),
     Action(
         "continue",
         "continue from here against the agent",
@@ -87,6 +87,16 @@ ACTIONS: tuple[Action, ...] = (
     Action("first", "first position", ("K_HOME",), shown="Home", run=lambda v, k: v.go_to(0)),
     Action("last", "last position", ("K_END",), shown="End", run=lambda v, k: v.go_to(None)),
     Action("swap", "swap sides", ("K_s",), shown="S", button="Swap", run=lambda v, k: v.swap_sides(), when=_playing),
+    Action(
+        "flip",
+        "turn the board round",
+        ("K_f",),
+        shown="F",
+        button="Flip",
+        run=lambda v, k: v.flip(),
+        when=lambda v: v.chess is not None,
+        selected=lambda v: v.chess.flipped,
+    ),
     Action("resign", "resign", ("K_x",), shown="X", button="Resign", run=lambda v, k: v.resign(), when=_playing),
     Action(
         "pass",

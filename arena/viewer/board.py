@@ -17,6 +17,8 @@ from envs.base import line_windows
 __all__ = [
     "LEGAL_MARKS",
     "SIDE_NAMES",
+    "is_chess",
+    "side_names",
     "winning_cells",
     "target_rect",
     "score_lines",
@@ -29,8 +31,22 @@ __all__ = [
 # elsewhere every empty point is legal and the marks would hide the board (star points), so only hover shows
 LEGAL_MARKS = frozenset({"othello", "connect_four"})
 SIDE_NAMES = {"connect_four": ("Red", "Yellow"), "hex": ("Red", "Blue"), "tictactoe": ("X", "O")}  # else Black, White
+_CHESS_SIDES = ("White", "Black")
 _LINE_LENGTH = {"connect_four": 4}  # m,n,k games (tic-tac-toe, gomoku) carry theirs as `k`
 _HEX_NEIGHBOURS = [(-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0)]
+
+
+def is_chess(game: Any) -> bool:
+    """Whether the game has chess rules as the viewer needs them (any board size): FEN and UCI move text."""
+    return hasattr(game, "to_fen") and hasattr(game, "move_to_uci")
+
+
+def side_names(game: Any) -> tuple[str, str]:
+    """What the first and second player are called: White and Black in chess (white moves first), else by
+    SIDE_NAMES, else Black and White (Go, Othello, Gomoku: black moves first)."""
+    if is_chess(game):
+        return _CHESS_SIDES
+    return SIDE_NAMES.get(game.name, ("Black", "White"))
 
 
 def winning_cells(game: Any, state: Any, winner: int | None) -> list[int]:

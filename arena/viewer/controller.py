@@ -16,6 +16,8 @@ import envs
 from agents.players import MissingModelError, make_player
 from arena.records import move_info_from
 from arena.viewer import drawing, events
+from arena.viewer.board import is_chess
+from arena.viewer.chessboard import ChessHand
 from arena.viewer.drawing import display_name
 from arena.viewer.recording import record_session
 from arena.viewer.session import GameSession
@@ -80,6 +82,8 @@ class Viewer:
             self.say(self.notice, 8)
         self.recorded_key = None
         self.quit_to_menu = False
+        # chess: the picked piece, a drag, the promotion choice; the board seen from black when a person plays black
+        self.chess = ChessHand(flipped=self._person_plays_black()) if is_chess(self.game) else None
         # filled by each draw, read by the input handler: what is where on the screen
         self.buttons: list = []
         self.move_rects: list = []  # (pygame.Rect, move number) of the move list's entries
@@ -88,7 +92,8 @@ class Viewer:
     # --- players ---
     def _make_player(self, spec: str) -> Any:
         """The player of a seat spec; `bundled` plays the model that fits the game and board
-        (agents.players.find_bundled_model), and where none fits, rollout MCTS instead, with a notice."""
+        (agents.players.find_bundled_model), and where none fits, rollout MCTS instead (alpha-beta for chess), with
+        a notice."""
         if spec == "human":
             return None
         try:
@@ -97,7 +102,8 @@ class Viewer:
             other_options = not isinstance(err, MissingModelError) and "holds a model for" in str(err)
             if not spec.startswith("bundled") or not (isinstance(err, MissingModelError) or other_options):
                 raise
-            fallback = "rollout:" + (spec.partition(":")[2] or "400")
+            # chess: random playouts are hundreds of plies long, alpha-beta plays far better in the same time
+            fallback = "alphabeta:3" if is_chess(self.game) else "rollout:" + (spec.partition(":")[2] or "400")
             options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
             self.notice = f"no bundled model for {display_name(self.game.name)} {options}: playing {fallback}"
             print(f"gamelab play: {self.notice}", file=sys.stderr)
@@ -107,6 +113,9 @@ class Viewer:
         return [
             getattr(p, "name", spec) if p is not None else "human" for p, spec in zip(self.players, self.seat_specs)
         ]
+
+    def _person_plays_black(self) -> bool:
+        return self.players[0] is not None and self.players[1] is None
 
     @property
     def agent_to_move(self) -> bool:
@@ -166,7 +175,14 @@ class Viewer:
         self.players.reverse()
         self.seat_specs.reverse()
         self.session.players = self._names()
+        if self.chess is not None:
+            self.chess.flipped = self._person_plays_black()
         self.say("sides swapped")
+
+    def flip(self) -> None:
+        """Turn a chess board round."""
+        if self.chess is not None:
+            self.chess.flipped = not self.chess.flipped
 
     def resign(self) -> None:
         if self.session.over:
@@ -222,22 +238,29 @@ class Viewer:
             self.seat_specs = seats
             self.players = [self._make_player(s) for s in seats]
             self.session.players = self._names()
+        if not self.session.at_end:
+            self.session.resigned = None
         del self.session.states[self.session.cursor + 1 :]
         del self.session.actions[self.session.cursor :], self.session.infos[self.session.cursor :]
         self.say("continuing from here")
+
+    def refusal(self) -> str:
+        """Why a person may not move now ("" when they may)."""
+        if self.session.over:
+            return "the game is over: N for a new game"
+        if self.reviewing:
+            return "reviewing: C to continue from here"
+        if self.players[self.session.to_move] is not None:
+            return "wait for the agent to move (M: move now)"
+        return ""
 
     def try_move(self, action: int | None) -> None:
         """A person's move: ignored with a hint when it is not theirs to make or not legal."""
         if action is None:
             return
-        if self.session.over:
-            self.say("the game is over: N for a new game")
-            return
-        if self.reviewing:
-            self.say("reviewing: C to continue from here")
-            return
-        if self.players[self.session.to_move] is not None:
-            self.say("wait for the agent to move (M: move now)")
+        refusal = self.refusal()
+        if refusal:
+            self.say(refusal)
             return
         if not 0 <= action < self.game.num_actions or not bool(self.session.legal[action]):
             self.say("illegal move")
@@ -328,3 +351,7 @@ class Viewer:
         """Record an unfinished game and stop background work."""
         self._record_if_needed()
         self._stop_thinkers(wait=10.0)
+        for player in {id(p): p for p in [*self.players, self.hint_player] if p is not None}.values():
+            close = getattr(player, "close", None)  # external engines: their processes end with the viewer
+            if close is not None:
+                close()

@@ -13,13 +13,15 @@ from typing import Any
 import pygame
 import torch
 
+from arena.viewer import chessboard
 from arena.viewer.actions import available
 from arena.viewer.board import (
     LEGAL_MARKS,
-    SIDE_NAMES,
     go_margin,
     hint_weights,
+    is_chess,
     score_lines,
+    side_names,
     target_rect,
     winning_cells,
 )
@@ -67,7 +69,7 @@ def _title(game: Any) -> str:
 
 
 def _label_margin(viewer: Any, area: pygame.Rect) -> int:
-    if viewer.game.name not in _FRAMED:
+    if viewer.game.name not in _FRAMED and not is_chess(viewer.game):
         return 0  # Go, Gomoku and Hex have room for their labels on their own surface, beside the grid
     cells = max(viewer.game.board_shape)
     return max(16, min(28, min(area.size) // (cells + 2) // 2))
@@ -103,16 +105,19 @@ def draw(viewer: Any, surface: pygame.Surface) -> None:
     viewer.board_rect = board
     board_surface = surface.subsurface(board)
     session = viewer.session
-    viewer.game.draw(board_surface, session.state, 0)
-    _draw_frame(viewer, surface, board, margin)
-    if viewer.game.name == "go" and (viewer.score_on or session.over):
-        _draw_territory(viewer, board_surface)
-    _draw_legal(viewer, board_surface, board)
     hint = viewer.hint_info()
-    if viewer.hints_on and hint is not None and not session.over:
-        _draw_hints(viewer, board_surface, hint)
-    if session.over:
-        _draw_win(viewer, board_surface)
+    if viewer.chess is not None:
+        chessboard.draw(viewer, surface, board, margin, hint)
+    else:
+        viewer.game.draw(board_surface, session.state, 0)
+        _draw_frame(viewer, surface, board, margin)
+        if viewer.game.name == "go" and (viewer.score_on or session.over):
+            _draw_territory(viewer, board_surface)
+        _draw_legal(viewer, board_surface, board)
+        if viewer.hints_on and hint is not None and not session.over:
+            _draw_hints(viewer, board_surface, hint)
+        if session.over:
+            _draw_win(viewer, board_surface)
     _draw_strip(viewer, surface, strip)
     _draw_panel(viewer, surface, panel, hint)
     if viewer.help_on:
@@ -220,7 +225,7 @@ def _draw_hints(viewer: Any, board_surface: pygame.Surface, hint: dict) -> None:
 def _draw_win(viewer: Any, board_surface: pygame.Surface) -> None:
     """Rings on the winning cells and a line through a straight winning row."""
     session, game = viewer.session, viewer.game
-    if session.resigned is not None:
+    if session.resigned_here:
         return
     cells = winning_cells(game, session.state, session.winner)
     if not cells:
@@ -252,8 +257,8 @@ def _draw_strip(viewer: Any, surface: pygame.Surface, strip: pygame.Rect) -> Non
     """The result banner at game over; while hints are computed, "analysing" with the search's progress."""
     session = viewer.session
     if session.over:
-        sub = result_text(session, SIDE_NAMES.get(viewer.game.name, ("Black", "White")))
-        if viewer.game.name == "go" and session.resigned is None:
+        sub = result_text(session, side_names(viewer.game))
+        if viewer.game.name == "go" and not session.resigned_here:
             sub += f" ({go_margin(viewer.game, session.state)})"
         draw_banner(surface, strip, "Game over", sub)
     elif viewer.analysing:
@@ -272,7 +277,7 @@ def _draw_strip(viewer: Any, surface: pygame.Surface, strip: pygame.Rect) -> Non
 
 def _status(viewer: Any) -> str:
     if viewer.session.over:
-        return result_text(viewer.session, SIDE_NAMES.get(viewer.game.name, ("Black", "White")))
+        return result_text(viewer.session, side_names(viewer.game))
     if viewer.reviewing:
         return "reviewing: Left/Right step, A autoplay, C continue"
     if viewer.thinker is not None:
@@ -289,7 +294,7 @@ def _draw_panel(viewer: Any, surface: pygame.Surface, panel: pygame.Rect, hint: 
     width = panel.width - 32
     draw_text(surface, fit_text(_title(game), 32, width, bold=True), (x, y), size=32, bold=True)
     y += 40
-    colors = SIDE_COLORS.get(game.name, ((25, 25, 25), (235, 235, 235)))
+    colors = _side_colors(game)
     for side in (0, 1):
         pygame.draw.circle(surface, colors[side], (x + 9, y + 10), 9)
         pygame.draw.circle(surface, THEME["muted"], (x + 9, y + 10), 9, 1)
@@ -379,9 +384,17 @@ def _draw_moves(viewer: Any, surface: pygame.Surface, box: pygame.Rect) -> None:
             if move + 1 == session.cursor:
                 pygame.draw.rect(surface, THEME["accent"], rect, border_radius=4)
             color = THEME["text"] if move < session.cursor else THEME["muted"]
-            name = fit_text(action_name(game, session.actions[move]), 19, rect.width - 8)
+            text = chessboard.move_name(viewer, move + 1) if viewer.chess else action_name(game, session.actions[move])
+            name = fit_text(text, 19, rect.width - 8)
             surface.blit(f.render(name, True, color), (rect.left + 4, rect.top + 2))
             viewer.move_rects.append((rect, move + 1))
+
+
+def _side_colors(game: Any) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The colours of the first and second player's pieces (chess: white first)."""
+    if is_chess(game):
+        return (235, 235, 235), (25, 25, 25)
+    return SIDE_COLORS.get(game.name, ((25, 25, 25), (235, 235, 235)))
 
 
 def _value_first_player(viewer: Any, hint: dict | None) -> float | None:

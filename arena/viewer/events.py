@@ -2,7 +2,8 @@
 
 Keys go through the table; a click hits, in order, the help overlay (closes it), a button, a move of the move list
 (goes to that position) or the board (plays there). Where buttons and moves are is what the last draw left in the
-viewer (`buttons`, `move_rects`, `board_rect`).
+viewer (`buttons`, `move_rects`, `board_rect`). On a chess board a move takes two clicks or a drag, and the
+promotion choice takes a click or Q/R/B/N (arena.viewer.chessboard).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import pygame
 
+from arena.viewer import chessboard
 from arena.viewer.actions import action_for_key
 
 __all__ = ["handle"]
@@ -20,6 +22,10 @@ def handle(viewer: Any, event: Any) -> None:
     """React to one pygame event."""
     if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
         _click(viewer, event.pos)
+    elif event.type == pygame.MOUSEBUTTONUP and event.button == 1 and viewer.chess is not None:
+        chessboard.release(viewer, event.pos)
+    elif event.type == pygame.MOUSEMOTION and viewer.chess is not None:
+        chessboard.motion(viewer, event.pos)
     elif event.type == pygame.KEYDOWN:
         _key(viewer, event.key, getattr(event, "unicode", "") or "")
 
@@ -27,6 +33,12 @@ def handle(viewer: Any, event: Any) -> None:
 def _key(viewer: Any, key: int, char: str) -> None:
     if viewer.help_on and (key in (pygame.K_ESCAPE, pygame.K_F1) or char == "?"):
         viewer.help_on = False
+        return
+    if viewer.chess is not None and viewer.chess.promotion is not None:
+        if key == pygame.K_ESCAPE:
+            viewer.chess.drop()
+        elif char.lower() in chessboard.PROMOTION_ORDER:
+            chessboard.choose_promotion(viewer, char)
         return
     action = action_for_key(viewer, key, char)
     if action is not None:
@@ -46,6 +58,9 @@ def _click(viewer: Any, pos: tuple[int, int]) -> None:
             viewer.go_to(move_number)
             return
     board = viewer.board_rect
+    if viewer.chess is not None and (viewer.chess.promotion is not None or (board and board.collidepoint(pos))):
+        chessboard.press(viewer, pos)
+        return
     if board is not None and board.collidepoint(pos):
         action = viewer.game.action_at((pos[0] - board.left, pos[1] - board.top), board.size)
         if action is None:

@@ -21,11 +21,14 @@ GAME_CHOICES: dict[str, tuple[str, dict]] = {
     "hex": ("hex", {}),
     "go 7x7": ("go", {"size": 7}),
     "go 9x9": ("go", {"size": 9}),
+    "chess": ("chess", {}),
+    "gardner 5x5": ("gardner_chess", {}),
 }
 OPPONENTS = ["bundled", "rollout", "alphabeta", "random", "human", "watch"]
 SIDES = ["first", "second", "random"]
 # strength level -> (search simulations, alpha-beta depth)
 STRENGTHS = {"easy": (50, 2), "medium": (200, 3), "hard": (800, 4), "max": (3200, 6)}
+_MIN_BUTTON = 112  # pixels: narrower buttons would cut their labels
 
 
 @dataclass
@@ -55,26 +58,33 @@ class Menu:
         self.row = 0
         self.started = False
         self.buttons: list[Button] = []
+        self.row_tops: list[int] = []
 
     def _set(self, row: str, value: str) -> None:
         setattr(self.choice, row, value)
 
     def _layout(self, size: tuple[int, int]) -> None:
+        """Place the buttons: each row's values left to right, wrapping onto more lines where they would not fit
+        at a readable width (`row_tops` keeps where each row starts, for the labels)."""
         w, h = size
         self.buttons = []
-        top = max(110, h // 2 - 170)
-        for r, row in enumerate(self.ROWS):
+        self.row_tops = []
+        y = max(110, h // 2 - 170)
+        for row in self.ROWS:
             values = self.values[row]
-            bw = min(140, (w - 220) // len(values) - 8)
-            x = 190
-            for value in values:
-                rect = pygame.Rect(x, top + r * 62, bw, 40)
+            per_line = max(1, min(len(values), (w - 220) // (_MIN_BUTTON + 8)))
+            lines = -(-len(values) // per_line)
+            per_line = -(-len(values) // lines)  # balance the lines
+            bw = min(140, (w - 220) // per_line - 8)
+            self.row_tops.append(y)
+            for k, value in enumerate(values):
+                rect = pygame.Rect(190 + (k % per_line) * (bw + 8), y + (k // per_line) * 48, bw, 40)
                 button = Button(value.replace("_", " "), lambda row=row, value=value: self._set(row, value), rect)
                 button.selected = getattr(self.choice, row) == value
                 self.buttons.append(button)
-                x += bw + 8
+            y += 62 + (lines - 1) * 48
         start = pygame.Rect(0, 0, 220, 50)
-        start.center = (w // 2, top + len(self.ROWS) * 62 + 50)
+        start.center = (w // 2, y + 50)
         self.buttons.append(Button("Start", self._start, start, key="Enter"))
 
     def _start(self) -> None:
@@ -110,10 +120,9 @@ class Menu:
         draw_text(
             surface, "pick a game and an opponent", (size[0] // 2, 80), size=22, color=THEME["muted"], anchor="midtop"
         )
-        top = max(110, size[1] // 2 - 170)
-        for r, row in enumerate(self.ROWS):
+        for r, (row, top) in enumerate(zip(self.ROWS, self.row_tops)):
             color = THEME["accent"] if r == self.row else THEME["text"]
-            draw_text(surface, row.capitalize(), (40, top + r * 62 + 10), size=26, color=color, bold=True)
+            draw_text(surface, row.capitalize(), (40, top + 10), size=26, color=color, bold=True)
         mouse = pygame.mouse.get_pos()
         for button in self.buttons:
             button.draw(surface, mouse)

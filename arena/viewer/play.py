@@ -5,6 +5,9 @@
     gamelab play go --opponent human                # two people on one board
     gamelab play othello --opponent watch           # agent against agent, speed with + and -
     gamelab play connect_four --screenshot board.png --moves "4 4 3" --hints   # a PNG, no display needed
+    gamelab play chess --opponent stockfish --level 3 --side second     # Stockfish at skill level 3; you play black
+    gamelab play chess --opponent alphabeta:3                          # any player spec (agents.players)
+    gamelab play chess --opponent az:runs/train__chess__0__<time>:400   # a checkpoint (or run) with 400 simulations
 
 Every game played here is appended to replays/<game>-<YYYYmmdd>.jsonl (see arena.records); `gamelab replay FILE`
 reviews one. The same command runs as `python -m arena.viewer.play`.
@@ -30,7 +33,8 @@ from envs import IllegalActionError, get_game
 __all__ = ["main", "render_screenshot"]
 
 
-OPPONENTS = ("bundled", "rollout", "alphabeta", "random", "human", "watch")
+OPPONENTS = ("bundled", "rollout", "alphabeta", "random", "human", "watch", "stockfish")
+STOCKFISH_LEVELS = {"easy": 0, "medium": 5, "hard": 10, "max": 20}  # Stockfish's "Skill Level" per --strength
 MIN_WINDOW = (480, 360)
 
 
@@ -38,8 +42,11 @@ class UsageError(ValueError):
     """Bad input on the command line: printed as one `error: ...` line, exit status 2."""
 
 
-def _seats(opponent: str, side: str, strength_sims: int, depth: int, rng: random.Random) -> tuple[str, str]:
-    """Seat specs for an opponent choice: the person takes `side` against it."""
+def _seats(
+    opponent: str, side: str, strength_sims: int, depth: int, rng: random.Random, level: int = 10
+) -> tuple[str, str]:
+    """Seat specs for an opponent choice: the person takes `side` against it. A choice with a colon is a player
+    spec as it stands ("alphabeta:3", "uci:stockfish:Skill Level=3", "az:PATH:400"); `level` is Stockfish's."""
     if opponent == "human":
         return ("human", "human")
     spec = {
@@ -47,7 +54,10 @@ def _seats(opponent: str, side: str, strength_sims: int, depth: int, rng: random
         "rollout": f"rollout:{strength_sims}",
         "alphabeta": f"alphabeta:{depth}",
         "random": "random",
+        "stockfish": f"uci:stockfish:Skill Level={level}",
     }.get(opponent)
+    if spec is None and ":" in opponent:
+        spec = opponent
     if spec is None:  # a checkpoint path
         spec = f"az:{opponent}:{strength_sims}"
     if opponent == "watch":
@@ -94,8 +104,12 @@ def _check_game(name: str, options: dict) -> None:
 
 
 def _check_opponent(opponent: str) -> None:
-    if opponent not in OPPONENTS and not Path(opponent).is_file():
-        raise UsageError(f"unknown opponent {opponent!r}: one of {', '.join(OPPONENTS)}, or a checkpoint file")
+    """A named opponent, a checkpoint file, or a player spec (checked when the player is built)."""
+    if opponent not in OPPONENTS and ":" not in opponent and not Path(opponent).is_file():
+        raise UsageError(
+            f"unknown opponent {opponent!r}: one of {', '.join(OPPONENTS)}, a checkpoint file, or a player spec"
+            " such as alphabeta:3 or uci:stockfish"
+        )
 
 
 def _make_viewer(*args: object, opponent: str = "", **kwargs: object) -> Viewer:
@@ -129,8 +143,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gamelab play", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("game", nargs="?", help="game to play (omit for the start screen)")
     p.add_argument(
-        "--opponent", default=None, help="bundled | rollout | alphabeta | random | human | watch | PATH to a checkpoint"
+        "--opponent",
+        default=None,
+        help="bundled | rollout | alphabeta | random | human | watch | stockfish (chess) | PATH to a checkpoint"
+        " | a player spec: alphabeta:3, az:PATH:400, uci:stockfish:Skill Level=3, ...",
     )
+    p.add_argument("--level", type=int, default=None, help="Stockfish's skill level, 0-20 (default by --strength)")
     p.add_argument("--side", default="first", choices=["first", "second", "random"], help="your side")
     p.add_argument("--sims", type=int, default=None, help="agent search simulations per move")
     p.add_argument("--depth", type=int, default=None, help="alpha-beta depth")
@@ -167,10 +185,13 @@ def _run(args: argparse.Namespace) -> int:
     for flag, value in (("--sims", args.sims), ("--depth", args.depth)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, got {value}")
+    if args.level is not None and not 0 <= args.level <= 20:
+        raise UsageError(f"--level must be a Stockfish skill level from 0 to 20, got {args.level}")
     if args.think_time is not None and args.think_time <= 0:
         raise UsageError(f"--think-time must be positive, got {args.think_time}")
     sims, depth = STRENGTHS[args.strength]
     sims, depth = args.sims or sims, args.depth or depth
+    level = STOCKFISH_LEVELS[args.strength] if args.level is None else args.level
     rng = random.Random(args.seed)
     record_dir = None if args.no_record else args.replays
 
@@ -182,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
             review = GameSession.from_moves(game, [int(m) for m in args.moves.replace(",", " ").split()])
         except (ValueError, IllegalActionError) as err:
             raise UsageError(f"--moves {args.moves!r}: {err}") from None
-        seats = _seats(opponent, args.side, sims, depth, rng) if args.opponent else ("human", "human")
+        seats = _seats(opponent, args.side, sims, depth, rng, level) if args.opponent else ("human", "human")
         viewer = _make_viewer(
             args.game,
             options,
@@ -190,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
             record_dir=None,
             device=args.device,
             review=review,
-            hint_spec=None if opponent == "human" else _seats(opponent, "first", sims, depth, rng)[1],
+            hint_spec=None if opponent == "human" else _seats(opponent, "first", sims, depth, rng, level)[1],
             seed=args.seed,
             opponent=opponent,
         )
@@ -205,7 +226,7 @@ def _run(args: argparse.Namespace) -> int:
         viewer = _make_viewer(
             args.game,
             options,
-            _seats(opponent, args.side, sims, depth, rng),
+            _seats(opponent, args.side, sims, depth, rng, level),
             record_dir=record_dir,
             think_time=args.think_time,
             device=args.device,
@@ -235,7 +256,8 @@ def _run(args: argparse.Namespace) -> int:
                 menu.handle(event, screen.get_size())
         if menu is not None and menu.started and viewer is None:
             sims_c, depth_c = STRENGTHS[choice.strength]
-            seats = _seats(choice.opponent, choice.side, args.sims or sims_c, args.depth or depth_c, rng)
+            level_c = STOCKFISH_LEVELS[choice.strength] if args.level is None else args.level
+            seats = _seats(choice.opponent, choice.side, args.sims or sims_c, args.depth or depth_c, rng, level_c)
             try:
                 game_name, game_options = GAME_CHOICES.get(choice.game, (choice.game, {}))
                 viewer = Viewer(

@@ -1,7 +1,8 @@
 """Recording the viewer's games and loading recorded ones back as sessions.
 
 Every game played in the viewer is appended to `replays/<game>-<YYYYmmdd>.jsonl` (the folder is `--replays`), one
-JSON line per game in the format of arena.records; `load_session` opens such a file (or an SGF file) for review.
+JSON line per game in the format of arena.records; `load_session` opens such a file (or an SGF or PGN file) for
+review.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import envs
+from arena.pgn import load_pgn
 from arena.records import append_records, default_replay_path, load_replays, load_sgf
 from arena.viewer.session import GameSession
 
@@ -41,7 +43,7 @@ def _record_from_sgf(sgf: dict) -> dict:
 
 
 def load_records(path: str | os.PathLike) -> list[dict]:
-    """The game records of a replay file (JSONL) or an SGF file.
+    """The game records of a replay file (JSONL), an SGF file or a PGN file (chess).
 
     Raises:
         FileNotFoundError: no such file.
@@ -52,6 +54,8 @@ def load_records(path: str | os.PathLike) -> list[dict]:
         raise FileNotFoundError(f"{path}: no such replay file")
     if path.suffix.lower() == ".sgf":
         return [_record_from_sgf(load_sgf(path))]
+    if path.suffix.lower() == ".pgn":
+        return load_pgn(path)
     records = load_replays(path)
     if not records:
         raise ValueError(f"{path}: holds no readable game record")
@@ -59,7 +63,7 @@ def load_records(path: str | os.PathLike) -> list[dict]:
 
 
 def load_session(path: str | os.PathLike, index: int = -1) -> GameSession:
-    """The GameSession of game `index` of a replay file (JSONL, or SGF), with the cursor at the start.
+    """The GameSession of game `index` of a replay file (JSONL, SGF or PGN), with the cursor at the start.
 
     Raises:
         FileNotFoundError, ValueError: a missing file, an empty one, or an index out of range.

@@ -5,7 +5,10 @@
     gamelab replay FILE --list                                     # one line per game in the file
 
 Step with Left/Right (or Home/End), A autoplays, C continues the game from the shown position against an
-agent (`--opponent`, default the bundled model). SGF files (go, gomoku, hex) open too.
+agent (`--opponent`, default the bundled model). SGF files (go, gomoku, hex) and PGN files (chess) open too.
+
+    gamelab replay replays/chess-20261127.jsonl --pgn game.pgn    # a recorded chess game as PGN
+    gamelab replay game.pgn                                        # review a PGN game (--index picks one of several)
 The same command runs as `python -m arena.viewer.replay`.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pygame
 
+from arena.pgn import to_pgn
 from arena.records import to_sgf
 from arena.viewer.controller import Viewer
 from arena.viewer.play import render_screenshot
@@ -30,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="gamelab replay", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    p.add_argument("file", help="a replay file (.jsonl) or an SGF file")
+    p.add_argument("file", help="a replay file (.jsonl), an SGF file or a PGN file")
     p.add_argument("--index", type=int, default=-1, help="which game of the file (default: the last)")
     p.add_argument("--list", action="store_true", help="list the games in the file and exit")
     p.add_argument("--opponent", default="bundled", help="agent to continue against (player spec)")
@@ -43,16 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--screenshot", default=None, metavar="PATH", help="write a PNG of the position and exit")
     p.add_argument("--sgf", default=None, metavar="PATH", help="write the game as SGF (go, gomoku, hex) and exit")
+    p.add_argument("--pgn", default=None, metavar="PATH", help="write the game as PGN (chess) and exit")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    if args.sgf:
+    for out, convert in ((args.sgf, to_sgf), (args.pgn, to_pgn)):
+        if not out:
+            continue
         try:
-            text = to_sgf(load_records(args.file)[args.index])
-        except (OSError, ValueError, IndexError) as err:
+            records = load_records(args.file)
+            if not -len(records) <= args.index < len(records):
+                raise ValueError(f"{args.file}: game index {args.index} out of range ({len(records)} games)")
+            text = convert(records[args.index])
+        except (OSError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        atomic_write(args.sgf, text.encode("utf-8"))
-        print(args.sgf)
+        atomic_write(out, text.encode("utf-8"))
+        print(out)
         return 0
     if args.list:
         try:

@@ -17,7 +17,18 @@ import torch
 from arena.records import make_record
 from envs.base import IllegalActionError
 
-__all__ = ["GameSession", "result_text"]
+__all__ = ["GameSession", "result_text", "END_WORDS"]
+
+# how a result line names the reason a game with named endings (chess: `game.termination`) ended
+END_WORDS = {
+    "checkmate": "by checkmate",
+    "stalemate": "by stalemate",
+    "insufficient_material": "by insufficient material",
+    "fifty_moves": "by the fifty-move rule",
+    "seventyfive_moves": "by the seventy-five-move rule",
+    "threefold_repetition": "by threefold repetition",
+    "max_moves": "at the move limit",
+}
 
 
 @dataclass
@@ -36,7 +47,7 @@ class GameSession:
     actions: list[int] = field(default_factory=list)
     infos: list[dict | None] = field(default_factory=list)  # per move: {"value", "top"} when the mover searched
     cursor: int = 0
-    resigned: int | None = None  # the player (0/1) who resigned at the cursor position
+    resigned: int | None = None  # the player (0/1) who resigned in the last position of the history
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -61,13 +72,18 @@ class GameSession:
         return self.game.legal_mask(self.state)[0]
 
     @property
+    def resigned_here(self) -> bool:
+        """Whether the shown position is the one a player resigned in (the end of a resigned game)."""
+        return self.resigned is not None and self.at_end
+
+    @property
     def over(self) -> bool:
-        return self.resigned is not None or bool(self.game.outcome(self.state)[0][0])
+        return self.resigned_here or bool(self.game.outcome(self.state)[0][0])
 
     @property
     def winner(self) -> int | None:
         """0 or 1 for a won game, None for a draw or a game still going."""
-        if self.resigned is not None:
+        if self.resigned_here:
             return 1 - self.resigned
         done, value = self.game.outcome(self.state)
         if not bool(done[0]) or float(value[0]) == 0:
@@ -94,6 +110,7 @@ class GameSession:
         action_t = torch.tensor([int(action)], device=self.state.player.device)
         new_state = self.game.step(self.state, action_t, check=True)
         del self.states[self.cursor + 1 :], self.actions[self.cursor :], self.infos[self.cursor :]
+        self.resigned = None  # a resignation at the end of the dropped moves goes with them
         self.states.append(new_state)
         self.actions.append(int(action))
         self.infos.append(info)
@@ -105,8 +122,8 @@ class GameSession:
         self.resigned = self.to_move if player is None else int(player)
 
     def undo(self, plies: int = 1) -> bool:
-        """Step the cursor back; returns whether it moved."""
-        if self.resigned is not None:
+        """Step the cursor back (from a resignation: take it back); returns whether it moved."""
+        if self.resigned_here:
             self.resigned = None
             return True
         new = max(0, self.cursor - plies)
@@ -120,19 +137,22 @@ class GameSession:
         return moved
 
     def jump(self, move_number: int) -> None:
-        """Show the position after `move_number` moves (clamped to the history)."""
-        self.resigned = None
+        """Show the position after `move_number` moves (clamped to the history; a resignation shows at its end)."""
         self.cursor = max(0, min(len(self.states) - 1, int(move_number)))
 
     # --- records ---
     def result(self) -> dict:
-        """The result as a record field: winner (0/1/None), reason, and score for the first player (1, 0.5, 0)."""
+        """The result as a record field: winner (0/1/None), reason, score for the first player (1, 0.5, 0) and,
+        in games that name their endings (chess's `termination`: "checkmate", "stalemate", ...), termination."""
         if not self.over:
-            return {"winner": None, "reason": "unfinished", "score": None}
+            return {"winner": None, "reason": "unfinished", "score": None, "termination": None}
         winner = self.winner
-        reason = "resignation" if self.resigned is not None else ("draw" if winner is None else "win")
+        reason = "resignation" if self.resigned_here else ("draw" if winner is None else "win")
         score = 0.5 if winner is None else float(winner == 0)
-        return {"winner": winner, "reason": reason, "score": score}
+        termination = None
+        if not self.resigned_here and hasattr(self.game, "termination"):
+            termination = self.game.termination(self.state)[0] or None
+        return {"winner": winner, "reason": reason, "score": score, "termination": termination}
 
     def record(self, players: list | None = None) -> dict:
         """The game up to the cursor as one replay record (arena.records format).
@@ -149,6 +169,7 @@ class GameSession:
             move_info=self.infos[: self.cursor],
             duration_s=time.time() - self.started,
             reason=result["reason"],
+            **({"termination": result["termination"]} if result["termination"] else {}),
         )
 
     @classmethod
@@ -168,7 +189,7 @@ class GameSession:
 
 
 def result_text(session: GameSession, sides: tuple[str, str] = ("first player", "second player")) -> str:
-    """A one-line human description of the result, e.g. 'Black (human) wins by resignation'.
+    """A one-line human description of the result, e.g. 'Black (human) wins by resignation', 'Draw by stalemate'.
 
     Args:
         sides: what the two sides are called in this game ("Black", "White"; "Red", "Yellow").
@@ -176,8 +197,9 @@ def result_text(session: GameSession, sides: tuple[str, str] = ("first player", 
     result = session.result()
     if result["reason"] == "unfinished":
         return ""
+    ending = END_WORDS.get(result["termination"] or "", "")
     if result["winner"] is None:
-        return "Draw"
+        return f"Draw {ending}" if ending else "Draw"
     name = session.players[result["winner"]]
-    suffix = " by resignation" if result["reason"] == "resignation" else ""
+    suffix = " by resignation" if result["reason"] == "resignation" else f" {ending}" if ending else ""
     return f"{sides[result['winner']]} ({name}) wins{suffix}"
