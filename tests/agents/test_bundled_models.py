@@ -74,3 +74,19 @@ def test_bundled_go_7x7_beats_random_play():
     torch.manual_seed(0)
     result = play_games(game, make_player("bundled:32", game), make_player("random", game), 4, progress=False)
     assert result.wins_a >= 3  # the training run's evaluation: 10 of 10 at 32 simulations
+
+
+@pytest.mark.parametrize(
+    ("name", "opponent", "games", "needed"),
+    [
+        ("othello_8.pt", "random", 4, 4),  # 40 games at 200 simulations: 29-1-10 against alphabeta:3
+        ("hex_7.pt", "alphabeta:1", 4, 3),  # 40 games at 200 simulations: 37-0-3 against alphabeta:3
+        ("gomoku_9.pt", "random", 4, 4),  # 40 games at 200 simulations: 36-0-4 against rollout:800
+        ("gardner_chess.pt", "random", 4, 3),  # 20 games at 200 simulations: 19-1-0 against Fairy-Stockfish level -20
+    ],
+)
+def test_bundled_models_of_the_bigger_boards_beat_a_weak_opponent(name, opponent, games, needed):
+    _, game = load_policy_value_net(MODEL_DIR / name)
+    torch.manual_seed(0)
+    result = play_games(game, make_player("bundled:32", game), make_player(opponent, game), games, progress=False)
+    assert result.wins_a + 0.5 * result.draws >= needed
