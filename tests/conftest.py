@@ -1,4 +1,5 @@
-"""Test-wide settings: one torch thread per process, headless pygame, no progress bars; `cuda` tests need CUDA."""
+"""Test-wide settings: one torch thread per process, headless pygame, no progress bars; `cuda` tests need CUDA,
+`gnugo` tests need GNU Go."""
 
 import os
 
@@ -16,6 +17,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 import agents.players  # noqa: E402
+from agents.external_engine import find_engine  # noqa: E402
 from agents.network import PolicyValueNet  # noqa: E402
 from core.checkpoint import save_checkpoint  # noqa: E402
 
@@ -42,11 +44,22 @@ def model_dir(tmp_path, monkeypatch):
     return _Bundle()
 
 
+def _have_gnugo() -> bool:
+    try:
+        find_engine("gnugo")
+    except ValueError:
+        return False
+    return True
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `cuda` are skipped on a machine without a CUDA device."""
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs CUDA")
+    """Tests marked `cuda` are skipped on a machine without a CUDA device, tests marked `gnugo` without GNU Go."""
+    missing = {}
+    if not torch.cuda.is_available():
+        missing["cuda"] = pytest.mark.skip(reason="needs CUDA")
+    if any(item.get_closest_marker("gnugo") for item in items) and not _have_gnugo():
+        missing["gnugo"] = pytest.mark.skip(reason="GNU Go is not installed (apt-get install gnugo)")
     for item in items:
-        if item.get_closest_marker("cuda") is not None:
-            item.add_marker(skip)
+        for name, skip in missing.items():
+            if item.get_closest_marker(name) is not None:
+                item.add_marker(skip)

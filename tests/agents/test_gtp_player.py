@@ -11,7 +11,6 @@ import sys
 import pytest
 import torch
 
-from agents.external_engine import find_engine
 from agents.gtp_check import engine_games, summarize
 from agents.gtp_player import GtpPlayer, parse_score
 from agents.players import make_player
@@ -20,15 +19,7 @@ from envs.go import Go
 GNUGO = "gnugo --mode gtp --chinese-rules"
 
 
-def _have_gnugo() -> bool:
-    try:
-        find_engine("gnugo")
-    except ValueError:
-        return False
-    return True
-
-
-needs_gnugo = pytest.mark.skipif(not _have_gnugo(), reason="GNU Go is not installed (apt-get install gnugo)")
+needs_gnugo = pytest.mark.gnugo
 
 
 def test_parse_score():

@@ -11,17 +11,8 @@ import json
 
 import pytest
 
-from agents.external_engine import find_engine
 from arena.elo import elo_from_score
 from arena.go_ladder import main, opponent_command, parse_opponents
-
-
-def _have_gnugo() -> bool:
-    try:
-        find_engine("gnugo")
-    except ValueError:
-        return False
-    return True
 
 
 def test_opponents():
@@ -39,7 +30,7 @@ def _sign(x: float | None) -> int:
     return 0 if not x else (1 if x > 0 else -1)
 
 
-@pytest.mark.skipif(not _have_gnugo(), reason="GNU Go is not installed (apt-get install gnugo)")
+@pytest.mark.gnugo
 def test_random_player_against_real_gnugo(tmp_path, capsys):
     out = tmp_path / "ladder.json"
     argv = ["--player", "random", "--size", "5", "--games", "2", "--opponents", "0,mc", "--mc-level", "1"]
