@@ -155,7 +155,10 @@ def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     records = read_metrics(run / "metrics.jsonl")
     assert [r["iteration"] for r in records] == [1, 2]
     assert all(r["policy_lag"] <= 2 and r["stale_positions"] == 0 and r["actor_restarts"] == 0 for r in records)
-    assert all(r["positions"] >= 256 for r in records)  # positions_per_iteration of the tiny preset
+    # the step/position bound (10 steps per 256 positions in the tiny preset) holds for the run so far at each
+    # iteration's end; one iteration alone may take fewer, when batches that arrived earlier already allowed its steps
+    totals = np.cumsum([r["positions"] for r in records])
+    assert all(total >= 256 * r["iteration"] for total, r in zip(totals, records)), totals
     assert [len(a) for a in json.loads((run / "actors.json").read_text())] == [2, 2]  # host and pid of each
 
     # the same checkpoint as a single-process run's: same fields, and it loads, plays and evaluates the same way
