@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from killed_runs import wait_for_checkpoint
 
 import envs
 from agents.learner import TrainConfig, load_presets
@@ -79,9 +80,7 @@ def test_resume_after_a_kill_continues_like_an_uninterrupted_run(tmp_path, capsy
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GAMELAB_PROGRESS": "0"}
     cmd = [sys.executable, "-m", "arena.train", "tictactoe", "--runs", str(tmp_path / "b"), "--iterations=50", *SMALL]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "b").glob("*/checkpoints/iter_000002.pt")):
-        time.sleep(0.02)
+    wait_for_checkpoint(proc, tmp_path / "b", "*/checkpoints/iter_000002.pt")
     time.sleep(0.3)  # let it get into iteration 3 (writing its shard, maybe its checkpoint)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from killed_runs import wait_for_checkpoint
 from PIL import Image
 
 from core.checkpoint import load_checkpoint
@@ -216,9 +217,7 @@ def test_kill_at_a_random_moment_then_resume_matches_an_uninterrupted_run(tmp_pa
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GAMELAB_PROGRESS": "0"}
     cmd = [sys.executable, "-m", "generative.gan.trainer", "--runs", str(tmp_path / "b"), *args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((tmp_path / "b").glob("*/checkpoints/step_0000004.pt")):
-        time.sleep(0.01)
+    wait_for_checkpoint(proc, tmp_path / "b", "*/checkpoints/step_0000004.pt")
     time.sleep(random.uniform(0.0, 0.5))  # anywhere in the run: mid-step, mid-sample, mid-checkpoint
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
