@@ -7,6 +7,8 @@ Opponents (`--opponents`, comma-separated): a number L is `gnugo --mode gtp --le
 Monte Carlo mode (`--monte-carlo`, at `--mc-level`, with `--mc-games-per-level` playouts per level when given). Each
 opponent plays `--games` games against the player in one lockstep batch (agents.gtp_check.engine_games): the player
 takes black in the even games and white in the odd ones, each pair after the same 2 random opening moves (seeded).
+`--seed` seeds GNU Go too (its `--seed`: otherwise it seeds itself from the clock, and its Monte Carlo mode plays
+other games on every run), so a ladder run is repeatable.
 
 Rules: the player plays the game's rules (area scoring with the komi, suicide forbidden, simple ko, or positional
 superko with --superko), GNU Go its Chinese rules (area scoring, simple ko). A game ends by two passes (or at the
@@ -62,12 +64,16 @@ def parse_opponents(text: str) -> list[str]:
     return labels
 
 
-def opponent_command(label: str, *, mc_level: int = 10, mc_games_per_level: int | None = None) -> str:
-    """The GNU Go command line of an opponent label ("5" -> level 5, "mc" -> Monte Carlo mode)."""
+def opponent_command(
+    label: str, *, mc_level: int = 10, mc_games_per_level: int | None = None, seed: int | None = None
+) -> str:
+    """The GNU Go command line of an opponent label ("5" -> level 5, "mc" -> Monte Carlo mode); `seed` fixes GNU Go's
+    random choices (None: GNU Go seeds itself from the clock)."""
+    seeded = f" --seed {seed}" if seed is not None else ""
     if label == "mc":
         games = f" --mc-games-per-level {mc_games_per_level}" if mc_games_per_level else ""
-        return f"{GNUGO} --monte-carlo --level {mc_level}{games}"
-    return f"{GNUGO} --level {int(label)}"
+        return f"{GNUGO} --monte-carlo --level {mc_level}{games}{seeded}"
+    return f"{GNUGO} --level {int(label)}{seeded}"
 
 
 class _Timed:
@@ -175,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--mc-games-per-level", type=ranged(int, ge=1), default=None, help="Monte Carlo playouts per level (GNU Go's)"
     )
-    p.add_argument("--seed", type=ranged(int, ge=0), default=0, help="seeds the openings and our player")
+    p.add_argument("--seed", type=ranged(int, ge=0), default=0, help="seeds the openings, our player and GNU Go")
     p.add_argument("--out", type=Path, default=None, help="JSON file of the figures (default: none)")
     args = p.parse_args(argv)
     set_cpu_threads(1)
@@ -210,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         "opponents": {},
     }
     for label in labels:
-        command = opponent_command(label, mc_level=args.mc_level, mc_games_per_level=args.mc_games_per_level)
+        command = opponent_command(
+            label, mc_level=args.mc_level, mc_games_per_level=args.mc_games_per_level, seed=args.seed
+        )
         try:
             rung = ladder_rung(game, player, command, args.games, seed=args.seed)
         except ValueError as err:

@@ -1,5 +1,5 @@
 """The Go ladder against real GNU Go (`gamelab bench ladder`), on a tiny setting: figures that add up, GNU Go's own
-verdict as the oracle for who won, and the JSON of the figures.
+verdict as the oracle for who won, the JSON of the figures, and a run that repeats (GNU Go seeded by `--seed`).
 
 GNU Go is a Debian package (`apt-get install gnugo`, installed by .ci/run); the test that plays it is skipped with
 the reason where it is missing.
@@ -21,6 +21,8 @@ def test_opponents():
     assert opponent_command("mc", mc_level=1, mc_games_per_level=50) == (
         "gnugo --mode gtp --chinese-rules --monte-carlo --level 1 --mc-games-per-level 50"
     )
+    assert opponent_command("mc", mc_level=1, seed=3).endswith("--monte-carlo --level 1 --seed 3")
+    assert opponent_command("2", seed=0) == "gnugo --mode gtp --chinese-rules --level 2 --seed 0"
     for bad in ("", "11", "-1", "mc2", "x"):
         with pytest.raises(ValueError):
             parse_opponents(bad)
@@ -54,3 +56,9 @@ def test_random_player_against_real_gnugo(tmp_path, capsys):
         # the oracle: by GNU Go's own count, a random player loses every game against it on 5x5
         assert r["engine_losses"] == 2 and r["engine_wins"] == 0, label
         assert f"W {r['wins']:3d}  L {r['losses']:3d}" in lines[1 + list(figures["opponents"]).index(label)]
+        assert r["command"].endswith(" --seed 0")  # GNU Go seeded too: its Monte Carlo games repeat
+    # the same seed, the same games (GNU Go's clock-seeded Monte Carlo mode played a different set on each run)
+    again = tmp_path / "again.json"
+    assert main([*argv, "--mc-games-per-level", "50", "--out", str(again)]) == 0
+    games = {label: r["per_game"] for label, r in figures["opponents"].items()}
+    assert {label: r["per_game"] for label, r in json.loads(again.read_text())["opponents"].items()} == games
