@@ -39,7 +39,8 @@ VARIANTS = {"chess": None, "gardner_chess": "gardner"}  # game name -> the UCI_V
 
 GO_KEYS = ("nodes", "movetime", "depth")
 DEFAULT_GO = {"nodes": "10000"}
-TIMEOUT_S = 60.0  # the longest wait for one line of the engine
+TIMEOUT_S = 120.0  # the longest wait for one line of the engine (as for GTP engines): a Python engine starting on a
+# loaded machine took 15 s for its first line at a load average of 8
 
 
 def parse_uci_spec(arg: str) -> tuple[str, dict[str, str], dict[str, str]]:

@@ -22,6 +22,8 @@ from agents.uci_player import parse_uci_spec
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "core.cli", "uci", "chess"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+# seconds a session with the engine may take: its start alone (Python, torch) took 15 s at a load average of 8
+TIMEOUT = 300
 KIWIPETE = "r3k2r/p1ppqpb1/bn2pnp1/3PN3/1p2P3/2N2Q1p/PPPBBPPP/R3K2R w KQkq - 0 1"
 
 
@@ -35,7 +37,7 @@ def _has_stockfish() -> bool:
 
 @pytest.fixture(scope="module")
 def engine():
-    eng = chess.engine.SimpleEngine.popen_uci(COMMAND, env=ENV, cwd=ROOT, timeout=60)
+    eng = chess.engine.SimpleEngine.popen_uci(COMMAND, env=ENV, cwd=ROOT, timeout=TIMEOUT)
     try:
         yield eng
     finally:  # a failed quit must not leave python-chess's event-loop thread keeping the test process alive
@@ -75,7 +77,7 @@ def test_analysis_info_lines(engine):
     engine.play(chess.Board(), chess.engine.Limit(white_clock=2.0, black_clock=2.0, white_inc=0.1))
 
 
-def _raw(lines: list[str], timeout: float = 60) -> list[str]:
+def _raw(lines: list[str], timeout: float = TIMEOUT) -> list[str]:
     out = subprocess.run(
         COMMAND, input="\n".join(lines) + "\n", capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout
     )
@@ -242,7 +244,7 @@ def test_gamelab_uci_gardner_perft_and_variant_option():
         text=True,
         env=ENV,
         cwd=ROOT,
-        timeout=120,
+        timeout=TIMEOUT,
     ).stdout.splitlines()
     assert "option name UCI_Variant type combo default gardner var gardner" in out
     assert [line for line in out if "error" in line] == [
