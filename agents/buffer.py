@@ -37,7 +37,7 @@ import torch
 
 from core.checkpoint import atomic_write
 
-__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry", "merge_duplicates"]
+__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry", "group_positions", "merge_duplicates"]
 
 FIELDS = ("planes", "policy", "mask", "value", "full")
 _DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_}
@@ -56,7 +56,7 @@ def merge_duplicates(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarra
         occurrence): planes and mask of the position, value = mean over its copies, policy = mean over its
         full-search copies (over all copies when none is full), full = any copy full; counts int64 [U] (copies).
     """
-    first, inverse = _group(arrays["planes"], arrays["mask"])  # [U], [P]
+    first, inverse = group_positions(arrays["planes"], arrays["mask"])  # [U], [P]
     count = len(first)
     order = np.argsort(inverse, kind="stable")  # copies of each position together, positions in first-seen order
     counts = np.bincount(inverse, minlength=count)
@@ -77,10 +77,18 @@ def merge_duplicates(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarra
     return merged, counts
 
 
-def _group(planes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of (planes, mask) by their bytes: (first index of each [U], in increasing order; group of each
-    row [P], numbered in that order). A 64-bit hash groups the rows; every row is then compared byte for byte with
-    its group's first row, and a hash collision (never seen, but possible) falls back to exact grouping."""
+def group_positions(planes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal positions: equal planes and legal-move masks, byte for byte.
+
+    Args:
+        planes: [P, C, H, W]; mask: [P, A].
+    Returns:
+        (first, group): first int64 [U], the first row of each distinct position, increasing; group int64 [P], each
+        row's position as an index into `first`.
+
+    A 64-bit hash groups the rows; every row is then compared byte for byte with its group's first row, and a hash
+    collision (never seen, but possible) falls back to grouping by the bytes themselves.
+    """
     count = len(mask)
     plane_bytes = np.ascontiguousarray(planes).reshape(count, -1).view(np.uint8)
     mask_bytes = np.ascontiguousarray(mask).reshape(count, -1).view(np.uint8)
