@@ -42,6 +42,7 @@ __all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry", "group_positions", "merge
 FIELDS = ("planes", "policy", "mask", "value", "full")
 _DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_}
 _SHARD = re.compile(r"^shard_(\d{6})\.npz$")
+_CHUNK = 1 << 13  # rows hashed and compared at a time
 _HASH_MUL = np.random.default_rng(20261127).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)  # odd
 
 
@@ -90,26 +91,46 @@ def group_positions(planes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, n
     collision (never seen, but possible) falls back to grouping by the bytes themselves.
     """
     count = len(mask)
+    chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]  # bounds the memory of the copies
+    hashes = [_hash_rows(_row_bytes(planes[lo:hi], mask[lo:hi])) for lo, hi in chunks]
+    hashes = np.concatenate(hashes or [np.zeros(0, np.uint64)])  # [P]
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    same = all(
+        np.array_equal(_row_bytes(planes[lo:hi], mask[lo:hi]), _row_bytes(planes[rep], mask[rep]))
+        for (lo, hi), rep in ((c, first[inverse[c[0] : c[1]]]) for c in chunks)
+    )
+    if not same:  # a collision: group by the bytes themselves
+        rows = _row_bytes(planes, mask)
+        _, first, inverse = np.unique(rows.view(np.dtype((np.void, rows.shape[1]))).ravel(), return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        inverse = inverse.ravel()
+    rank = np.empty(len(first), np.int64)
+    by_first = np.argsort(first)
+    rank[by_first] = np.arange(len(first))
+    return first[by_first], rank[inverse]
+
+
+def _row_bytes(planes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """uint8 [n, 8K]: each row's plane and mask bytes, zero-padded to whole 64-bit words."""
+    count = len(mask)
     plane_bytes = np.ascontiguousarray(planes).reshape(count, -1).view(np.uint8)
     mask_bytes = np.ascontiguousarray(mask).reshape(count, -1).view(np.uint8)
     width = plane_bytes.shape[1] + mask_bytes.shape[1]
-    rows = np.zeros((count, -(-width // 8) * 8), np.uint8)  # [P, 8K]: zero-padded to whole 64-bit words
+    rows = np.zeros((count, -(-width // 8) * 8), np.uint8)
     rows[:, : plane_bytes.shape[1]] = plane_bytes
     rows[:, plane_bytes.shape[1] : width] = mask_bytes
-    words = rows.view(np.uint64)  # [P, K]
+    return rows
+
+
+def _hash_rows(rows: np.ndarray) -> np.ndarray:
+    """uint64 [n]: a 64-bit hash of each row of `_row_bytes`."""
+    words = rows.view(np.uint64)  # [n, K]
     mul = np.resize(_HASH_MUL, words.shape[1])
     with np.errstate(over="ignore"):
         mixed = words * mul
         mixed ^= mixed >> np.uint64(29)
-        hashes = (mixed * mul[::-1]).sum(axis=1)  # [P] (wraps modulo 2**64)
-    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    if not np.array_equal(rows, rows[first[inverse]]):  # a collision: group by the bytes themselves
-        keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    by_first = np.argsort(first)
-    rank[by_first] = np.arange(len(first))
-    return first[by_first], rank[inverse.ravel()]
+        return (mixed * mul[::-1]).sum(axis=1)  # wraps modulo 2**64
 
 
 def apply_symmetry(
