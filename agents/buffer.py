@@ -11,6 +11,17 @@ Dimension letters: P positions, S sampled batch, A actions, C/H/W planes.
 Shard fields: planes float16 [P, C, H, W], policy float32 [P, A] (search policy target), mask bool [P, A] (legal moves),
 value float32 [P] (final outcome from the view of the position's player to move), full bool [P] (position searched
 with the full simulation budget; only these train the policy head).
+
+Merging duplicates (`merge_duplicates=True`, off by default): the window is sampled as its distinct positions, each
+with the mean of its copies' targets (Clausen 2020, on Connect Four). Two positions are the same when their
+observation planes (the network's whole input: in every game of the project, the side to move is part of it, as
+its own plane or as the "mover's stones" view) and their legal-move masks are equal byte for byte; mirror images are
+not merged (sampling still applies a random symmetry to each). A merged position has value = mean value of all
+its copies, policy = mean policy of its full-search copies (of all copies when none was a full search; the loss
+ignores it then), full = any copy full. Sampling is uniform over the U distinct positions: a position played 40
+times in the window is drawn as often as one played once, with averaged targets, not 40 times as often. The merged
+window is rebuilt from the window itself whenever the window changes (it is not saved: a resumed run rebuilds the
+same merged window, in the same order, from the shards).
 """
 
 from __future__ import annotations
@@ -26,11 +37,100 @@ import torch
 
 from core.checkpoint import atomic_write
 
-__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry"]
+__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry", "group_positions", "merge_duplicates"]
 
 FIELDS = ("planes", "policy", "mask", "value", "full")
 _DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_}
 _SHARD = re.compile(r"^shard_(\d{6})\.npz$")
+_CHUNK = 1 << 13  # rows hashed and compared at a time
+_HASH_MUL = np.random.default_rng(20261127).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)  # odd
+
+
+def merge_duplicates(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Merge the positions with equal planes and legal-move masks into one each, averaging their targets.
+
+    Args:
+        arrays: the FIELDS with leading dim P (planes float16 [P, C, H, W], policy [P, A], mask [P, A], value [P],
+            full [P]).
+    Returns:
+        (merged, counts): merged holds the FIELDS with leading dim U (distinct positions, in order of first
+        occurrence): planes and mask of the position, value = mean over its copies, policy = mean over its
+        full-search copies (over all copies when none is full), full = any copy full; counts int64 [U] (copies).
+    """
+    first, inverse = group_positions(arrays["planes"], arrays["mask"])  # [U], [P]
+    count = len(first)
+    order = np.argsort(inverse, kind="stable")  # copies of each position together, positions in first-seen order
+    counts = np.bincount(inverse, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    full = arrays["full"].astype(bool)
+    any_full = np.logical_or.reduceat(full[order], starts)  # [U]
+    weight = (full | ~any_full[inverse]).astype(np.float64)  # [P]: the copies whose policies are averaged
+    policy_sum = np.add.reduceat(arrays["policy"][order].astype(np.float64) * weight[order, None], starts, axis=0)
+    weight_sum = np.add.reduceat(weight[order], starts)
+    value_sum = np.add.reduceat(arrays["value"][order].astype(np.float64), starts)
+    merged = {
+        "planes": arrays["planes"][first],
+        "policy": (policy_sum / weight_sum[:, None]).astype(np.float32),  # [U, A]
+        "mask": arrays["mask"][first],
+        "value": (value_sum / counts).astype(np.float32),  # [U]
+        "full": any_full,
+    }
+    return merged, counts
+
+
+def group_positions(planes: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal positions: equal planes and legal-move masks, byte for byte.
+
+    Args:
+        planes: [P, C, H, W]; mask: [P, A].
+    Returns:
+        (first, group): first int64 [U], the first row of each distinct position, increasing; group int64 [P], each
+        row's position as an index into `first`.
+
+    A 64-bit hash groups the rows; every row is then compared byte for byte with its group's first row, and a hash
+    collision (never seen, but possible) falls back to grouping by the bytes themselves.
+    """
+    count = len(mask)
+    chunks = [(lo, min(lo + _CHUNK, count)) for lo in range(0, count, _CHUNK)]  # bounds the memory of the copies
+    hashes = [_hash_rows(_row_bytes(planes[lo:hi], mask[lo:hi])) for lo, hi in chunks]
+    hashes = np.concatenate(hashes or [np.zeros(0, np.uint64)])  # [P]
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    same = all(
+        np.array_equal(_row_bytes(planes[lo:hi], mask[lo:hi]), _row_bytes(planes[rep], mask[rep]))
+        for (lo, hi), rep in ((c, first[inverse[c[0] : c[1]]]) for c in chunks)
+    )
+    if not same:  # a collision: group by the bytes themselves
+        rows = _row_bytes(planes, mask)
+        _, first, inverse = np.unique(rows.view(np.dtype((np.void, rows.shape[1]))).ravel(), return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        inverse = inverse.ravel()
+    rank = np.empty(len(first), np.int64)
+    by_first = np.argsort(first)
+    rank[by_first] = np.arange(len(first))
+    return first[by_first], rank[inverse]
+
+
+def _row_bytes(planes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """uint8 [n, 8K]: each row's plane and mask bytes, zero-padded to whole 64-bit words."""
+    count = len(mask)
+    plane_bytes = np.ascontiguousarray(planes).reshape(count, -1).view(np.uint8)
+    mask_bytes = np.ascontiguousarray(mask).reshape(count, -1).view(np.uint8)
+    width = plane_bytes.shape[1] + mask_bytes.shape[1]
+    rows = np.zeros((count, -(-width // 8) * 8), np.uint8)
+    rows[:, : plane_bytes.shape[1]] = plane_bytes
+    rows[:, plane_bytes.shape[1] : width] = mask_bytes
+    return rows
+
+
+def _hash_rows(rows: np.ndarray) -> np.ndarray:
+    """uint64 [n]: a 64-bit hash of each row of `_row_bytes`."""
+    words = rows.view(np.uint64)  # [n, K]
+    mul = np.resize(_HASH_MUL, words.shape[1])
+    with np.errstate(over="ignore"):
+        mixed = words * mul
+        mixed ^= mixed >> np.uint64(29)
+        return (mixed * mul[::-1]).sum(axis=1)  # wraps modulo 2**64
 
 
 def apply_symmetry(
@@ -56,9 +156,17 @@ class ReplayBuffer:
         directory: the run's buffer/ folder (created if missing).
         window: number of most recent positions kept for sampling.
         symmetries: `game.symmetries()`; sampling applies one at random per position (None: identity only).
+        merge_duplicates: sample the window's distinct positions with averaged targets (module docstring).
     """
 
-    def __init__(self, directory: str | os.PathLike, window: int, symmetries: list | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        window: int,
+        symmetries: list | None = None,
+        *,
+        merge_duplicates: bool = False,
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.window = int(window)
@@ -66,7 +174,9 @@ class ReplayBuffer:
         self.next_shard = 0  # index of the next shard to write
         self.positions_total = 0  # positions ever added
         self._shards: list[tuple[int, dict[str, np.ndarray]]] = []  # (index, arrays) in order, newest last
+        self.merge_duplicates = bool(merge_duplicates)
         self._cache: dict[str, np.ndarray] | None = None
+        self._merged: dict[str, np.ndarray] | None = None  # the window's distinct positions (merge_duplicates)
         self._saved_first = 0  # oldest shard the last saved checkpoint needs
 
     def __len__(self) -> int:
@@ -101,6 +211,7 @@ class ReplayBuffer:
         while len(self._shards) > 1 and len(self) - len(self._shards[0][1]["value"]) >= self.window:
             self._shards.pop(0)
         self._cache = None
+        self._merged = None
 
     def _delete_before(self, first: int) -> None:
         for path in self.directory.iterdir():
@@ -116,8 +227,21 @@ class ReplayBuffer:
             self._cache = {k: v[-self.window :] for k, v in cat.items()}
         return self._cache
 
+    def _sampled_arrays(self) -> dict[str, np.ndarray]:
+        """What `sample` draws from: the window, or its distinct positions when merging duplicates."""
+        if not self.merge_duplicates:
+            return self._window_arrays()
+        if self._merged is None:
+            self._merged = merge_duplicates(self._window_arrays())[0]
+        return self._merged
+
+    def distinct(self) -> int:
+        """Number of positions `sample` draws from: distinct positions when merging duplicates, else len(self)."""
+        return len(self._sampled_arrays()["value"]) if self._shards else 0
+
     def sample(self, batch: int, generator: np.random.Generator, device: str | torch.device = "cpu") -> dict:
-        """Sample positions uniformly from the window, each under a random game symmetry.
+        """Sample positions uniformly from the window (from its distinct positions when merging duplicates), each
+        under a random game symmetry.
 
         Args:
             batch: S, the number of positions.
@@ -126,7 +250,7 @@ class ReplayBuffer:
         Returns:
             dict with planes float32 [S, C, H, W], policy [S, A], mask bool [S, A], value [S], full bool [S].
         """
-        arrays = self._window_arrays()
+        arrays = self._sampled_arrays()
         idx = generator.integers(0, len(arrays["value"]), size=batch)
         out = {k: torch.from_numpy(np.ascontiguousarray(arrays[k][idx])).to(device) for k in FIELDS}
         out["planes"] = out["planes"].float()

@@ -32,6 +32,7 @@ __all__ = [
     "PRESET_DIR",
     "load_presets",
     "make_net",
+    "make_buffer",
     "search_settings",
     "make_selfplay",
     "train_steps",
@@ -78,6 +79,9 @@ class TrainConfig:
     max_steps_per_position: float = bounded(0.0, ge=0)  # learner steps per new position (0: steps/positions per iter)
     # replay buffer and training
     buffer_window: int = bounded(20000, ge=1)
+    # sample the window's distinct positions (same planes and legal moves), each with its copies' mean value and
+    # mean full-search policy, uniformly: a position played 40 times is one sample, not 40 (agents.buffer)
+    merge_duplicates: bool = False
     batch_size: int = bounded(256, ge=1)
     steps_per_iteration: int = bounded(50, ge=0)
     optimizer: str = "adamw"
@@ -145,6 +149,11 @@ def search_settings(cfg: TrainConfig) -> SearchSettings:
         forced_k=cfg.forced_k,
         leaf_batch=cfg.leaf_batch,
     )
+
+
+def make_buffer(game: Game, cfg: TrainConfig, directory: str | Path) -> ReplayBuffer:
+    """The run's replay buffer in `directory`: its window, the game's symmetries, duplicate merging as configured."""
+    return ReplayBuffer(directory, cfg.buffer_window, game.symmetries(), merge_duplicates=cfg.merge_duplicates)
 
 
 def make_selfplay(game: Game, cfg: TrainConfig, device: torch.device) -> SelfPlay:

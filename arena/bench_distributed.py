@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.buffer import ReplayBuffer
 from agents.leaf_evaluators import network_evaluator
-from agents.learner import TrainConfig, load_presets, make_net, make_selfplay, train_steps
+from agents.learner import TrainConfig, load_presets, make_buffer, make_net, make_selfplay, train_steps
 from core.config import ConfigError, config_from_dict
 from core.device import set_cpu_threads
 from core.job import JobParser, fail, ranged
@@ -69,7 +68,7 @@ def run_bench(
                  "simulations": cfg.simulations, "num_games": cfg.num_games, "batch_positions": batch_positions,
                  "seconds": seconds}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gamelab-bench-") as tmp:
-        buffer = ReplayBuffer(Path(tmp) / "single", cfg.buffer_window, game.symmetries())
+        buffer = make_buffer(game, cfg, Path(tmp) / "single")
         selfplay = make_selfplay(game, cfg, device)
         evaluate = network_evaluator(net, device)
         buffer.add(selfplay.run(evaluate, batch_positions, show_progress=False)[0])  # warm-up
@@ -123,7 +122,7 @@ def _measure_actors(game, cfg, net, n, batch_positions, seconds, tmp: Path, sess
     cfg_n = dataclasses.replace(cfg, actors=n, positions_per_iteration=batch_positions * n)
     folder = tmp / f"actors_{n}"
     folder.mkdir()
-    buffer = ReplayBuffer(folder / "buffer", cfg.buffer_window, game.symmetries())
+    buffer = make_buffer(game, cfg, folder / "buffer")
     t0 = time.perf_counter()
     pool = ActorPool(game, cfg_n, folder, 0, session=session, log=lambda _: None)
     try:

@@ -40,6 +40,7 @@ from agents.learner import (
     FIXED_ON_RESUME,
     TrainConfig,
     load_presets,
+    make_buffer,
     make_net,
     make_selfplay,
     search_settings,
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     net = make_net(game, cfg).to(device)
     optimizer = make_optimizer(net, cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
     scheduler = make_scheduler(optimizer, cfg.scheduler, total_steps=cfg.total_steps, warmup_steps=cfg.warmup_steps)
-    buffer = ReplayBuffer(run_dir / "buffer", cfg.buffer_window, game.symmetries())
+    buffer = make_buffer(game, cfg, run_dir / "buffer")
     np_gen = np.random.default_rng(cfg.seed)
     settings = search_settings(cfg)
     selfplay = make_selfplay(game, cfg, device)
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 positions_total=buffer.positions_total, buffer=len(buffer), **rates, mean_length=sp["mean_length"],
                 first_wins=sp["first_wins"], draws=sp["draws"], second_wins=sp["second_wins"],
                 selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
-                **{k: sp[k] for k in _ACTOR_KEYS if k in sp}, **losses, **evals,
+                **{k: sp[k] for k in _ACTOR_KEYS if k in sp}, **_distinct(cfg, buffer), **losses, **evals,
             )  # fmt: skip
             # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
             payload.update(eval_state=eval_state, record=record)
@@ -294,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
             _plot(run_dir, record)
     print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
     return 0
+
+
+def _distinct(cfg: TrainConfig, buffer: ReplayBuffer) -> dict:
+    """buffer_distinct, the distinct positions sampled from, in the metrics of runs that merge duplicates."""
+    return {"buffer_distinct": buffer.distinct()} if cfg.merge_duplicates else {}
 
 
 def _check_baselines(cfg: TrainConfig, game: Game) -> None:

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),
     "dream": ("generative.style.dream", "Deep Dream on an image"),
     "recipe": ("arena.gpu_recipe", "the GPU recipe: CUDA tests, benchmarks, a Connect Four gpu run, as JSON"),
-    "bench": ("", "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed"),
+    "bench": ("", "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed | duplicates"),
 }
 
 BENCHES: dict[str, tuple[str, str]] = {
@@ -44,6 +44,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "gan": ("generative.gan.bench", "GAN training images per second, eager fp32 against the tuned path"),
     "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
     "distributed": ("arena.bench_distributed", "self-play on Ray actors against one process, learner steps/s"),
+    "duplicates": ("arena.bench_duplicates", "duplicate positions in a run's replay window; merging's learner cost"),
 }
 
 

@@ -152,6 +152,31 @@ def test_resume_takes_changed_settings_and_refuses_a_new_network_shape(tmp_path,
     assert {g["lr"] for g in ckpt["optimizer"]["param_groups"]} == {0.5}  # the optimizer itself, not only the log
 
 
+def test_train_resumes_a_merging_run_exactly_and_takes_merging_on_resume(tmp_path, capsys):
+    small = ["tictactoe", "--preset=tiny", "--quiet", "--num_games=8", "--simulations=4", "--batch_size=16",
+             "--positions_per_iteration=32", "--steps_per_iteration=3", "--eval_every=0"]  # fmt: skip
+    assert train.main([*small, "--merge_duplicates=true", "--iterations=3", "--runs", str(tmp_path / "a")]) == 0
+    assert train.main([*small, "--merge_duplicates=true", "--iterations=2", "--runs", str(tmp_path / "b")]) == 0
+    (run_a,), (run_b,) = (tmp_path / "a").glob("train__*"), (tmp_path / "b").glob("train__*")
+    assert train.main(["tictactoe", "--resume", str(run_b), "--iterations=3", "--quiet"]) == 0
+    a = load_checkpoint(run_a / "checkpoints" / "iter_000003.pt", kind="alphazero")
+    b = load_checkpoint(run_b / "checkpoints" / "iter_000003.pt", kind="alphazero")
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    lines = read_metrics(run_a / "metrics.jsonl")
+    assert all(0 < r["buffer_distinct"] < r["buffer"] for r in lines)
+
+    # a run without merging, resumed with it: merging starts at the resumed iteration
+    assert train.main([*small, "--iterations=1", "--runs", str(tmp_path / "c")]) == 0
+    (run_c,) = (tmp_path / "c").glob("train__*")
+    resume = ["tictactoe", "--resume", str(run_c), "--iterations=2", "--quiet"]
+    assert train.main([*resume, "--merge_duplicates=true"]) == 0
+    lines = read_metrics(run_c / "metrics.jsonl")
+    assert "buffer_distinct" not in lines[0] and lines[1]["buffer_distinct"] < lines[1]["buffer"]
+    assert load_checkpoint(run_c / "checkpoints" / "iter_000002.pt", kind="alphazero")["config"]["merge_duplicates"]
+    capsys.readouterr()
+
+
 @pytest.mark.cuda
 def test_connect_four_run_on_cuda(tmp_path):
     """The tiny preset on the GPU: self-play, bf16 training, in-loop evaluation; the checkpoint loads on the CPU."""
