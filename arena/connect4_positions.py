@@ -26,6 +26,8 @@ import time
 from functools import cache
 from pathlib import Path
 
+from agents import connect4_solver as c4s
+
 __all__ = ["OWN_SETS", "STAGES", "DATA_FILE", "own_sets", "load_own_set", "generate", "main"]
 
 DATA_FILE = Path(__file__).parent / "data" / "connect_four_positions.txt"
@@ -123,8 +125,6 @@ def generate(
     Returns:
         {set name: [(moves, score of each column)]}, each set in the order generated.
     """
-    from agents import connect4_solver as c4s
-
     rng = random.Random(seed)
     out: dict[str, list] = {}
     seen: set[str] = set()
@@ -192,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_set < 1:
         print(f"error: --per-set must be at least 1, got {args.per_set}", file=sys.stderr)
         return 2
-    sets = generate(args.per_set, seed=args.seed, max_nodes=args.max_nodes)
+    try:
+        sets = generate(args.per_set, seed=args.seed, max_nodes=args.max_nodes)
+    except c4s.SolverUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     command = f"python -m arena.connect4_positions --per-set {args.per_set} --seed {args.seed}"
     command += f" --max-nodes {args.max_nodes}"
     write(sets, args.out, command)

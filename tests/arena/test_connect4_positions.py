@@ -56,3 +56,14 @@ def test_regenerate_small_file(tmp_path):
 def test_unknown_set_names_the_sets():
     with pytest.raises(KeyError, match="Own_End"):
         cp.load_own_set("Own_Nope")
+
+
+def test_without_the_solver_extension_the_generator_says_so_in_one_line(monkeypatch, capsys, tmp_path):
+    def unbuilt(*args, **kwargs):
+        raise c4s.SolverUnavailableError("the connect four solver's C extension is not built: build it")
+
+    monkeypatch.setattr(c4s, "analyze", unbuilt)
+    assert cp.main(["--per-set", "1", "--out", str(tmp_path / "p.txt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "not built" in err[0], err
+    assert not (tmp_path / "p.txt").exists()
