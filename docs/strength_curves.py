@@ -50,8 +50,8 @@ def eval_positions(root: Path) -> int:
 def curve(root: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(training CPU-minutes, mistake rate) at every evaluated iteration, and the last metrics record.
 
-    An iteration ends when its checkpoint is written (the file's modification time); its evaluation ran during the
-    `eval_s` seconds before.
+    An iteration ends at its record's `time` (older runs: its checkpoint's modification time); its evaluation ran
+    during the `eval_s` seconds before.
     """
     run = _run_dir(root)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
@@ -61,7 +61,7 @@ def curve(root: Path) -> tuple[np.ndarray, np.ndarray, dict]:
         t, c = _cumulative_cpu(cpu_file)
         eval_cpu = 0.0
         for r in records:
-            end = (run / "checkpoints" / f"iter_{r['iteration']:06d}.pt").stat().st_mtime
+            end = r.get("time") or (run / "checkpoints" / f"iter_{r['iteration']:06d}.pt").stat().st_mtime
             eval_cpu += max(float(np.interp(end, t, c) - np.interp(end - r["eval_s"], t, c)), 0.0)
             if "mistake_rate" in r:
                 xs.append((float(np.interp(end, t, c)) - eval_cpu) / 60)
