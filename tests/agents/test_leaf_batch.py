@@ -21,6 +21,7 @@ from agents.players import bundled_model_path
 from envs import state as state_ops
 
 GOLDEN = Path(__file__).parents[1] / "data" / "search_one_leaf_golden.json"
+GOLDEN_NET = GOLDEN.with_name("search_one_leaf_golden_net.pt")
 
 # Connect Four (0-based columns): (moves, the only move that does not lose at once, kind)
 C4_POSITIONS = [
@@ -46,6 +47,13 @@ def c4_net(c4):
     return network_evaluator(net, "cpu")
 
 
+@pytest.fixture(scope="module")
+def golden_net():
+    """The network the golden search results were recorded with (an earlier bundled Connect Four model)."""
+    net, _ = load_policy_value_net(GOLDEN_NET)
+    return network_evaluator(net, "cpu")
+
+
 def test_automatic_leaf_batch_is_for_few_games():
     s = SearchSettings()
     assert [s.leaves_per_call(b) for b in (1, 4, 5, 256)] == [8, 8, 1, 1]
@@ -54,7 +62,7 @@ def test_automatic_leaf_batch_is_for_few_games():
         SearchSettings(leaf_batch=-1)
 
 
-def test_one_leaf_per_call_is_the_search_from_before(c4, c4_net):
+def test_one_leaf_per_call_is_the_search_from_before(c4, golden_net):
     golden = json.loads(GOLDEN.read_text())
     moves = golden["moves"]
     for name, case in golden["cases"].items():
@@ -64,10 +72,10 @@ def test_one_leaf_per_call_is_the_search_from_before(c4, c4_net):
             for ms, want in zip(sets, case["results"]):
                 state = play_moves(c4, ms)
                 gen = torch.Generator().manual_seed(1)
-                first = mcts.search(c4, state, c4_net, settings, generator=gen)
+                first = mcts.search(c4, state, golden_net, settings, generator=gen)
                 nxt = c4.step(state, first.action, check=False)
                 tree = mcts.advance_tree(first.tree, first.action)
-                second = mcts.search(c4, nxt, c4_net, settings, tree=tree, generator=gen)
+                second = mcts.search(c4, nxt, golden_net, settings, tree=tree, generator=gen)
                 assert first.visits.tolist() == want["visits"], name
                 assert first.value.tolist() == want["value"], name  # bit for bit
                 assert first.action.tolist() == want["action"], name

@@ -10,7 +10,7 @@ from agents.mcts import SearchSettings
 from agents.network import load_policy_value_net
 from envs import state as state_ops
 
-net, game = load_policy_value_net("agents/models/connect_four.pt")
+net, game = load_policy_value_net("tests/data/search_one_leaf_golden_net.pt")  # the bundled model of then
 ev = network_evaluator(net, "cpu")
 MOVES = [[], [3, 3, 2], [3, 0, 3, 0, 3], [0, 6, 1, 6, 2, 5]]
 
