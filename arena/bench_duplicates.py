@@ -57,10 +57,10 @@ def read_window(buffer_dir: Path, window: int) -> tuple[list[dict[str, np.ndarra
 
 def duplicate_figures(game: Game, arrays: dict[str, np.ndarray]) -> dict:
     """Positions, distinct positions and duplicate fractions of a window, overall, by stage and under symmetry."""
-    merged, counts = merge_duplicates(arrays)
-    total, distinct = len(arrays["value"]), len(counts)
+    first, group = group_positions(arrays["planes"], arrays["mask"])  # [U], [P]: as merge_duplicates groups them
+    counts = np.bincount(group)  # [U]
+    total, distinct = len(arrays["value"]), len(first)
     stones = arrays["planes"][:, :2].astype(np.float32).sum(axis=(1, 2, 3)).round().astype(np.int64)  # [P]
-    group = group_positions(arrays["planes"], arrays["mask"])[1]  # [P]
     stages = []
     for lo, hi in STAGES:
         rows = (stones >= lo) & (stones <= hi)
@@ -70,8 +70,8 @@ def duplicate_figures(game: Game, arrays: dict[str, np.ndarray]) -> dict:
                            "distinct": d, "duplicate_fraction": 1 - d / n})  # fmt: skip
     images = []
     for transform, perm in game.symmetries():
-        planes = transform(torch.from_numpy(merged["planes"]).float()).numpy().astype(np.float16)
-        images.append({"planes": planes, "mask": merged["mask"][:, perm.numpy()]})
+        planes = transform(torch.from_numpy(arrays["planes"][first]).float()).numpy().astype(np.float16)
+        images.append({"planes": planes, "mask": arrays["mask"][first][:, perm.numpy()]})
     stacked = {k: np.concatenate([im[k] for im in images]) for k in ("planes", "mask")}
     image_group = group_positions(stacked["planes"], stacked["mask"])[1].reshape(len(images), distinct)  # [S, U]
     orbit = image_group.min(axis=0)  # [U]: one number per set of symmetric images
