@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from killed_runs import wait_for_checkpoint
 
 from agents.buffer import FIELDS
 from agents.network import load_policy_value_net
@@ -232,7 +233,7 @@ def test_a_killed_driver_resumes_with_actors(tmp_path):
     args = ["train", "connect_four", "--preset", "tiny", "--actors=2", "--iterations=4", "--runs", str(runs), "--quiet"]
     proc = _start(tmp_path, args)
     try:
-        _wait_for(lambda: any(runs.glob("*/checkpoints/iter_000002.pt")), proc, "second checkpoint")
+        wait_for_checkpoint(proc, runs, "*/checkpoints/iter_000002.pt", timeout=RUN_TIMEOUT)
         proc.send_signal(signal.SIGKILL)  # unshare execs sh, which execs python: this is the driver itself
     finally:
         _, _, left = _finish(proc, tmp_path, settle=30)
