@@ -32,7 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "style": ("generative.style.cli", "style transfer, texture synthesis, fast style networks"),
     "dream": ("generative.style.dream", "Deep Dream on an image"),
     "recipe": ("arena.gpu_recipe", "the GPU recipe: CUDA tests, benchmarks, a Connect Four gpu run, as JSON"),
-    "bench": ("", "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed | duplicates"),
+    "bench": (
+        "",
+        "benchmarks: bench envs | selfplay | play | agent | ladder | gan | style | distributed | duplicates | threats",
+    ),
 }
 
 BENCHES: dict[str, tuple[str, str]] = {
@@ -45,6 +48,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
     "distributed": ("arena.bench_distributed", "self-play on Ray actors against one process, learner steps/s"),
     "duplicates": ("arena.bench_duplicates", "duplicate positions in a run's replay window; merging's learner cost"),
+    "threats": ("arena.threat_probe", "a network's prior, value and search on one-four positions, by line direction"),
 }
 
 
