@@ -10,6 +10,7 @@ import torch
 
 import envs
 from agents.network import PolicyValueNet, load_policy_value_net
+from agents.players import MODEL_DIR
 from arena import threat_probe
 from arena.threat_probe import DIRECTIONS, KINDS, build_states, probe_net, threat_positions
 from core.checkpoint import save_checkpoint
@@ -113,9 +114,9 @@ def test_positions_are_reproducible_from_the_seed(game, sets):
 
 
 def test_probe_figures_are_the_networks_own_outputs(game, sets):
-    torch.manual_seed(0)
-    net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=1, channels=8).eval()
+    net, _ = load_policy_value_net(MODEL_DIR / "gomoku_9.pt")  # a trained net: its top moves are not random
     rows = probe_net(net, game, sets, sims=2)
+    assert any(r["top1"] > 0 for r in rows)
     assert [(r["direction"], r["kind"]) for r in rows] == list(sets)
     for row, items in zip(rows, sets.values()):
         state = build_states(game, items)
@@ -166,8 +167,8 @@ def test_cli_prints_one_row_per_direction_and_kind(tmp_path, capsys, game):
         (["nogame", "bundled"], "nogame"),
         (["tictactoe", "bundled"], "tictactoe"),
         (["gomoku", "no/such.pt", "--option", "size=9"], "no/such.pt"),
-        (["gomoku", "agents/models/connect_four.pt", "--option", "size=9"], "connect_four"),
-        (["gomoku", "agents/models/gomoku_9.pt", "--option", "size=11"], "size=11"),
+        (["gomoku", str(MODEL_DIR / "connect_four.pt"), "--option", "size=9"], "connect_four"),
+        (["gomoku", str(MODEL_DIR / "gomoku_9.pt"), "--option", "size=11"], "size=11"),
         (["gomoku", "bundled", "--option", "size=11"], "size=11"),
         (["gomoku", "bundled", "--option", "size=9", "--positions", "0"], "--positions"),
     ],
