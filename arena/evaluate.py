@@ -323,6 +323,19 @@ def main(argv: list[str] | None = None) -> int:
         help="leaves per tree per network call of a searching player (0: automatic; gamelab agent uses 8)",
     )
     p.add_argument(
+        "--c-puct",
+        type=ranged(float, gt=0),
+        default=SearchSettings.c_puct,
+        help=f"exploration constant of a searching player's PUCT (default {SearchSettings.c_puct})",
+    )
+    p.add_argument(
+        "--fpu-reduction",
+        type=ranged(float, ge=0),
+        default=SearchSettings.fpu_reduction,
+        help="first-play urgency: an unvisited child's value is its parent's minus this "
+        f"(default {SearchSettings.fpu_reduction})",
+    )
+    p.add_argument(
         "--batch",
         type=ranged(int, ge=1),
         default=None,
@@ -334,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        settings = SearchSettings(leaf_batch=args.leaf_batch)
+        settings = SearchSettings(leaf_batch=args.leaf_batch, c_puct=args.c_puct, fpu_reduction=args.fpu_reduction)
         game = get_game(args.game)
         player = make_player(args.player, game, device=args.device, seed=args.seed, settings=settings)
         if args.game == "tictactoe":

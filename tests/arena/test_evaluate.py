@@ -218,12 +218,30 @@ def test_leaf_batch_8_plays_as_the_default_agent():
     assert len(agent_moves) == 10 and chosen == agent_moves
 
 
+def test_search_settings_reach_the_player(capsys):
+    """--c-puct and --fpu-reduction set the searching player's PUCT: the figures are those of a player built with
+    them, and not those of the defaults."""
+
+    def cli(*extra):
+        assert main(["connect_four", "bundled:32", "--sets", "Own_Middle", "--limit", "80", "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)["results"]["Own_Middle"]
+
+    game = get_game("connect_four")
+    tuned = SearchSettings(c_puct=20.0, fpu_reduction=1.0)
+    direct = connect4_benchmark(make_player("bundled:32", game, settings=tuned), sets=("Own_Middle",), limit=80)
+    changed = cli("--c-puct", "20", "--fpu-reduction", "1")
+    assert changed == direct["Own_Middle"]
+    assert changed != cli()
+
+
 @pytest.mark.parametrize(
     "argv,needle",
     [
         (["connect_four", "random", "--sets", "Nope"], "Nope"),
         (["connect_four", "random", "--limit", "0"], "--limit"),
         (["connect_four", "banana"], "banana"),
+        (["connect_four", "random", "--c-puct", "0"], "--c-puct"),
+        (["connect_four", "random", "--fpu-reduction", "-1"], "--fpu-reduction"),
     ],
 )
 def test_evaluate_bad_input_is_one_error_line(argv, needle, capsys, tmp_path, monkeypatch):
