@@ -105,6 +105,10 @@ CASES = [
     ("bench envs --threads 0", "--threads"),
     ("bench envs --checked-batch 0", "--checked-batch"),
     ("bench envs --games nosuch", "nosuch"),
+    ("bench threats nosuch bundled", "nosuch"),
+    ("bench threats gomoku nowhere.pt --option size=9", "nowhere.pt"),
+    ("bench threats gomoku {corrupt} --option size=9", "corrupt.pt"),
+    ("bench threats connect_four bundled", "connect_four"),
     # the viewer
     ("play nosuchgame", "nosuchgame"),
     ("play connect_four --opponent banana", "banana"),
