@@ -45,8 +45,17 @@ from core.job import JobParser, fail, ranged
 from envs import get_game, parse_options
 from envs.base import Game, board_lines
 
-__all__ = ["DIRECTIONS", "KINDS", "ThreatPosition", "check_threat_game", "threat_positions", "build_states",
-           "probe_net", "resolve_checkpoint", "main"]  # fmt: skip
+__all__ = [
+    "DIRECTIONS",
+    "KINDS",
+    "ThreatPosition",
+    "check_threat_game",
+    "threat_positions",
+    "build_states",
+    "probe_net",
+    "resolve_checkpoint",
+    "main",
+]
 
 DIRECTIONS = ("row", "col", "diag", "anti")  # (dr, dc) = (0, 1), (1, 0), (1, 1), (1, -1)
 KINDS = ("win", "block")
