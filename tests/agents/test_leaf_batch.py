@@ -137,12 +137,28 @@ def test_leaf_batches_find_wins_and_must_blocks_with_rollouts(c4, k):
 
 @pytest.mark.parametrize("k", [2, 8, 16])
 @pytest.mark.parametrize("gumbel", [False, True], ids=["puct", "gumbel"])
-def test_leaf_batches_find_wins_and_must_blocks_with_the_bundled_net(c4, c4_net, k, gumbel):
+def test_leaf_batches_find_wins_and_must_blocks_with_a_trained_net(c4, golden_net, k, gumbel):
+    """The search's mechanics with a fixed trained network (the golden one), so a new bundled model cannot change
+    what this checks; the bundled model is checked at the default agent's settings below."""
     for moves, answer, kind in C4_POSITIONS:  # one game at a time, as the viewer and `gamelab agent` search
         with torch.no_grad():
             result = mcts.search(
-                c4, play_moves(c4, [moves]), c4_net, num_simulations=64, leaf_batch=k, gumbel=gumbel, gumbel_scale=0.0
+                c4,
+                play_moves(c4, [moves]),
+                golden_net,
+                num_simulations=64,
+                leaf_batch=k,
+                gumbel=gumbel,
+                gumbel_scale=0.0,
             )
+        assert int(result.action[0]) == answer, kind
+
+
+def test_the_default_agents_search_finds_wins_and_must_blocks_with_the_bundled_net(c4, c4_net):
+    """`gamelab agent connect_four`'s search (PUCT, 200 simulations, 8 leaves per call) with the bundled model."""
+    for moves, answer, kind in C4_POSITIONS:
+        with torch.no_grad():
+            result = mcts.search(c4, play_moves(c4, [moves]), c4_net, num_simulations=200, leaf_batch=8)
         assert int(result.action[0]) == answer, kind
 
 
