@@ -112,10 +112,19 @@ def _count(spec: str, text: str | None, default: int, what: str) -> int:
     return n
 
 
-def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
+def checkpoint_file(path: Path) -> Path:
+    """The checkpoint `path` names: the file itself, or a run directory's latest checkpoint.
+
+    Raises:
+        MissingModelError: nothing at `path` (the message names it).
+    """
     if not path.exists():
         raise MissingModelError(f"checkpoint not found: {path}")
-    path = checkpoint_path(path)  # a run directory: its latest checkpoint
+    return checkpoint_path(path)
+
+
+def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, label: str | None = None) -> SearchPlayer:
+    path = checkpoint_file(path)
     net, net_game = load_policy_value_net(path, device=device)
     check_same_game(path, net_game, game)
     digest = file_hash(path)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,13 @@ import torch
 
 from agents.leaf_evaluators import network_evaluator
 from agents.mcts import SearchSettings
-from agents.network import check_same_game, checkpoint_path, load_policy_value_net
-from agents.players import MissingModelError, find_bundled_model
+from agents.network import check_same_game, load_policy_value_net
+from agents.players import checkpoint_file, find_bundled_model
 from agents.search_player import network_player
 from core.device import set_cpu_threads
 from core.job import JobParser, fail, ranged
 from envs import get_game, parse_options
+from envs import state as state_ops
 from envs.base import Game, board_lines
 
 __all__ = [
@@ -100,8 +101,8 @@ def _draw(rng: random.Random, windows: list[list[int]], own: list[list[int]], ce
     w = rng.choice(own)
     gap = rng.randrange(k)
     a = 1 + (mover if kind == "win" else 1 - mover)  # the colour with the four
-    n_black = k - 1 + extra if a == 1 else k - 1 + extra + mover  # black has one stone more when white is to move
-    n_b = n_black - mover if a == 1 else n_black  # stones of the other side (white = black - 1 if white moves)
+    n_own = k - 1 + extra  # stones of the four's side
+    n_b = n_own - mover if a == 1 else n_own + mover  # the other side's: black has one stone more when white is to move
     board = [0] * cells
     four = [c for i, c in enumerate(w) if i != gap]
     for c in four:
@@ -173,7 +174,7 @@ def build_states(game: Game, positions: list[ThreatPosition]) -> Any:
             cell = black[i // 2] if i % 2 == 0 else white[i // 2]
             state = game.step(state, torch.tensor([cell]))
         states.append(state)
-    return type(states[0])(**{f.name: torch.cat([getattr(s, f.name) for s in states]) for f in fields(states[0])})
+    return state_ops.cat(states)
 
 
 def resolve_checkpoint(spec: str, game: Game) -> Path:
@@ -184,10 +185,7 @@ def resolve_checkpoint(spec: str, game: Game) -> Path:
     """
     if spec == "bundled":
         return find_bundled_model(game)
-    path = Path(spec)
-    if not path.exists():
-        raise MissingModelError(f"checkpoint not found: {path}")
-    return checkpoint_path(path)
+    return checkpoint_file(Path(spec))
 
 
 def probe_net(net: torch.nn.Module, game: Game, sets: dict[tuple[str, str], list], *, sims: int = 0) -> list[dict]:

@@ -15,6 +15,7 @@ from arena import threat_probe
 from arena.threat_probe import DIRECTIONS, KINDS, build_states, probe_net, threat_positions
 from core.checkpoint import save_checkpoint
 from core.cli import main as gamelab
+from envs import state as state_ops
 
 SIZE, K = 9, 5
 STEPS = {"row": (0, 1), "col": (1, 0), "diag": (1, 1), "anti": (1, -1)}
@@ -87,8 +88,7 @@ def test_exactly_one_four_in_its_direction_and_no_other_threat(sets):
 def _replies(game, state):
     """Every empty cell of one position played at once: (cells, the states after them)."""
     cells = torch.nonzero(game.legal_mask(state)[0])[:, 0]  # [E]
-    batch = type(state)(**{f: getattr(state, f).expand(len(cells), *getattr(state, f).shape[1:]).clone()
-                           for f in state.__dataclass_fields__})  # fmt: skip
+    batch = state_ops.take(state, torch.zeros(len(cells), dtype=torch.long))  # the position, once per cell
     return cells.tolist(), game.step(batch, cells)
 
 
