@@ -65,15 +65,22 @@ def parse_opponents(text: str) -> list[str]:
 
 
 def opponent_command(
-    label: str, *, mc_level: int = 10, mc_games_per_level: int | None = None, seed: int | None = None
+    label: str,
+    *,
+    mc_level: int = 10,
+    mc_games_per_level: int | None = None,
+    seed: int | None = None,
+    capture_all_dead: bool = False,
 ) -> str:
     """The GNU Go command line of an opponent label ("5" -> level 5, "mc" -> Monte Carlo mode); `seed` fixes GNU Go's
-    random choices (None: GNU Go seeds itself from the clock)."""
-    seeded = f" --seed {seed}" if seed is not None else ""
+    random choices (None: GNU Go seeds itself from the clock); `capture_all_dead` makes GNU Go capture every dead
+    stone before passing, so that area scoring with all stones alive (ours, CGOS's) counts the game as GNU Go sees
+    it."""
+    extra = (f" --seed {seed}" if seed is not None else "") + (" --capture-all-dead" if capture_all_dead else "")
     if label == "mc":
         games = f" --mc-games-per-level {mc_games_per_level}" if mc_games_per_level else ""
-        return f"{GNUGO} --monte-carlo --level {mc_level}{games}{seeded}"
-    return f"{GNUGO} --level {int(label)}{seeded}"
+        return f"{GNUGO} --monte-carlo --level {mc_level}{games}{extra}"
+    return f"{GNUGO} --level {int(label)}{extra}"
 
 
 class _Timed:
@@ -181,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--mc-games-per-level", type=ranged(int, ge=1), default=None, help="Monte Carlo playouts per level (GNU Go's)"
     )
+    p.add_argument(
+        "--capture-all-dead",
+        action="store_true",
+        help="GNU Go captures its opponent's dead stones before passing (its --capture-all-dead)",
+    )
     p.add_argument("--seed", type=ranged(int, ge=0), default=0, help="seeds the openings, our player and GNU Go")
     p.add_argument("--out", type=Path, default=None, help="JSON file of the figures (default: none)")
     args = p.parse_args(argv)
@@ -207,17 +219,23 @@ def main(argv: list[str] | None = None) -> int:
         "size": game.size,
         "komi": game.komi,
         "superko": args.superko,
+        "capture_all_dead": args.capture_all_dead,
         "games": args.games,
         "seed": args.seed,
         "one_move_seconds": alone,
         "rules": "ours: area scoring (all stones alive), komi, suicide forbidden, "
         + ("positional superko" if args.superko else "simple ko")
-        + "; GNU Go: --chinese-rules (area scoring after removing dead stones, simple ko)",
+        + "; GNU Go: --chinese-rules (area scoring after removing dead stones, simple ko)"
+        + (", --capture-all-dead" if args.capture_all_dead else ""),
         "opponents": {},
     }
     for label in labels:
         command = opponent_command(
-            label, mc_level=args.mc_level, mc_games_per_level=args.mc_games_per_level, seed=args.seed
+            label,
+            mc_level=args.mc_level,
+            mc_games_per_level=args.mc_games_per_level,
+            seed=args.seed,
+            capture_all_dead=args.capture_all_dead,
         )
         try:
             rung = ladder_rung(game, player, command, args.games, seed=args.seed)

@@ -23,6 +23,7 @@ def test_opponents():
     )
     assert opponent_command("mc", mc_level=1, seed=3).endswith("--monte-carlo --level 1 --seed 3")
     assert opponent_command("2", seed=0) == "gnugo --mode gtp --chinese-rules --level 2 --seed 0"
+    assert opponent_command("2", seed=0, capture_all_dead=True).endswith("--level 2 --seed 0 --capture-all-dead")
     for bad in ("", "11", "-1", "mc2", "x"):
         with pytest.raises(ValueError):
             parse_opponents(bad)
@@ -62,3 +63,19 @@ def test_random_player_against_real_gnugo(tmp_path, capsys):
     assert main([*argv, "--mc-games-per-level", "50", "--out", str(again)]) == 0
     games = {label: r["per_game"] for label, r in figures["opponents"].items()}
     assert {label: r["per_game"] for label, r in json.loads(again.read_text())["opponents"].items()} == games
+
+
+@pytest.mark.gnugo
+def test_capture_all_dead_makes_area_scores_agree(tmp_path, capsys):
+    """With --capture-all-dead GNU Go takes the random player's dead stones off the board before it passes, so our
+    all-stones-alive area score gives GNU Go's own verdict in every game (a GNU Go resignation, a pass in our games,
+    can still leave a dead stone or two that do not change the winner)."""
+    out = tmp_path / "ladder.json"
+    argv = ["--player", "random", "--size", "5", "--games", "4", "--opponents", "0", "--capture-all-dead"]
+    assert main([*argv, "--out", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["capture_all_dead"] is True and "--capture-all-dead" in figures["rules"]
+    rung = figures["opponents"]["0"]
+    assert rung["command"].endswith("--capture-all-dead")
+    assert rung["result_disagreements"] == 0 and rung["engine_unscored"] == 0
+    assert [g["our"] > 0 for g in rung["per_game"]] == [g["engine"] > 0 for g in rung["per_game"]]
