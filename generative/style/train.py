@@ -27,14 +27,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError
 from core.config import ConfigError, bounded, check_ranges, config_to_dict, load_toml_presets
 from core.device import autocast, pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job
-from core.metrics import MetricsLog, keep_metrics, plot_metrics
+from core.metrics import plot_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.progress import progress
-from core.run import make_run_dir, write_json_atomic
+from core.run import RunDir, make_run_dir
 from core.seeding import rng_state, seed_everything, set_rng_state
 
 from ..data import IMAGE_SUFFIXES
@@ -145,6 +145,11 @@ def _sample_batch(size: int) -> torch.Tensor:
     return torch.cat([load_image(f"builtin:{name}", (side, side)) for name in SAMPLE_IMAGES])
 
 
+def _run_dir(path: str | Path) -> RunDir:
+    """The run directory's checkpoints: step_NNNNNN.pt, every one kept."""
+    return RunDir(path, kind="style", prefix="step", digits=6)
+
+
 def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> Path:
     """Train (or continue, from a checkpoint's payload) a fast style network in run_dir. Returns the last checkpoint.
 
@@ -170,11 +175,12 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
         load_optimizer_state(opt, resume["optimizer"], sched, resume.get("scheduler"))
         step = int(resume["step"])
         set_rng_state(resume["rng"])
-        keep_metrics(run_dir / "metrics.jsonl", lambda r: r.get("step", 0) <= step)  # those steps come again
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "config.json", config_to_dict(cfg))
-    metrics = MetricsLog(run_dir / "metrics.jsonl")
-    last = latest_checkpoint(run_dir / "checkpoints")
+    run = _run_dir(run_dir)
+    if resume is not None:
+        run.truncate_metrics(step)  # those steps come again
+    run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    run.write_config(config_to_dict(cfg))
+    last = run.latest()
 
     def checkpoint() -> Path:
         payload = {
@@ -186,49 +192,53 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
             "step": step,
             "rng": rng_state(),
         }
-        return save_checkpoint(run_dir / "checkpoints" / f"step_{step:06d}.pt", payload, kind="style")
+        return run.save(step, payload)
 
-    bar = progress(total=cfg.steps, desc="style train", unit="step")
-    bar.update(step)
-    net.train()
-    tic, seen = time.perf_counter(), 0
-    while step < cfg.steps:
-        x = sampler.batch(cfg.batch).to(device)  # [B, 3, S, S]
-        with autocast(device):
-            y = net(x)
-            style, content = targets.losses(y.float(), targets.content(x))
-        tv = tv_loss(y.float())
-        loss = cfg.style_weight * style + cfg.content_weight * content + cfg.tv_weight * tv
-        lr = opt.param_groups[0]["lr"]  # the rate this step uses
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        step += 1
-        seen += x.shape[0]
-        bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            elapsed = time.perf_counter() - tic
-            metrics.log(
-                step=step,
-                loss=loss.item(),
-                style=style.item(),
-                content=content.item(),
-                tv=tv.item(),
-                lr=lr,
-                images_per_s=seen / max(elapsed, 1e-9),
-            )
-            bar.set_postfix(loss=f"{loss.item():.4g}")
-            tic, seen = time.perf_counter(), 0
-        if step % cfg.sample_every == 0 or step == cfg.steps:
-            net.eval()
-            with torch.no_grad():
-                save_grid(torch.cat([samples, net(samples)]).cpu(), run_dir / "samples" / f"step_{step:06d}.png", 2)
-            net.train()
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            last = checkpoint()
-    bar.close()
-    metrics.close()
+    with run.interruptible("step", f"gamelab style train --resume {run_dir}") as at:
+        at.value = step
+        metrics = run.metrics()
+        bar = progress(total=cfg.steps, desc="style train", unit="step")
+        bar.update(step)
+        net.train()
+        tic, seen = time.perf_counter(), 0
+        while step < cfg.steps:
+            x = sampler.batch(cfg.batch).to(device)  # [B, 3, S, S]
+            with autocast(device):
+                y = net(x)
+                style, content = targets.losses(y.float(), targets.content(x))
+            tv = tv_loss(y.float())
+            loss = cfg.style_weight * style + cfg.content_weight * content + cfg.tv_weight * tv
+            lr = opt.param_groups[0]["lr"]  # the rate this step uses
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            at.value = step
+            seen += x.shape[0]
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                elapsed = time.perf_counter() - tic
+                metrics.log(
+                    step=step,
+                    loss=loss.item(),
+                    style=style.item(),
+                    content=content.item(),
+                    tv=tv.item(),
+                    lr=lr,
+                    images_per_s=seen / max(elapsed, 1e-9),
+                )
+                bar.set_postfix(loss=f"{loss.item():.4g}")
+                tic, seen = time.perf_counter(), 0
+            if step % cfg.sample_every == 0 or step == cfg.steps:
+                net.eval()
+                with torch.no_grad():
+                    save_grid(torch.cat([samples, net(samples)]).cpu(), run_dir / "samples" / f"step_{step:06d}.png", 2)
+                net.train()
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                last = checkpoint()
+        bar.close()
+        metrics.close()
     if last is None:  # resumed a run that had already finished
         last = checkpoint()
     try:
@@ -238,20 +248,15 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
     return last
 
 
-def _latest(run_dir: Path) -> tuple[Path, dict]:
-    if not run_dir.is_dir():
-        raise ConfigError(f"cannot resume {run_dir}: no such run directory")
-    ckpt = latest_checkpoint(run_dir / "checkpoints")
-    if ckpt is None:
-        raise CheckpointError(f"{run_dir}: no checkpoints/step_*.pt to resume from")
-    payload = load_checkpoint(ckpt, kind="style")
+def _latest(run_dir: Path, say: bool = True) -> tuple[Path, dict]:
+    payload, ckpt = _run_dir(run_dir).resume_point(say=say)
     if not isinstance(payload.get("config"), dict):
         raise CheckpointError(f"{ckpt}: checkpoint holds no config")
     return ckpt, payload
 
 
 def _saved_config(run_dir: Path, args: argparse.Namespace | None = None) -> dict:
-    payload = _latest(run_dir)[1]
+    payload = _latest(run_dir, say=False)[1]  # main says which checkpoint it continues from
     return {**_BEFORE_RECIPE, **payload["config"]}  # runs saved before these options used the plain recipe
 
 
