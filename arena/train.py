@@ -99,10 +99,19 @@ def _run_dir(path: Path, cfg: TrainConfig | None = None) -> RunDir:
     return RunDir(path, kind="alphazero", prefix="iter", digits=6, **keep)
 
 
+def _preset_names(argv: list[str]) -> list[str]:
+    """The presets of the game named first on the command line (for --help), or none."""
+    try:
+        return sorted(load_presets(argv[0])) if argv and not argv[0].startswith("-") else []
+    except (ConfigError, ValueError, OSError):
+        return []
+
+
 def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | None]:
     """(config, options, the checkpoint payload to resume from or None, its path). Raises ConfigError."""
+    note = "per game; name GAME first to list its presets"
     parser = job_parser("gamelab train", "AlphaZero self-play training for a board game.", TrainConfig,
-                        presets=("tiny", "cpu", "gpu"))  # fmt: skip
+                        presets=_preset_names(argv), presets_note=note)  # fmt: skip
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -261,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             if pool is not None:
                 pool.close()
             log.close()
-            if record is not None:
-                _plot(run_dir, record)
+    if record is not None:  # not after an interruption: the user is waiting for the prompt
+        _plot(run_dir, record)
     print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
     return 0
 

@@ -1,18 +1,28 @@
 """Job configuration: one frozen dataclass per job, presets from small TOML files, `--key=value` overrides.
 
 An unknown key or a value of the wrong type is a `ConfigError` naming the key, never silently ignored.
+
+A field is documented by the comment on its own line, as tyro reads CleanRL's `Args`:
+
+    lr: float = bounded(2e-3, gt=0)  # learning rate of the optimizer
+
+`field_help` collects those one-line helps with each field's type, default and range for `--help` (`core.job`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import io
 import math
 import os
+import tokenize
 import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "ConfigError",
@@ -24,6 +34,8 @@ __all__ = [
     "load_toml_presets",
     "config_to_dict",
     "config_from_dict",
+    "FieldHelp",
+    "field_help",
 ]
 
 T = TypeVar("T")
@@ -213,3 +225,60 @@ def _convert(name: str, value: Any, hint: Any) -> Any:
             raise ConfigError(f"{name}: expected a table, got {value!r}")
         return value
     return value
+
+
+class FieldHelp(NamedTuple):
+    """What `--help` shows of one config field."""
+
+    name: str
+    type: str  # "int", "float", "bool", "str", "a|b|c" for a Literal
+    default: Any
+    range: str  # ">= 1", "> 0, <= 1", or ""
+    help: str  # the comment on the field's line ("" when it has none)
+
+
+def field_help(cls: type) -> list[FieldHelp]:
+    """Type, default, range and one-line help of every field of a config dataclass, in declaration order; the help
+    is the `# comment` on the field's line in the class source (a class without source gets no help texts)."""
+    hints = typing.get_type_hints(cls)
+    comments = _field_comments(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        limits = f.metadata.get("range", {})
+        signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+        shown = ", ".join(f"{signs[k]} {v}" for k, v in limits.items())
+        out.append(FieldHelp(f.name, _type_name(hints[f.name]), default, shown, comments.get(f.name, "")))
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return "|".join(str(a) if a != "" else "''" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " or none"
+    if origin in (tuple, list):
+        return f"{getattr(origin, '__name__', origin)} of {', '.join(_type_name(a) for a in args if a is not ...)}"
+    return getattr(hint, "__name__", str(hint))
+
+
+@functools.cache
+def _field_comments(cls: type) -> dict[str, str]:
+    """{field: its line's comment} from the class source, for the fields of `cls` and of its dataclass bases."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or klass is object:
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        names = {f.name for f in dataclasses.fields(klass)}
+        line_names: dict[int, str] = {}
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME and token.start[1] == 4 and token.string in names:
+                line_names.setdefault(token.start[0], token.string)  # `    name: type = ...` at class-body indent
+            elif token.type == tokenize.COMMENT and token.start[0] in line_names:
+                comments[line_names[token.start[0]]] = token.string.lstrip("#").strip()
+    return comments

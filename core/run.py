@@ -235,6 +235,7 @@ class RunDir:
                 then = "no checkpoint yet to resume from"
             else:
                 last = found[-1][0]
+                at.value = max(at.value, last)  # a checkpoint written just before the loop noted it
                 then = (f"last checkpoint at {unit} {last}; " if last != at.value else "") + f"resume with {resume}"
             print(f"interrupted at {unit} {at.value}; {then}", file=sys.stderr, flush=True)
             raise SystemExit(stop.code) from None

@@ -63,33 +63,33 @@ class GanConfig:
     arch: Literal["dcgan", "sngan", "wgan-gp"] = "dcgan"
     loss: Literal["", "ns", "hinge", "wgan"] = ""  # "": dcgan ns, sngan hinge, wgan-gp wgan
     cond: bool = False  # class-conditional (needs labels): label embedding in G, projection D
-    z_dim: int = bounded(64, ge=1)
-    g_width: int = bounded(32, ge=1)
-    d_width: int = bounded(32, ge=1)
+    z_dim: int = bounded(64, ge=1)  # latent size Z
+    g_width: int = bounded(32, ge=1)  # base channel width of the generator
+    d_width: int = bounded(32, ge=1)  # base channel width of the discriminator
     batch: int = bounded(64, ge=1)  # per process
     steps: int = bounded(2000, ge=0)  # generator updates
     minutes: float = bounded(0.0, ge=0)  # wall-clock budget of this process (0: none); then the run saves and stops
-    lr_g: float = bounded(2e-4, gt=0)
-    lr_d: float = bounded(2e-4, gt=0)
-    beta1: float = bounded(0.5, ge=0, lt=1)
-    beta2: float = bounded(0.999, ge=0, lt=1)
+    lr_g: float = bounded(2e-4, gt=0)  # learning rate of the generator
+    lr_d: float = bounded(2e-4, gt=0)  # learning rate of the discriminator
+    beta1: float = bounded(0.5, ge=0, lt=1)  # Adam beta1 of both optimizers
+    beta2: float = bounded(0.999, ge=0, lt=1)  # Adam beta2 of both optimizers
     n_critic: int = bounded(0, ge=0)  # D updates per G update (0: 5 for wgan-gp, else 1)
     gp_weight: float = bounded(10.0, ge=0)  # WGAN-GP
     r1_gamma: float = bounded(0.0, ge=0)  # R1 weight (0: off)
     r1_every: int = bounded(16, ge=1)  # lazy R1 interval
-    ema_decay: float = bounded(0.999, ge=0, lt=1)
+    ema_decay: float = bounded(0.999, ge=0, lt=1)  # decay of the generator's weight average (samples use it)
     augment: str = ""  # DiffAugment ops: color,translation,cutout ("": none)
     aug_p: float = bounded(0.0, ge=0, le=1)  # start (or fixed) augmentation probability
     ada_target: float = bounded(0.6, le=1)  # ADA target for E[sign D(real)] (<= 0: p stays fixed)
     ada_interval: int = bounded(4, ge=1)  # steps between p adjustments
     ada_speed: int = bounded(20000, ge=1)  # images over which p can move by 1
-    sample_every: int = bounded(250, ge=1)
-    ckpt_every: int = bounded(500, ge=1)
-    keep_ckpts: int = bounded(3, ge=1)
-    log_every: int = bounded(25, ge=1)
+    sample_every: int = bounded(250, ge=1)  # steps between sample grids and in-run quality checks
+    ckpt_every: int = bounded(500, ge=1)  # steps between checkpoints
+    keep_ckpts: int = bounded(3, ge=1)  # newest checkpoints kept on disk
+    log_every: int = bounded(25, ge=1)  # steps between metrics lines
     eval_samples: int = bounded(500, ge=0)  # samples for the in-run Frechet distance and coverage (0: off)
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0  # seeds every random generator of the run
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     precision: Literal["auto", "fp32"] = "auto"  # auto: bf16 autocast on CUDA
     channels_last: bool = True  # on CUDA
     compile: bool = False  # torch.compile G and D (CUDA)

@@ -58,27 +58,27 @@ class StyleTrainConfig:
     data: str = "builtin"  # "builtin" or a folder of content images
     size: int = bounded(256, ge=16)  # training crop side S
     style_size: int = bounded(256, ge=16)  # longer side of the style image
-    batch: int = bounded(4, ge=1)
-    steps: int = bounded(2000, ge=0)
-    lr: float = bounded(1e-3, gt=0)
-    channels: int = bounded(32, ge=1)
-    blocks: int = bounded(5, ge=0)
+    batch: int = bounded(4, ge=1)  # content crops per step
+    steps: int = bounded(2000, ge=0)  # optimizer steps of the run
+    lr: float = bounded(1e-3, gt=0)  # learning rate of Adam
+    channels: int = bounded(32, ge=1)  # base channel width of the style network
+    blocks: int = bounded(5, ge=0)  # residual blocks of the style network
     color_match: bool = True  # start from the content with the style's colour statistics (see network.StyleNet)
-    content_weight: float = bounded(1.0, ge=0)
-    style_weight: float = bounded(0.5, ge=0)
-    tv_weight: float = bounded(1e-3, ge=0)
+    content_weight: float = bounded(1.0, ge=0)  # weight of the content loss
+    style_weight: float = bounded(0.5, ge=0)  # weight of the style loss
+    tv_weight: float = bounded(1e-3, ge=0)  # weight of the total-variation loss
     scale_free: bool = True  # style loss on the Grams' shapes and log sizes (see losses.style_loss)
     pixels: bool = True  # the style loss also matches the RGB statistics (see losses.StyleTargets)
     style_layers: str = ""  # comma-separated loss-network layers; empty: the network's own choice
     warmup_steps: int = bounded(0, ge=0)  # linear learning-rate warm-up
     weights: str = ""  # VGG16/19 state_dict file; empty: the random multi-scale loss network
-    network_seed: int = RANDOM_SEED
-    sample_every: int = bounded(100, ge=1)
-    checkpoint_every: int = bounded(200, ge=1)
-    log_every: int = bounded(10, ge=1)
-    seed: int = 0
-    device: str = "auto"
-    name: str = ""
+    network_seed: int = RANDOM_SEED  # seed of the random loss network's weights
+    sample_every: int = bounded(100, ge=1)  # steps between sample images
+    checkpoint_every: int = bounded(200, ge=1)  # steps between checkpoints
+    log_every: int = bounded(10, ge=1)  # steps between metrics lines
+    seed: int = 0  # seeds every random generator of the run
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
+    name: str = ""  # run name (default: the style image's name)
 
     def __post_init__(self) -> None:
         check_ranges(self)  # also for configs made with dataclasses.replace
