@@ -72,6 +72,7 @@ __all__ = [
     "select_action",
     "advance_tree",
     "reset_rows",
+    "PLAY_SIMULATIONS",
 ]
 
 # the private names tests reach for live in agents.tree
@@ -89,6 +90,11 @@ class Evaluator(Protocol):
     def __call__(self, planes: Tensor, mask: Tensor, state: Any) -> tuple[Tensor, Tensor]: ...
 
 
+# The one default search budget of play: `gamelab agent`, `gtp`, the players' specs (`bundled`, `az:PATH`, `rollout`,
+# `mcts`), `replay` and `bench agent`; `--sims N` means simulations per move everywhere.
+PLAY_SIMULATIONS = 200
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """Every knob of one search, built once from a job's config and used alike by self-play, evaluation, matches,
@@ -97,7 +103,7 @@ class SearchSettings:
     `dirichlet_fraction` may also be a tensor [B] (a fraction per game).
     """
 
-    num_simulations: int = 200
+    num_simulations: int = PLAY_SIMULATIONS
     c_puct: float = 1.5
     fpu_reduction: float = 0.0
     dirichlet_alpha: float = 0.3
