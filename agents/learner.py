@@ -20,7 +20,7 @@ from agents.buffer import ReplayBuffer
 from agents.mcts import SearchSettings
 from agents.network import PolicyValueNet
 from agents.selfplay import SelfPlay
-from core.config import bounded, load_toml_presets
+from core.config import bounded, embedded, load_toml_presets
 from core.device import autocast
 from core.optim import clip_gradients
 from core.progress import progress
@@ -41,6 +41,10 @@ __all__ = [
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
+# self-play's search: the play defaults with a smaller budget and root noise
+TRAIN_SEARCH = SearchSettings(num_simulations=32, dirichlet_fraction=0.25)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run (presets and --key=value set these); ranges are checked when it is built."""
@@ -51,24 +55,13 @@ class TrainConfig:
     blocks: int = bounded(2, ge=1)  # residual blocks of the policy-value network
     channels: int = bounded(32, ge=1)  # channels of each convolution
     global_pool: bool = False  # global pooling bias in the blocks (KataGo), for boards of any size
-    # self-play and search (`search_settings` turns these into the one SearchSettings)
+    # self-play and search: the one SearchSettings, its fields options under their own names (`--simulations` sets
+    # `num_simulations`); self-play adds root noise, evaluation plays without it
     num_games: int = bounded(64, ge=1)  # G games in lockstep
-    simulations: int = bounded(32, ge=1)  # search simulations per self-play move
-    c_puct: float = bounded(1.5, gt=0)  # exploration constant of PUCT
-    fpu_reduction: float = bounded(0.0, ge=0)  # unvisited children: Q = parent's mean value - fpu_reduction
-    dirichlet_alpha: float = bounded(0.3, gt=0)  # concentration of the root noise
-    dirichlet_fraction: float = bounded(0.25, ge=0, le=1)  # share of root noise in the root prior (self-play)
-    forced_playouts: bool = False  # KataGo's forced playouts with policy target pruning (PUCT only)
-    forced_k: float = bounded(2.0, gt=0)  # forced playouts of a child: sqrt(forced_k * prior * parent visits)
-    leaf_batch: int = bounded(0, ge=0)  # leaves per tree per network call (0: 8 when at most 4 games search, else 1)
+    search: SearchSettings = embedded(TRAIN_SEARCH, names={"num_simulations": "simulations"})
     temperature: float = bounded(1.0, ge=0)  # move sampling temperature of the first `temperature_moves` moves
     temperature_moves: int = bounded(4, ge=0)  # moves of each game played with `temperature`, then greedy
     tree_reuse: bool = True  # keep the subtree of the played move for the next search
-    gumbel: bool = False  # Gumbel AlphaZero root search (sequential halving) instead of PUCT
-    max_considered_actions: int = bounded(16, ge=1)  # Gumbel: actions sampled at the root
-    gumbel_scale: float = bounded(1.0, ge=0)  # Gumbel: scale of the Gumbel noise (0: none)
-    value_scale: float = bounded(0.1, gt=0)  # Gumbel: c_scale of the completed-Q transform
-    maxvisit_init: float = bounded(50.0, ge=0)  # Gumbel: c_visit of the completed-Q transform
     full_search_prob: float = bounded(1.0, ge=0, le=1)  # playout cap randomization (1.0: off)
     fast_simulations: int = bounded(8, ge=1)  # simulations of the fast searches (playout cap randomization)
     value_mix: float = bounded(0.0, ge=0, le=1)  # value target = (1 - value_mix) * outcome + value_mix * root value
@@ -134,21 +127,7 @@ def make_net(game: Game, cfg: TrainConfig) -> PolicyValueNet:
 
 def search_settings(cfg: TrainConfig) -> SearchSettings:
     """The run's one search settings object: self-play uses it as is, evaluation without root noise."""
-    return SearchSettings(
-        num_simulations=cfg.simulations,
-        c_puct=cfg.c_puct,
-        fpu_reduction=cfg.fpu_reduction,
-        dirichlet_alpha=cfg.dirichlet_alpha,
-        dirichlet_fraction=cfg.dirichlet_fraction,
-        gumbel=cfg.gumbel,
-        max_considered_actions=cfg.max_considered_actions,
-        gumbel_scale=cfg.gumbel_scale,
-        value_scale=cfg.value_scale,
-        maxvisit_init=cfg.maxvisit_init,
-        forced_playouts=cfg.forced_playouts,
-        forced_k=cfg.forced_k,
-        leaf_batch=cfg.leaf_batch,
-    )
+    return cfg.search
 
 
 def make_buffer(game: Game, cfg: TrainConfig, directory: str | Path) -> ReplayBuffer:

@@ -9,7 +9,9 @@ steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.
 A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
 (full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
 replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
-Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's.
+Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's. The run
+directory is a `core.run.RunDir` (the run loop every job shares): Ctrl-C or SIGTERM stops the run with one line,
+`interrupted at iteration N; resume with gamelab train GAME --resume RUN`, exit status 130 or 143.
 
 `--resume` reads the newest checkpoint; when that file is torn (unreadable), it falls back to the newest good one
 before it and says so in one line (a checkpoint refused as unsafe or of an old format is an error naming it, with no

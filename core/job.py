@@ -17,17 +17,23 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import textwrap
-import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.config import ConfigError, check_range, config_from_dict, config_to_dict, convert_value, field_help
+from core.config import (
+    ConfigError,
+    check_range,
+    config_from_dict,
+    config_to_dict,
+    convert_value,
+    field_help,
+    flat_fields,
+)
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -82,10 +88,11 @@ def option_type(config_cls: type, name: str) -> Callable:
     """An argparse `type` for an option that sets field `name` of a config dataclass: the text is read as the
     field's type and checked against the range the field declares (`core.config.bounded`), so a command's option
     and its config share one declaration of what is valid."""
-    field = next((f for f in dataclasses.fields(config_cls) if f.name == name), None)
-    if field is None:
+    found = {f.name: f for f in field_help(config_cls)}.get(name)
+    if found is None:
         raise KeyError(f"{config_cls.__name__} has no field {name!r}")
-    return _option_type(name, typing.get_type_hints(config_cls)[name], dict(field.metadata.get("range", {})))
+    _, _, hint = flat_fields(config_cls)[name]
+    return _option_type(name, hint, found.limits)
 
 
 def _option_type(name: str, hint: Any, limits: dict) -> Callable:
@@ -211,8 +218,8 @@ def parse_job(
 
 def _overrides(rest: list[str], config_cls: type) -> dict[str, str]:
     """`--key=value`, `--key value` and bare bool `--key` tokens as {field: text}; anything else is an error."""
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    bools = {name for name, f in fields.items() if f.type in (bool, "bool")}
+    fields = flat_fields(config_cls)
+    bools = {name for name, (_, _, hint) in fields.items() if hint is bool}
     values: dict[str, str] = {}
     i = 0
     while i < len(rest):

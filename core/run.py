@@ -183,7 +183,7 @@ class RunDir:
             raise CheckpointError(f"cannot resume {self.path}: no such run directory")
         found = self.checkpoints()
         if not found:
-            raise CheckpointError(f"{self.path}: no checkpoint (checkpoints/{self.prefix}_*.pt) to resume from")
+            raise CheckpointError(f"{self.path}: no checkpoints ({self.prefix}_*.pt in checkpoints/) to resume from")
         for i, (_, path) in enumerate(reversed(found)):
             try:
                 payload = load_checkpoint(path, kind=self.kind, map_location=map_location)

@@ -9,7 +9,8 @@ bit-for-bit (G, D, EMA, both optimizers, step, augmentation state, every rank's 
 checkpoint, and `--resume RUN` continues exactly, whenever the run was killed; learning rates, betas, EMA decay,
 augmentation targets and budgets may change on resume, the data, image size and network shape may not. A
 non-finite loss rewinds to the last good checkpoint. Under `torchrun` the same loop runs with DDP (core.distributed);
-rank 0 writes files.
+rank 0 writes files. The run directory is a `core.run.RunDir`: `--resume` falls back past a torn newest checkpoint,
+and Ctrl-C or SIGTERM stops the run with one line (`interrupted at step N; ...`), exit status 130 or 143.
 
 Run files (runs/gan__NAME__SEED__TIME/): config.json, metrics.jsonl, metrics.png, checkpoints/step_NNNNNNN.pt,
 samples/step_NNNNNNN.png (fixed noise, EMA generator) and samples/latest.png.

@@ -9,7 +9,8 @@ offline) or of the images in a folder. The loss network is the offline random mu
 metrics.png), samples/step_NNNNNN.png (fixed photos stylized as training goes) and checkpoints/step_NNNNNN.pt (full
 state: config, weights, optimizer, step, random generators); ``--resume RUN_DIR`` continues the same run exactly,
 whenever it was killed. The learning rate, warm-up, weights of the losses, batch, crop size, data and budgets may
-change on resume (and take effect at once); the style, the network's shape and the loss network may not.
+change on resume (and take effect at once); the style, the network's shape and the loss network may not. The run
+directory is a `core.run.RunDir`: Ctrl-C or SIGTERM stops the run with one line, exit status 130 or 143.
 
 Dimension letters: B images, C channels, H/W pixels (S: the square training crop side).
 """
