@@ -217,19 +217,22 @@ class RunDir:
         return MetricsLog(self.metrics_path)
 
     @contextmanager
-    def interruptible(self, unit: str, resume: str) -> Iterator[Position]:
+    def interruptible(self, unit: str, resume: str, *, say: bool = True) -> Iterator[Position]:
         """Run a loop so that Ctrl-C (SIGINT) and SIGTERM end it cleanly.
 
         The body sets `.value` of the yielded `Position` to its step or iteration. On a signal the body stops where
         it is (its `finally` blocks run), one line goes to stderr, `interrupted at UNIT N; resume with RESUME`, and
         `SystemExit(130)` (SIGINT) or `SystemExit(143)` (SIGTERM) is raised. A second signal during the clean-up is
-        ignored. Only the main thread can install the handlers; elsewhere the body runs unguarded.
+        ignored. Only the main thread can install the handlers; elsewhere the body runs unguarded. `say=False`
+        (the other ranks of a distributed run) leaves the line to another process.
         """
         at = Position()
         try:
             with interrupts():
                 yield at
         except Interrupted as stop:
+            if not say:
+                raise SystemExit(stop.code) from None
             found = self.checkpoints()
             if not found:
                 then = "no checkpoint yet to resume from"

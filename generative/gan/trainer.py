@@ -238,7 +238,7 @@ def train(cfg: GanConfig, runs: str | os.PathLike = "runs", resume: str | os.Pat
     if rank == 0:
         run.write_config({**config_to_dict(cfg), "model_config": parts.model_config, "data_hash": dhash,
                           "world_size": world})  # fmt: skip
-    with run.interruptible("step", f"gamelab gan train --resume {run_dir}") as at:
+    with run.interruptible("step", f"gamelab gan train --resume {run_dir}", say=rank == 0) as at:
         at.value = step
         log = run.metrics() if rank == 0 else None
         if log is not None:
