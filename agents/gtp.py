@@ -41,6 +41,7 @@ import torch
 from agents import players
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, parse_vertex
+from agents.mcts import PLAY_SIMULATIONS
 from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
@@ -105,7 +106,7 @@ class GtpEngine:
         size: int = 9,
         komi: float = 7.5,
         superko: bool = False,
-        sims: int = 200,
+        sims: int = PLAY_SIMULATIONS,
         think_time: float | None = None,
         resign_below: float = -0.95,
         sizes: tuple[int, ...] = tuple(range(5, 20)),
@@ -387,14 +388,16 @@ def main(argv: list[str] | None = None) -> int:
         "--komi", type=ranged(float, ge=-1000, le=1000), default=7.5, help="starting komi (default 7.5)"
     )
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--sims", type=ranged(int, ge=1), default=None, help="simulations per move (default 200)")
+    budget.add_argument(
+        "--sims", type=ranged(int, ge=1), default=None, help=f"search simulations per move (default {PLAY_SIMULATIONS})"
+    )
     budget.add_argument("--think-time", type=ranged(float, gt=0, le=86400), default=None, help="seconds per move")
     parser.add_argument("--superko", action="store_true", help="forbid board repetition (positional superko)")
     parser.add_argument("--resign-below", type=float, default=-0.95, help="resign below this value (-1: never)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_cpu_threads(1)
-    sims = args.sims or (10**6 if args.think_time else 200)
+    sims = args.sims or (10**6 if args.think_time else PLAY_SIMULATIONS)
     sizes = tuple(range(5, 20))
     if args.checkpoint is not None:
         try:

@@ -20,7 +20,7 @@ from agents.buffer import ReplayBuffer
 from agents.mcts import SearchSettings
 from agents.network import PolicyValueNet
 from agents.selfplay import SelfPlay
-from core.config import bounded, load_toml_presets
+from core.config import bounded, embedded, load_toml_presets
 from core.device import autocast
 from core.optim import clip_gradients
 from core.progress import progress
@@ -41,60 +41,53 @@ __all__ = [
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
+# self-play's search: the play defaults with a smaller budget and root noise
+TRAIN_SEARCH = SearchSettings(num_simulations=32, dirichlet_fraction=0.25)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run (presets and --key=value set these); ranges are checked when it is built."""
 
-    seed: int = bounded(0, ge=0)
+    seed: int = bounded(0, ge=0)  # seeds every random generator of the run
     size: int = bounded(0, ge=0)  # board size option of the game (0: the game's default)
     # network
-    blocks: int = bounded(2, ge=1)
-    channels: int = bounded(32, ge=1)
-    global_pool: bool = False
-    # self-play and search (`search_settings` turns these into the one SearchSettings)
+    blocks: int = bounded(2, ge=1)  # residual blocks of the policy-value network
+    channels: int = bounded(32, ge=1)  # channels of each convolution
+    global_pool: bool = False  # global pooling bias in the blocks (KataGo), for boards of any size
+    # self-play and search: the one SearchSettings, its fields options under their own names (`--simulations` sets
+    # `num_simulations`); self-play adds root noise, evaluation plays without it
     num_games: int = bounded(64, ge=1)  # G games in lockstep
-    simulations: int = bounded(32, ge=1)
-    c_puct: float = bounded(1.5, gt=0)
-    fpu_reduction: float = bounded(0.0, ge=0)  # unvisited children: Q = parent's mean value - fpu_reduction
-    dirichlet_alpha: float = bounded(0.3, gt=0)
-    dirichlet_fraction: float = bounded(0.25, ge=0, le=1)
-    forced_playouts: bool = False  # KataGo's forced playouts with policy target pruning (PUCT only)
-    forced_k: float = bounded(2.0, gt=0)
-    leaf_batch: int = bounded(0, ge=0)  # leaves per tree per network call (0: 8 when at most 4 games search, else 1)
-    temperature: float = bounded(1.0, ge=0)
+    search: SearchSettings = embedded(TRAIN_SEARCH, names={"num_simulations": "simulations"})
+    temperature: float = bounded(1.0, ge=0)  # move sampling temperature of the first `temperature_moves` moves
     temperature_moves: int = bounded(4, ge=0)  # moves of each game played with `temperature`, then greedy
-    tree_reuse: bool = True
-    gumbel: bool = False
-    max_considered_actions: int = bounded(16, ge=1)
-    gumbel_scale: float = bounded(1.0, ge=0)
-    value_scale: float = bounded(0.1, gt=0)
-    maxvisit_init: float = bounded(50.0, ge=0)
+    tree_reuse: bool = True  # keep the subtree of the played move for the next search
     full_search_prob: float = bounded(1.0, ge=0, le=1)  # playout cap randomization (1.0: off)
-    fast_simulations: int = bounded(8, ge=1)
+    fast_simulations: int = bounded(8, ge=1)  # simulations of the fast searches (playout cap randomization)
     value_mix: float = bounded(0.0, ge=0, le=1)  # value target = (1 - value_mix) * outcome + value_mix * root value
     positions_per_iteration: int = bounded(1024, ge=1)  # at least this many new positions per iteration
     # self-play actors on Ray (arena.actors); 0: self-play in the job's own process, and Ray is never imported
-    actors: int = bounded(0, ge=0)
+    actors: int = bounded(0, ge=0)  # self-play actor processes on Ray (0: self-play in this process)
     max_policy_lag: int = bounded(2, ge=0)  # actors' positions from weights older than this many versions: dropped
     max_steps_per_position: float = bounded(0.0, ge=0)  # learner steps per new position (0: steps/positions per iter)
     # replay buffer and training
-    buffer_window: int = bounded(20000, ge=1)
+    buffer_window: int = bounded(20000, ge=1)  # newest positions the replay buffer samples from
     # sample the window's distinct positions (same planes and legal moves), each with its copies' mean value and
     # mean full-search policy, uniformly: a position played 40 times is one sample, not 40 (agents.buffer)
-    merge_duplicates: bool = False
-    batch_size: int = bounded(256, ge=1)
-    steps_per_iteration: int = bounded(50, ge=0)
-    optimizer: str = "adamw"
-    lr: float = bounded(2e-3, gt=0)
-    weight_decay: float = bounded(1e-4, ge=0)
-    momentum: float = bounded(0.9, ge=0, le=1)
-    scheduler: str = "constant"
-    warmup_steps: int = bounded(0, ge=0)
+    merge_duplicates: bool = False  # sample distinct positions with merged targets (see above)
+    batch_size: int = bounded(256, ge=1)  # positions per training step
+    steps_per_iteration: int = bounded(50, ge=0)  # optimizer steps per iteration
+    optimizer: str = "adamw"  # sgd, adam, adamw, rmsprop, adagrad or rprop
+    lr: float = bounded(2e-3, gt=0)  # learning rate (peak of the schedule)
+    weight_decay: float = bounded(1e-4, ge=0)  # decoupled weight decay of the optimizer
+    momentum: float = bounded(0.9, ge=0, le=1)  # momentum of sgd
+    scheduler: str = "constant"  # learning-rate schedule: constant, cosine, linear, step or onecycle
+    warmup_steps: int = bounded(0, ge=0)  # linear learning-rate warm-up steps
     total_steps: int = bounded(10000, ge=1)  # horizon of decaying schedules
-    value_weight: float = bounded(1.0, ge=0)
+    value_weight: float = bounded(1.0, ge=0)  # weight of the value loss beside the policy loss
     grad_clip: float = bounded(0.0, ge=0)  # 0: no clipping
     # evaluation (every `eval_every` iterations; 0: never)
-    eval_every: int = bounded(1, ge=0)
+    eval_every: int = bounded(1, ge=0)  # evaluate every this many iterations (0: never)
     eval_simulations: int = bounded(32, ge=1)  # search budget of the evaluated agent (same settings, no noise)
     eval_games: int = bounded(20, ge=0)  # games against each baseline and the previous checkpoint
     eval_baselines: str = "random,rollout:64"  # comma-separated player specs
@@ -103,12 +96,12 @@ class TrainConfig:
     eval_bench_sets: str = "Own_End,Own_Middle,Own_Begin"  # shipped in the package; Pons' Test_* where present
     eval_bench_limit: int = bounded(100, ge=0)  # positions per connect four test set (0: all)
     # length of the run
-    iterations: int = bounded(10, ge=0)
+    iterations: int = bounded(10, ge=0)  # iterations of the run (self-play, training, checkpoint)
     minutes: float = bounded(0.0, ge=0)  # 0: no time limit
     # checkpoints kept on disk: the last `keep_checkpoints` (the newest is what --resume needs; the one before is
     # the fallback when the newest is damaged) plus every `milestone_every`-th iteration (0: no milestones)
-    keep_checkpoints: int = bounded(3, ge=1)
-    milestone_every: int = bounded(10, ge=0)
+    keep_checkpoints: int = bounded(3, ge=1)  # newest checkpoints kept on disk
+    milestone_every: int = bounded(10, ge=0)  # also keep every this-many-th iteration's checkpoint (0: none)
 
 
 # fields a resumed run cannot change: the saved network, games in progress and random streams depend on them
@@ -134,21 +127,7 @@ def make_net(game: Game, cfg: TrainConfig) -> PolicyValueNet:
 
 def search_settings(cfg: TrainConfig) -> SearchSettings:
     """The run's one search settings object: self-play uses it as is, evaluation without root noise."""
-    return SearchSettings(
-        num_simulations=cfg.simulations,
-        c_puct=cfg.c_puct,
-        fpu_reduction=cfg.fpu_reduction,
-        dirichlet_alpha=cfg.dirichlet_alpha,
-        dirichlet_fraction=cfg.dirichlet_fraction,
-        gumbel=cfg.gumbel,
-        max_considered_actions=cfg.max_considered_actions,
-        gumbel_scale=cfg.gumbel_scale,
-        value_scale=cfg.value_scale,
-        maxvisit_init=cfg.maxvisit_init,
-        forced_playouts=cfg.forced_playouts,
-        forced_k=cfg.forced_k,
-        leaf_batch=cfg.leaf_batch,
-    )
+    return cfg.search
 
 
 def make_buffer(game: Game, cfg: TrainConfig, directory: str | Path) -> ReplayBuffer:

@@ -54,6 +54,7 @@ from agents.tree import (
     state_gather,
     state_write,
 )
+from core.config import bounded
 from envs.base import Game
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "select_action",
     "advance_tree",
     "reset_rows",
+    "PLAY_SIMULATIONS",
 ]
 
 # the private names tests reach for live in agents.tree
@@ -89,27 +91,33 @@ class Evaluator(Protocol):
     def __call__(self, planes: Tensor, mask: Tensor, state: Any) -> tuple[Tensor, Tensor]: ...
 
 
+# The one default search budget of play: `gamelab agent`, `gtp`, the players' specs (`bundled`, `az:PATH`, `rollout`,
+# `mcts`), `replay` and `bench agent`; `--sims N` means simulations per move everywhere.
+PLAY_SIMULATIONS = 200
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """Every knob of one search, built once from a job's config and used alike by self-play, evaluation, matches,
     the viewer and `gamelab agent` (see `search` for their meaning).
 
-    `dirichlet_fraction` may also be a tensor [B] (a fraction per game).
+    `dirichlet_fraction` may also be a tensor [B] (a fraction per game). The ranges are checked where a job's config
+    embeds these settings (`core.config.embedded`: `agents.learner.TrainConfig`).
     """
 
-    num_simulations: int = 200
-    c_puct: float = 1.5
-    fpu_reduction: float = 0.0
-    dirichlet_alpha: float = 0.3
-    dirichlet_fraction: float | Tensor = 0.0
-    gumbel: bool = False
-    max_considered_actions: int = 16
-    gumbel_scale: float = 1.0
-    value_scale: float = 0.1
-    maxvisit_init: float = 50.0
-    forced_playouts: bool = False
-    forced_k: float = 2.0
-    leaf_batch: int = 0
+    num_simulations: int = bounded(PLAY_SIMULATIONS, ge=1)  # search simulations per move
+    c_puct: float = bounded(1.5, gt=0)  # exploration constant of PUCT
+    fpu_reduction: float = bounded(0.0, ge=0)  # unvisited children: Q = parent's mean value - fpu_reduction
+    dirichlet_alpha: float = bounded(0.3, gt=0)  # concentration of the root noise
+    dirichlet_fraction: float | Tensor = bounded(0.0, ge=0, le=1)  # share of root noise in the root prior
+    gumbel: bool = False  # Gumbel AlphaZero root search (sequential halving) instead of PUCT
+    max_considered_actions: int = bounded(16, ge=1)  # Gumbel: actions sampled at the root
+    gumbel_scale: float = bounded(1.0, ge=0)  # Gumbel: scale of the Gumbel noise (0: none)
+    value_scale: float = bounded(0.1, gt=0)  # Gumbel: c_scale of the completed-Q transform
+    maxvisit_init: float = bounded(50.0, ge=0)  # Gumbel: c_visit of the completed-Q transform
+    forced_playouts: bool = False  # KataGo's forced playouts with policy target pruning (PUCT only)
+    forced_k: float = bounded(2.0, gt=0)  # forced playouts of a child: sqrt(forced_k * prior * parent visits)
+    leaf_batch: int = bounded(0, ge=0)  # leaves per tree per network call (0: 8 when at most 4 games search, else 1)
 
     def __post_init__(self) -> None:
         if not isinstance(self.leaf_batch, int) or self.leaf_batch < 0:

@@ -30,7 +30,7 @@ from pathlib import Path
 from agents.alphabeta import AlphaBetaPlayer
 from agents.connect4_solver import SolverPlayer
 from agents.gtp_player import gtp_player
-from agents.mcts import SearchSettings
+from agents.mcts import PLAY_SIMULATIONS, SearchSettings
 from agents.network import check_same_game, checkpoint_path, load_policy_value_net
 from agents.player import Player, RandomPlayer
 from agents.search_player import SearchPlayer, mcts_player, network_player, rollout_player
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 MODEL_DIR = Path(__file__).parent / "models"
-DEFAULT_SIMULATIONS = 200
+DEFAULT_SIMULATIONS = PLAY_SIMULATIONS  # the one default of play (agents.mcts)
 DEFAULT_DEPTH = 4
 _SPECS = (
     "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND, uci:CMD, "

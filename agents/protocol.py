@@ -38,7 +38,7 @@ import torch
 
 import envs
 from agents import players
-from agents.mcts import SearchSettings
+from agents.mcts import PLAY_SIMULATIONS, SearchSettings
 from agents.network import check_same_game, checkpoint_path, load_policy_value_net
 from agents.player import Player
 from agents.search_player import network_player, policy_player
@@ -195,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="game option, e.g. size=6 (repeatable)")
     parser.add_argument(
-        "--sims", type=ranged(int, ge=0), default=200, help="search simulations per move (0: raw policy)"
+        "--sims",
+        type=ranged(int, ge=0),
+        default=PLAY_SIMULATIONS,
+        help=f"search simulations per move (default {PLAY_SIMULATIONS}; 0: the network's raw policy)",
     )
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--threads", type=ranged(int, ge=1), default=DEFAULT_THREADS, help="torch CPU threads")

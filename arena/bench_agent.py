@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import envs
+from agents.mcts import PLAY_SIMULATIONS
 from arena.evaluate import tictactoe_positions
 from core.job import JobParser, fail, ranged
 
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     p = JobParser(prog="gamelab bench agent", description=__doc__.split("\n")[0])
     p.add_argument("--game", default="tictactoe", choices=["tictactoe"])
     p.add_argument("--positions", type=ranged(int, ge=1), default=400)
-    p.add_argument("--sims", type=ranged(int, ge=0), default=200, help="simulations per position (the agent's --sims)")
+    p.add_argument("--sims", type=ranged(int, ge=0), default=PLAY_SIMULATIONS,
+                   help=f"search simulations per move, as the agent's --sims (default {PLAY_SIMULATIONS})")  # fmt: skip
     p.add_argument("--checkpoint", default=None, help="model file (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)

@@ -65,8 +65,8 @@ def run_bench(
     net = make_net(game, cfg).eval()
     load = [os.getloadavg()[0]]
     out: dict = {"game": game.name, "preset": preset, "net": f"b{cfg.blocks}c{cfg.channels}",
-                 "simulations": cfg.simulations, "num_games": cfg.num_games, "batch_positions": batch_positions,
-                 "seconds": seconds}  # fmt: skip
+                 "simulations": cfg.search.num_simulations, "num_games": cfg.num_games,
+                 "batch_positions": batch_positions, "seconds": seconds}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gamelab-bench-") as tmp:
         buffer = make_buffer(game, cfg, Path(tmp) / "single")
         selfplay = make_selfplay(game, cfg, device)

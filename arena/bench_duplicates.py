@@ -30,7 +30,7 @@ import torch
 
 from agents.buffer import FIELDS, group_positions, merge_duplicates
 from agents.learner import TrainConfig, make_buffer, make_net, train_steps
-from core.config import config_from_dict
+from core.config import config_from_dict, flat_fields
 from core.device import set_cpu_threads
 from core.job import JobParser, fail, ranged
 from core.optim import make_optimizer, make_scheduler
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (run / "config.json").is_file():
             raise ValueError(f"{run}: no config.json (not a gamelab train run directory)")
         saved = json.loads((run / "config.json").read_text())
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        known = set(flat_fields(TrainConfig))
         cfg = config_from_dict(TrainConfig, {k: v for k, v in saved.items() if k in known})
         game = get_game(saved["game"], **saved.get("options", {}))
         window = args.window or cfg.buffer_window

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from core.config import bounded
 from core.device import pick_device
 from core.job import JobParser, fail, option_type
 from core.progress import progress
+from core.run import Interrupted, interrupts
 from envs import get_game, parse_options
 from envs import state as state_ops
 from envs.base import Game, random_actions
@@ -298,18 +300,24 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, OSError) as err:
         return fail(err)
     record = None if args.no_record else args.record
-    res = play_games(
-        game,
-        a,
-        b,
-        args.games,
-        batch=args.batch,
-        seed=args.seed,
-        record=record,
-        progress=not args.quiet,
-        opening_plies=args.opening_plies,
-        device=args.device,
-    )
+    try:
+        with interrupts():  # Ctrl-C or SIGTERM: the games recorded so far stay, one line says so
+            res = play_games(
+                game,
+                a,
+                b,
+                args.games,
+                batch=args.batch,
+                seed=args.seed,
+                record=record,
+                progress=not args.quiet,
+                opening_plies=args.opening_plies,
+                device=args.device,
+            )
+    except Interrupted as stop:
+        kept = f"; the finished games are recorded in {_record_path(record, game)}" if record is not None else ""
+        print(f"interrupted{kept}", file=sys.stderr)
+        return stop.code
     elo, lo, hi = res.elo()
     if args.json:
         out = {

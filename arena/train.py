@@ -9,7 +9,9 @@ steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.
 A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
 (full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
 replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
-Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's.
+Only the last `keep_checkpoints` checkpoints stay on disk, plus every `milestone_every`-th iteration's. The run
+directory is a `core.run.RunDir` (the run loop every job shares): Ctrl-C or SIGTERM stops the run with one line,
+`interrupted at iteration N; resume with gamelab train GAME --resume RUN`, exit status 130 or 143.
 
 `--resume` reads the newest checkpoint; when that file is torn (unreadable), it falls back to the newest good one
 before it and says so in one line (a checkpoint refused as unsafe or of an old format is an error naming it, with no
@@ -26,7 +28,6 @@ generators afterwards, so it changes nothing in the training itself.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -51,13 +52,12 @@ from agents.players import make_player
 from agents.selfplay import SelfPlay
 from arena.elo import format_elo
 from arena.strength import measure_strength
-from core.checkpoint import CheckpointError, DamagedCheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from core.config import ConfigError, config_to_dict
 from core.device import pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job, ranged
-from core.metrics import MetricsLog, plot_metrics, read_metrics
+from core.metrics import plot_metrics, read_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
-from core.run import make_run_dir, write_json_atomic
+from core.run import RunDir, make_run_dir, rearm_interrupts
 from core.seeding import rng_state, seed_everything, set_rng_state
 from envs import get_game
 from envs.base import Game
@@ -95,59 +95,25 @@ def _checkpoint_payload(
     }
 
 
-def _truncate_metrics(path: Path, iteration: int, record: dict | None) -> None:
-    """Drop metrics lines written after the checkpoint a run resumes from; restore its own line if it is missing."""
-    kept = [r for r in read_metrics(path) if int(r.get("iteration", 0)) <= iteration] if path.is_file() else []
-    if record is not None and not any(int(r.get("iteration", 0)) == iteration for r in kept):
-        kept.append(record)
-    atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+def _run_dir(path: Path, cfg: TrainConfig | None = None) -> RunDir:
+    """The run directory's checkpoints: iter_NNNNNN.pt, the last `keep_checkpoints` plus the milestones."""
+    keep = {"keep": cfg.keep_checkpoints, "milestone_every": cfg.milestone_every} if cfg is not None else {}
+    return RunDir(path, kind="alphazero", prefix="iter", digits=6, **keep)
 
 
-def _checkpoints(folder: Path) -> list[Path]:
-    """A run's iteration checkpoints, oldest first (iter_NNNNNN.pt sorts by iteration)."""
-    return sorted(p for p in folder.glob("iter_*.pt") if p.is_file()) if folder.is_dir() else []
-
-
-def _resume_point(run: Path) -> tuple[dict, Path]:
-    """The payload and path of the checkpoint a run resumes from: its newest one, or when that file is torn
-    (`DamagedCheckpointError`), the newest good one before it, saying so in one line. A checkpoint refused for
-    another reason (unsafe, old format, another kind) is an error naming it: no fallback past it.
-
-    Raises:
-        ConfigError: no checkpoint, no good one, or one refused.
-    """
-    paths = _checkpoints(run / "checkpoints")
-    if not paths:
-        raise ConfigError(f"{run}: no checkpoint to resume from")
-    for newer, path in zip([None, *paths[::-1]], paths[::-1]):
-        try:
-            payload = load_checkpoint(path, kind="alphazero")
-        except DamagedCheckpointError as err:
-            if path == paths[0]:
-                raise ConfigError(f"{err}; no earlier checkpoint to fall back to") from err
-            continue
-        except CheckpointError as err:
-            raise ConfigError(str(err)) from err
-        if newer is not None:
-            skipped = ", ".join(p.name for p in paths if p > path)
-            print(f"warning: {skipped} damaged (unreadable); resuming from the previous good checkpoint {path.name}")
-        return payload, path
-    raise AssertionError("unreachable")
-
-
-def _prune_checkpoints(folder: Path, iteration: int, cfg: TrainConfig) -> None:
-    """Delete the checkpoints older than the last `cfg.keep_checkpoints` that are not milestones."""
-    for path in _checkpoints(folder):
-        k = int(path.stem.split("_")[-1])
-        milestone = cfg.milestone_every > 0 and k % cfg.milestone_every == 0
-        if k <= iteration - cfg.keep_checkpoints and not milestone:
-            path.unlink(missing_ok=True)
+def _preset_names(argv: list[str]) -> list[str]:
+    """The presets of the game named first on the command line (for --help), or none."""
+    try:
+        return sorted(load_presets(argv[0])) if argv and not argv[0].startswith("-") else []
+    except (ConfigError, ValueError, OSError):
+        return []
 
 
 def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | None]:
     """(config, options, the checkpoint payload to resume from or None, its path). Raises ConfigError."""
+    note = "per game; name GAME first to list its presets"
     parser = job_parser("gamelab train", "AlphaZero self-play training for a board game.", TrainConfig,
-                        presets=("tiny", "cpu", "gpu"))  # fmt: skip
+                        presets=_preset_names(argv), presets_note=note)  # fmt: skip
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -162,7 +128,7 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
     resumed: dict = {}
 
     def saved_config(run: Path, args) -> dict:
-        payload, path = _resume_point(run)
+        payload, path = _run_dir(run).resume_point()
         if payload["game"]["name"] != args.game:
             raise ConfigError(f"{path} is a {payload['game']['name']} run, not {args.game}")
         resumed.update(payload=payload, path=path)
@@ -195,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = make_run_dir("train", game.name, cfg.seed, root=args.runs)
     else:
         run_dir = Path(args.resume)
+    run = _run_dir(run_dir, cfg)
     net = make_net(game, cfg).to(device)
     optimizer = make_optimizer(net, cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
     scheduler = make_scheduler(optimizer, cfg.scheduler, total_steps=cfg.total_steps, warmup_steps=cfg.warmup_steps)
@@ -216,83 +183,97 @@ def main(argv: list[str] | None = None) -> int:
         np_gen.bit_generator.state = resume["sample_rng"]
         selfplay.load_state_dict(resume["selfplay"])
         eval_state = resume.get("eval_state", eval_state)
-        _truncate_metrics(run_dir / "metrics.jsonl", iteration, resume.get("record"))
+        run.truncate_metrics(iteration, key="iteration", record=resume.get("record"))
         print(f"resuming {run_dir} from {ckpt_path.name}: iteration {iteration}, step {step}, buffer {len(buffer)}")
-    write_json_atomic(run_dir / "config.json", {"game": game.name, "options": game.options, **config_to_dict(cfg)})
+    run.write_config({"game": game.name, "options": game.options, **config_to_dict(cfg)})
     net.eval()
     n_params = sum(p.numel() for p in net.parameters())
     print(f"run {run_dir} | {game.name} | device {device} | net {cfg.blocks}x{cfg.channels} ({n_params} params)")
 
-    log = MetricsLog(run_dir / "metrics.jsonl")
-    record, last_plot, pool = None, time.perf_counter(), None
-    try:
-        if cfg.actors > 0:
-            # Ray is imported here, by runs with actors only: the single-process path never loads it
-            from arena.actors import ActorPool
+    with run.interruptible("iteration", f"gamelab train {game.name} --resume {run_dir}") as at:
+        at.value = iteration
+        log = run.metrics()
+        record, last_plot, pool = None, time.perf_counter(), None
+        try:
+            if cfg.actors > 0:
+                # Ray is imported here, by runs with actors only: the single-process path never loads it
+                from arena.actors import ActorPool
 
-            try:
-                pool = ActorPool(game, cfg, run_dir, iteration, address=args.ray_address, actor_gpus=args.actor_gpus)
-            except Exception as err:  # Ray's own errors: no cluster at the address, a node that did not start
-                first = (str(err).strip().splitlines() or [""])[0]
-                print(f"error: could not start Ray ({type(err).__name__}: {first})", file=sys.stderr)
-                return 1
-        while iteration < cfg.iterations:
-            if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
-                print(f"time limit of {cfg.minutes} minutes reached")
-                break
-            t0 = time.perf_counter()
-            if pool is None:
-                data, sp = selfplay.run(network_evaluator(net, device), cfg.positions_per_iteration, show_progress=show)
-                buffer.add(data)
-                t1 = time.perf_counter()
-                losses = train_steps(
-                    net, optimizer, scheduler, buffer, cfg, np_gen, device, cfg.steps_per_iteration, show_progress=show
-                )
-                t2 = time.perf_counter()
-                rates = {"positions_per_s": sp["positions"] / max(t1 - t0, 1e-9),
-                         "simulations_per_s": sp["simulations"] / max(t1 - t0, 1e-9)}  # fmt: skip
-            else:
-                pool.publish(net, iteration)  # the weights this iteration trains from, as version `iteration`
-                sp, losses, wait_s, train_s = pool.iteration(net, optimizer, scheduler, buffer, np_gen, device)
-                t2 = time.perf_counter()
-                t1 = t2 - train_s  # selfplay_s: the learner's time waiting for positions
-                rates = {"positions_per_s": sp["positions"] / max(t2 - t0, 1e-9),
-                         "simulations_per_s": sp["simulations"] / max(t2 - t0, 1e-9), "wait_s": wait_s}  # fmt: skip
-            iteration += 1
-            step += cfg.steps_per_iteration
-            ckpt = run_dir / "checkpoints" / f"iter_{iteration:06d}.pt"
-            payload = _checkpoint_payload(
-                game, net, optimizer, scheduler, cfg, iteration, step, buffer, np_gen, selfplay,
-                {"eval_state": eval_state, "positions_total": buffer.positions_total},
-            )  # fmt: skip
-            evals = {}
-            if cfg.eval_every > 0 and iteration % cfg.eval_every == 0:
-                previous = _previous_net(ckpt.with_name(f"iter_{iteration - 1:06d}.pt"), cfg, device)
-                records = eval_state.setdefault("records", [])
-                evals = measure_strength(game, net, previous, settings, cfg, records, device, iteration)
-                set_rng_state(payload["rng"])  # evaluation leaves the training's random streams untouched
-            t3 = time.perf_counter()
-            record = log.log(
-                iteration=iteration, step=step, games=sp["games"], positions=sp["positions"],
-                positions_total=buffer.positions_total, buffer=len(buffer), **rates, mean_length=sp["mean_length"],
-                first_wins=sp["first_wins"], draws=sp["draws"], second_wins=sp["second_wins"],
-                selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
-                **{k: sp[k] for k in _ACTOR_KEYS if k in sp}, **_distinct(cfg, buffer), **losses, **evals,
-            )  # fmt: skip
-            # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
-            payload.update(eval_state=eval_state, record=record)
-            save_checkpoint(ckpt, payload, kind="alphazero")
-            _prune_checkpoints(ckpt.parent, iteration, cfg)
-            print(_summary(record), flush=True)
-            if time.perf_counter() - last_plot > PLOT_EVERY_S:  # plotting costs about a second: not every iteration
-                _plot(run_dir, record)
-                last_plot = time.perf_counter()
-    finally:
-        if pool is not None:
-            pool.close()
-        log.close()
-        if record is not None:
-            _plot(run_dir, record)
+                try:
+                    pool = ActorPool(
+                        game, cfg, run_dir, iteration, address=args.ray_address, actor_gpus=args.actor_gpus
+                    )
+                except Exception as err:  # Ray's own errors: no cluster at the address, a node that did not start
+                    first = (str(err).strip().splitlines() or [""])[0]
+                    print(f"error: could not start Ray ({type(err).__name__}: {first})", file=sys.stderr)
+                    return 1
+                rearm_interrupts()  # Ray's native handlers would print a stack dump on SIGTERM
+            while iteration < cfg.iterations:
+                if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
+                    print(f"time limit of {cfg.minutes} minutes reached")
+                    break
+                t0 = time.perf_counter()
+                if pool is None:
+                    data, sp = selfplay.run(
+                        network_evaluator(net, device), cfg.positions_per_iteration, show_progress=show
+                    )
+                    buffer.add(data)
+                    t1 = time.perf_counter()
+                    losses = train_steps(
+                        net,
+                        optimizer,
+                        scheduler,
+                        buffer,
+                        cfg,
+                        np_gen,
+                        device,
+                        cfg.steps_per_iteration,
+                        show_progress=show,
+                    )
+                    t2 = time.perf_counter()
+                    rates = {"positions_per_s": sp["positions"] / max(t1 - t0, 1e-9),
+                             "simulations_per_s": sp["simulations"] / max(t1 - t0, 1e-9)}  # fmt: skip
+                else:
+                    pool.publish(net, iteration)  # the weights this iteration trains from, as version `iteration`
+                    sp, losses, wait_s, train_s = pool.iteration(net, optimizer, scheduler, buffer, np_gen, device)
+                    t2 = time.perf_counter()
+                    t1 = t2 - train_s  # selfplay_s: the learner's time waiting for positions
+                    rates = {"positions_per_s": sp["positions"] / max(t2 - t0, 1e-9),
+                             "simulations_per_s": sp["simulations"] / max(t2 - t0, 1e-9), "wait_s": wait_s}  # fmt: skip
+                iteration += 1
+                step += cfg.steps_per_iteration
+                payload = _checkpoint_payload(
+                    game, net, optimizer, scheduler, cfg, iteration, step, buffer, np_gen, selfplay,
+                    {"eval_state": eval_state, "positions_total": buffer.positions_total},
+                )  # fmt: skip
+                evals = {}
+                if cfg.eval_every > 0 and iteration % cfg.eval_every == 0:
+                    previous = _previous_net(run.checkpoint_path(iteration - 1), cfg, device)
+                    records = eval_state.setdefault("records", [])
+                    evals = measure_strength(game, net, previous, settings, cfg, records, device, iteration)
+                    set_rng_state(payload["rng"])  # evaluation leaves the training's random streams untouched
+                t3 = time.perf_counter()
+                record = log.log(
+                    iteration=iteration, step=step, games=sp["games"], positions=sp["positions"],
+                    positions_total=buffer.positions_total, buffer=len(buffer), **rates, mean_length=sp["mean_length"],
+                    first_wins=sp["first_wins"], draws=sp["draws"], second_wins=sp["second_wins"],
+                    selfplay_s=t1 - t0, train_s=t2 - t1, eval_s=t3 - t2, elapsed_s=time.perf_counter() - start,
+                    **{k: sp[k] for k in _ACTOR_KEYS if k in sp}, **_distinct(cfg, buffer), **losses, **evals,
+                )  # fmt: skip
+                # the iteration is complete once its checkpoint exists: written last, with its evaluation and metrics
+                payload.update(eval_state=eval_state, record=record)
+                run.save(iteration, payload)
+                at.value = iteration
+                print(_summary(record), flush=True)
+                if time.perf_counter() - last_plot > PLOT_EVERY_S:  # plotting costs about a second: not every iteration
+                    _plot(run_dir, record)
+                    last_plot = time.perf_counter()
+        finally:
+            if pool is not None:
+                pool.close()
+            log.close()
+    if record is not None:  # not after an interruption: the user is waiting for the prompt
+        _plot(run_dir, record)
     print(f"done: {iteration} iterations, {step} steps; run dir {run_dir}")
     return 0
 

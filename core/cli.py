@@ -77,7 +77,11 @@ def _dispatch(table: dict[str, tuple[str, str]], argv: list[str], prog: str) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run a gamelab subcommand. Returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    return _dispatch(COMMANDS, argv, "gamelab")
+    try:
+        return _dispatch(COMMANDS, argv, "gamelab")
+    except KeyboardInterrupt:  # Ctrl-C outside a run loop (which says where it stopped): one line, no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,18 +1,33 @@
 """Job configuration: one frozen dataclass per job, presets from small TOML files, `--key=value` overrides.
 
 An unknown key or a value of the wrong type is a `ConfigError` naming the key, never silently ignored.
+
+A field is documented by the comment on its own line, as tyro reads CleanRL's `Args`:
+
+    lr: float = bounded(2e-3, gt=0)  # learning rate of the optimizer
+
+`field_help` collects those one-line helps with each field's type, default and range for `--help` (`core.job`).
+
+A field may embed another frozen dataclass (`embedded`: TrainConfig's search settings are the one `SearchSettings`):
+its fields are then options of the job under flat names (`--simulations` sets `search.num_simulations`). Presets,
+`--key=value`, `--help` and saved configs (`config_to_dict`) all see the flat names, so a run saved before the
+embedding reads as one saved after it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import io
 import math
 import os
+import tokenize
 import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "ConfigError",
@@ -24,6 +39,10 @@ __all__ = [
     "load_toml_presets",
     "config_to_dict",
     "config_from_dict",
+    "FieldHelp",
+    "field_help",
+    "embedded",
+    "flat_fields",
 ]
 
 T = TypeVar("T")
@@ -79,19 +98,78 @@ def parse_config(
 
 
 def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
-    """Build a dataclass from a dict, converting strings to the field types; unknown keys are an error."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
+    """Build a dataclass from a dict, converting strings to the field types; unknown keys are an error.
+
+    The fields of an `embedded` dataclass are given under their flat names (or as one dict under the field's name).
+    """
+    flat = flat_fields(cls)
+    nested = {f.name: f for f in dataclasses.fields(cls) if "embedded" in f.metadata}
+    unknown = sorted(k for k in values if k not in flat and not (k in nested and isinstance(values[k], dict)))
     if unknown:
-        raise ConfigError(f"unknown config key(s) for {cls.__name__}: {', '.join(unknown)}; known: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {name: _convert(name, value, hints[name]) for name, value in values.items()}
+        raise ConfigError(f"unknown config key(s) for {cls.__name__}: {', '.join(unknown)}; known: {', '.join(flat)}")
+    kwargs: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {name: {} for name in nested}
+    for key, value in values.items():
+        if key in nested and isinstance(value, dict):  # the embedded settings as one table
+            renames = nested[key].metadata["embedded"]
+            value = {renames.get(k, k): v for k, v in value.items()}
+            extra = sorted(set(value) - {k for k, (owner, _, _) in flat.items() if owner == key})
+            if extra:
+                raise ConfigError(f"unknown config key(s) for {cls.__name__}.{key}: {', '.join(extra)}")
+            for sub_key, sub_value in value.items():
+                _, sub, hint = flat[sub_key]
+                parts[key][sub] = _convert(sub_key, sub_value, hint)
+            continue
+        owner, name, hint = flat[key]
+        if owner is None:
+            kwargs[name] = _convert(key, value, hint)
+        else:
+            parts[owner][name] = _convert(key, value, hint)
     try:
+        for owner, changes in parts.items():
+            if changes:
+                kwargs[owner] = dataclasses.replace(nested[owner].default_factory(), **changes)
         cfg = cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"invalid {cls.__name__}: {err}") from err
     check_ranges(cfg)
     return cfg
+
+
+def embedded(default: Any, *, names: dict[str, str] | None = None) -> Any:
+    """A dataclass field holding `default`, a frozen dataclass whose fields are options of the job under flat
+    names: a field's own name, or `names[field]` (`embedded(SearchSettings(...), names={"num_simulations":
+    "simulations"})`)."""
+    return dataclasses.field(default_factory=lambda: default, metadata={"embedded": dict(names or {})})
+
+
+def flat_fields(cls: type) -> dict[str, tuple[str | None, str, Any]]:
+    """{flat name: (embedding field or None, field name, type hint)} of every option of a config dataclass, in
+    declaration order, the fields of `embedded` dataclasses in their place."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[str | None, str, Any]] = {}
+    for f in dataclasses.fields(cls):
+        if "embedded" not in f.metadata:
+            out[f.name] = (None, f.name, hints[f.name])
+            continue
+        inner = type(f.default_factory())
+        inner_hints = typing.get_type_hints(inner)
+        for g in dataclasses.fields(inner):
+            out[f.metadata["embedded"].get(g.name, g.name)] = (f.name, g.name, inner_hints[g.name])
+    return out
+
+
+def _flat_field_objects(cls: type) -> list[tuple[str, Any, dataclasses.Field, type]]:
+    """(flat name, holder default or None, dataclasses.Field, declaring class) of every option, in order."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if "embedded" not in f.metadata:
+            out.append((f.name, None, f, cls))
+            continue
+        inner_default = f.default_factory()
+        for g in dataclasses.fields(inner_default):
+            out.append((f.metadata["embedded"].get(g.name, g.name), inner_default, g, type(inner_default)))
+    return out
 
 
 def bounded(
@@ -126,16 +204,31 @@ def check_range(name: str, value: Any, limits: dict[str, float]) -> None:
 
 
 def check_ranges(cfg: Any) -> None:
-    """Check every field declared with `bounded` against its range; a ConfigError names the field and the value."""
+    """Check every field declared with `bounded` against its range (those of `embedded` dataclasses too, by their
+    flat names); a ConfigError names the field and the value."""
     for f in dataclasses.fields(cfg):
+        if "embedded" in f.metadata:
+            inner = getattr(cfg, f.name)
+            for g in dataclasses.fields(inner):
+                if g.metadata.get("range"):
+                    check_range(f.metadata["embedded"].get(g.name, g.name), getattr(inner, g.name), g.metadata["range"])
+            continue
         limits = f.metadata.get("range")
         if limits:
             check_range(f.name, getattr(cfg, f.name), limits)
 
 
 def config_to_dict(cfg: Any) -> dict:
-    """A dataclass config as a plain dict (for JSON, checkpoints)."""
-    return dataclasses.asdict(cfg)
+    """A dataclass config as a plain dict (for JSON, checkpoints); `embedded` fields are written flat, in place."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if "embedded" in f.metadata:
+            names = f.metadata["embedded"]
+            out.update((names.get(g.name, g.name), getattr(value, g.name)) for g in dataclasses.fields(value))
+        else:
+            out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return out
 
 
 def convert_value(name: str, value: Any, hint: Any) -> Any:
@@ -213,3 +306,66 @@ def _convert(name: str, value: Any, hint: Any) -> Any:
             raise ConfigError(f"{name}: expected a table, got {value!r}")
         return value
     return value
+
+
+class FieldHelp(NamedTuple):
+    """What `--help` shows of one config field."""
+
+    name: str
+    type: str  # "int", "float", "bool", "str", "a|b|c" for a Literal
+    default: Any
+    range: str  # ">= 1", "> 0, <= 1", or ""
+    help: str  # the comment on the field's line ("" when it has none)
+    limits: dict  # the range as `bounded` declares it: {"ge": 1}
+
+
+def field_help(cls: type) -> list[FieldHelp]:
+    """Type, default, range and one-line help of every option of a config dataclass (the fields of `embedded` ones
+    by their flat names, in place), in declaration order; the help is the `# comment` on the field's line in the
+    class source (a class without source gets no help texts)."""
+    hints = {name: hint for name, (_, _, hint) in flat_fields(cls).items()}
+    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    out = []
+    for name, holder, f, owner in _flat_field_objects(cls):
+        if holder is not None:
+            default = getattr(holder, f.name)
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else None
+        limits = dict(f.metadata.get("range", {}))
+        shown = ", ".join(f"{signs[k]} {v}" for k, v in limits.items())
+        text = _field_comments(owner).get(f.name, "")
+        out.append(FieldHelp(name, _type_name(hints[name]), default, shown, text, limits))
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return "|".join(str(a) if a != "" else "''" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        shown = [_type_name(a) for a in args if a is not type(None) and a.__module__ == "builtins"]
+        return " or ".join(shown) + (" or none" if type(None) in args else "")
+    if origin in (tuple, list):
+        return f"{getattr(origin, '__name__', origin)} of {', '.join(_type_name(a) for a in args if a is not ...)}"
+    return getattr(hint, "__name__", str(hint))
+
+
+@functools.cache
+def _field_comments(cls: type) -> dict[str, str]:
+    """{field: its line's comment} from the class source, for the fields of `cls` and of its dataclass bases."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or klass is object:
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        names = {f.name for f in dataclasses.fields(klass)}
+        line_names: dict[int, str] = {}
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME and token.start[1] == 4 and token.string in names:
+                line_names.setdefault(token.start[0], token.string)  # `    name: type = ...` at class-body indent
+            elif token.type == tokenize.COMMENT and token.start[0] in line_names:
+                comments[line_names[token.start[0]]] = token.string.lstrip("#").strip()
+    return comments

@@ -17,16 +17,23 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import typing
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.config import ConfigError, check_range, config_from_dict, config_to_dict, convert_value
+from core.config import (
+    ConfigError,
+    check_range,
+    config_from_dict,
+    config_to_dict,
+    convert_value,
+    field_help,
+    flat_fields,
+)
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -34,6 +41,7 @@ __all__ = [
     "Job",
     "JobParser",
     "job_parser",
+    "config_help",
     "parse_job",
     "fail",
     "option_type",
@@ -46,6 +54,11 @@ DEFAULT_THREADS = 1  # small nets gain nothing from more; busy OpenMP threads fi
 
 class JobParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one `error: ...` line and exit status 2 (no usage dump)."""
+
+    fields_help = ""  # the config fields, listed after the options (`config_help`)
+
+    def format_help(self) -> str:
+        return super().format_help() + (f"\n{self.fields_help}\n" if self.fields_help else "")
 
     def error(self, message: str) -> NoReturn:
         message = message.removeprefix("argument ")  # "argument --games: ..." -> "--games: ..."
@@ -75,10 +88,11 @@ def option_type(config_cls: type, name: str) -> Callable:
     """An argparse `type` for an option that sets field `name` of a config dataclass: the text is read as the
     field's type and checked against the range the field declares (`core.config.bounded`), so a command's option
     and its config share one declaration of what is valid."""
-    field = next((f for f in dataclasses.fields(config_cls) if f.name == name), None)
-    if field is None:
+    found = {f.name: f for f in field_help(config_cls)}.get(name)
+    if found is None:
         raise KeyError(f"{config_cls.__name__} has no field {name!r}")
-    return _option_type(name, typing.get_type_hints(config_cls)[name], dict(field.metadata.get("range", {})))
+    _, _, hint = flat_fields(config_cls)[name]
+    return _option_type(name, hint, found.limits)
 
 
 def _option_type(name: str, hint: Any, limits: dict) -> Callable:
@@ -95,22 +109,39 @@ def _option_type(name: str, hint: Any, limits: dict) -> Callable:
     return convert
 
 
-def job_parser(prog: str, description: str, config_cls: type, *, presets: Iterable[str] = ()) -> JobParser:
-    """A parser with the options every job shares; the job adds its positionals and own options to it."""
-    fields = ", ".join(f.name for f in dataclasses.fields(config_cls))
-    parser = JobParser(
-        prog=prog,
-        description=description,
-        epilog=f"Config fields ({config_cls.__name__}), each as --key=value or --key value: {fields}",
-    )
-    names = ", ".join(presets)
-    parser.add_argument("--preset", default=None, help=f"named preset{f' ({names})' if names else ''}")
+def job_parser(
+    prog: str, description: str, config_cls: type, *, presets: Iterable[str] = (), presets_note: str = ""
+) -> JobParser:
+    """A parser with the options every job shares; the job adds its positionals and own options to it.
+
+    `--help` lists every field of `config_cls` with its type, default, range and the help its line's comment gives
+    (`core.config.field_help`), and the names of `presets` (or `presets_note` where there are none to name).
+    """
+    parser = JobParser(prog=prog, description=description)
+    parser.fields_help = config_help(config_cls)
+    names = ", ".join(presets) or presets_note
+    parser.add_argument("--preset", default=None, help=f"named preset: {names}" if names else "named preset (none)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
     parser.add_argument("--runs", default=DEFAULT_RUNS, metavar="DIR", help="folder holding run directories")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch CPU threads (default 1)")
     parser.add_argument("--dry-run", action="store_true", help="one quick run on a tiny budget, as a check")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     return parser
+
+
+def config_help(config_cls: type, width: int = 120) -> str:
+    """The config fields as `--help` lists them: `--name TYPE (default D; RANGE)  help`, one field a line."""
+    rows = []
+    for f in field_help(config_cls):
+        default = "''" if f.default == "" else f.default
+        rows.append((f"  --{f.name} {f.type.upper() if f.type.isidentifier() else f.type}", default, f))
+    pad = min(max(len(left) for left, _, _ in rows) + 2, 40)
+    lines = [f"config fields of {config_cls.__name__} (--key=value or --key value; dashes or underscores):"]
+    for left, default, f in rows:
+        text = f"(default {default}{'; ' + f.range if f.range else ''}) {f.help}".rstrip()
+        lead = left.ljust(pad) if len(left) < pad else left + "\n" + " " * pad
+        lines.append(lead + textwrap.shorten(text, width - pad, placeholder=" ..."))
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -187,8 +218,8 @@ def parse_job(
 
 def _overrides(rest: list[str], config_cls: type) -> dict[str, str]:
     """`--key=value`, `--key value` and bare bool `--key` tokens as {field: text}; anything else is an error."""
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    bools = {name for name, f in fields.items() if f.type in (bool, "bool")}
+    fields = flat_fields(config_cls)
+    bools = {name for name, (_, _, hint) in fields.items() if hint is bool}
     values: dict[str, str] = {}
     i = 0
     while i < len(rest):

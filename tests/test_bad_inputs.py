@@ -6,8 +6,18 @@ The table runs each command in-process (`core.cli.main`).
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pygame
 import pytest
+from killed_runs import WAIT_S, wait_for_checkpoint
 
 from arena import evaluate
 from core.cli import main
@@ -181,3 +191,65 @@ def test_bad_input_is_one_error_line(line, named, workdir, capsys):
 def test_evaluate_bad_input_is_one_error_line(argv, named, workdir, capsys):
     code, err = _run(evaluate.main, argv, capsys)
     _check(code, err, named)
+
+
+# Interruptions: Ctrl-C (SIGINT) and `kill` (SIGTERM) of a real process, once it has written `wait_for`. Expected: one
+# line starting with `line` (no traceback, no native stack dump), exit 130 / 143, and the `resume with ...` command it
+# names, given `more` budget, runs on from the last checkpoint to `done`. (command, wait_for, line, more, done)
+_TRAIN = "--quiet --num_games 8 --simulations 4 --positions_per_iteration 16 --steps_per_iteration 2 --batch_size 16"
+INTERRUPTIONS = [
+    (f"train tictactoe --preset tiny --iterations 1000 {_TRAIN}", "*/checkpoints/iter_000001.pt",
+     "interrupted at iteration ", "--iterations {n+1}", "iter_{n+1:06d}.pt"),
+    ("gan train --preset tiny --steps 100000 --eval_samples 0", "*/checkpoints/step_0000000.pt",
+     "interrupted at step ", "--steps {last+2}", "step_{last+2:07d}.pt"),
+    ("style train brick --preset tiny --steps 100000 --checkpoint_every 1", "*/checkpoints/step_000001.pt",
+     "interrupted at step ", "--steps {last+1}", "step_{last+1:06d}.pt"),
+    ("match tictactoe random random --games 100000 --batch 2 --quiet --record games.jsonl", "games.jsonl",
+     "interrupted; the finished games are recorded in games.jsonl", "", ""),
+]  # fmt: skip
+_FAST = {("gan", "SIGTERM"), ("match", "SIGINT")}  # the default run; the other cases are marked slow
+
+
+@pytest.mark.parametrize(
+    "case, signame",
+    [
+        pytest.param(
+            case,
+            sig,
+            id=f"{case[0].split()[0]}-{sig}",
+            marks=() if (case[0].split()[0], sig) in _FAST else pytest.mark.slow,
+        )  # fmt: skip
+        for case in INTERRUPTIONS
+        for sig in ("SIGINT", "SIGTERM")
+    ],
+)
+def test_an_interrupted_command_says_one_line_and_resumes(case, signame, tmp_path):
+    command, wait_for, line, more, done = case
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+
+    def gamelab(argv: list[str]) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "core.cli", *argv], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+    proc = gamelab([*command.split(), "--runs", "runs"] if command.split()[0] != "match" else command.split())
+    wait_for_checkpoint(proc, tmp_path / ("runs" if "checkpoints" in wait_for else ""), wait_for)
+    time.sleep(random.uniform(0.0, 1.0))  # a random moment of the loop
+    os.kill(proc.pid, getattr(signal, signame))
+    out, err = proc.communicate(timeout=WAIT_S)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
+    assert len(lines) == 1 and lines[0].startswith(line), err  # no traceback, no stack dump
+    if command.startswith("match"):
+        records = (tmp_path / "games.jsonl").read_text().splitlines()
+        assert records and all(json.loads(r)["moves"] for r in records)  # whole records only
+        return
+    n = int(lines[0].removeprefix(line).split(";")[0])
+    last = int(lines[0].split("last checkpoint at step ")[1].split(";")[0]) if "last checkpoint" in lines[0] else n
+    resume = lines[0].split("resume with gamelab ")[1].split()
+    extra = more.replace("{n+1}", str(n + 1)).replace("{last+1}", str(last + 1)).replace("{last+2}", str(last + 2))
+    again = gamelab([*resume, *extra.split()])
+    out, err = again.communicate(timeout=WAIT_S)
+    assert again.returncode == 0, err
+    name = done.replace("{n+1:06d}", f"{n + 1:06d}").replace("{last+2:07d}", f"{last + 2:07d}")
+    name = name.replace("{last+1:06d}", f"{last + 1:06d}")
+    assert (tmp_path / resume[resume.index("--resume") + 1] / "checkpoints" / name).is_file(), err

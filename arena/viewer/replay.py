@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pygame
 
+from agents.mcts import PLAY_SIMULATIONS
 from arena.pgn import to_pgn
 from arena.records import to_sgf
 from arena.viewer.controller import Viewer
 from arena.viewer.play import render_screenshot
 from arena.viewer.recording import load_records, load_session
 from core.checkpoint import atomic_write
+from core.job import ranged
 
 __all__ = ["main"]
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=int, default=-1, help="which game of the file (default: the last)")
     p.add_argument("--list", action="store_true", help="list the games in the file and exit")
     p.add_argument("--opponent", default="bundled", help="agent to continue against (player spec)")
-    p.add_argument("--sims", type=int, default=400)
+    p.add_argument("--sims", type=ranged(int, ge=1), default=PLAY_SIMULATIONS,
+                   help=f"search simulations per move of the agent (default {PLAY_SIMULATIONS})")  # fmt: skip
     p.add_argument(
         "--move",
         type=int,

@@ -9,7 +9,8 @@ bit-for-bit (G, D, EMA, both optimizers, step, augmentation state, every rank's 
 checkpoint, and `--resume RUN` continues exactly, whenever the run was killed; learning rates, betas, EMA decay,
 augmentation targets and budgets may change on resume, the data, image size and network shape may not. A
 non-finite loss rewinds to the last good checkpoint. Under `torchrun` the same loop runs with DDP (core.distributed);
-rank 0 writes files.
+rank 0 writes files. The run directory is a `core.run.RunDir`: `--resume` falls back past a torn newest checkpoint,
+and Ctrl-C or SIGTERM stops the run with one line (`interrupted at step N; ...`), exit status 130 or 143.
 
 Run files (runs/gan__NAME__SEED__TIME/): config.json, metrics.jsonl, metrics.png, checkpoints/step_NNNNNNN.pt,
 samples/step_NNNNNNN.png (fixed noise, EMA generator) and samples/latest.png.
@@ -30,19 +31,19 @@ from typing import Literal
 
 import torch
 
-from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError, load_checkpoint
 from core.config import ConfigError, bounded, check_ranges, config_to_dict, load_toml_presets
 from core.distributed import all_reduce_max, all_reduce_sum, broadcast_object, gather_objects, setup_distributed
 from core.job import fail, job_parser, parse_job
-from core.metrics import MetricsLog, keep_metrics, plot_metrics
+from core.metrics import plot_metrics
 from core.optim import load_optimizer_state
 from core.progress import progress
-from core.run import make_run_dir, write_json_atomic
+from core.run import RunDir, make_run_dir
 from core.seeding import rng_state, seed_everything, set_rng_state
 from generative.data import dataset_hash, load_dataset
 
 from .augment import OPS
-from .models import KIND, find_checkpoint
+from .models import KIND
 from .monitor import collapse_alarm, make_probe, probe_quality, write_samples
 from .step import Parts, build_parts, train_step
 
@@ -63,33 +64,33 @@ class GanConfig:
     arch: Literal["dcgan", "sngan", "wgan-gp"] = "dcgan"
     loss: Literal["", "ns", "hinge", "wgan"] = ""  # "": dcgan ns, sngan hinge, wgan-gp wgan
     cond: bool = False  # class-conditional (needs labels): label embedding in G, projection D
-    z_dim: int = bounded(64, ge=1)
-    g_width: int = bounded(32, ge=1)
-    d_width: int = bounded(32, ge=1)
+    z_dim: int = bounded(64, ge=1)  # latent size Z
+    g_width: int = bounded(32, ge=1)  # base channel width of the generator
+    d_width: int = bounded(32, ge=1)  # base channel width of the discriminator
     batch: int = bounded(64, ge=1)  # per process
     steps: int = bounded(2000, ge=0)  # generator updates
     minutes: float = bounded(0.0, ge=0)  # wall-clock budget of this process (0: none); then the run saves and stops
-    lr_g: float = bounded(2e-4, gt=0)
-    lr_d: float = bounded(2e-4, gt=0)
-    beta1: float = bounded(0.5, ge=0, lt=1)
-    beta2: float = bounded(0.999, ge=0, lt=1)
+    lr_g: float = bounded(2e-4, gt=0)  # learning rate of the generator
+    lr_d: float = bounded(2e-4, gt=0)  # learning rate of the discriminator
+    beta1: float = bounded(0.5, ge=0, lt=1)  # Adam beta1 of both optimizers
+    beta2: float = bounded(0.999, ge=0, lt=1)  # Adam beta2 of both optimizers
     n_critic: int = bounded(0, ge=0)  # D updates per G update (0: 5 for wgan-gp, else 1)
     gp_weight: float = bounded(10.0, ge=0)  # WGAN-GP
     r1_gamma: float = bounded(0.0, ge=0)  # R1 weight (0: off)
     r1_every: int = bounded(16, ge=1)  # lazy R1 interval
-    ema_decay: float = bounded(0.999, ge=0, lt=1)
+    ema_decay: float = bounded(0.999, ge=0, lt=1)  # decay of the generator's weight average (samples use it)
     augment: str = ""  # DiffAugment ops: color,translation,cutout ("": none)
     aug_p: float = bounded(0.0, ge=0, le=1)  # start (or fixed) augmentation probability
     ada_target: float = bounded(0.6, le=1)  # ADA target for E[sign D(real)] (<= 0: p stays fixed)
     ada_interval: int = bounded(4, ge=1)  # steps between p adjustments
     ada_speed: int = bounded(20000, ge=1)  # images over which p can move by 1
-    sample_every: int = bounded(250, ge=1)
-    ckpt_every: int = bounded(500, ge=1)
-    keep_ckpts: int = bounded(3, ge=1)
-    log_every: int = bounded(25, ge=1)
+    sample_every: int = bounded(250, ge=1)  # steps between sample grids and in-run quality checks
+    ckpt_every: int = bounded(500, ge=1)  # steps between checkpoints
+    keep_ckpts: int = bounded(3, ge=1)  # newest checkpoints kept on disk
+    log_every: int = bounded(25, ge=1)  # steps between metrics lines
     eval_samples: int = bounded(500, ge=0)  # samples for the in-run Frechet distance and coverage (0: off)
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0  # seeds every random generator of the run
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     precision: Literal["auto", "fp32"] = "auto"  # auto: bf16 autocast on CUDA
     channels_last: bool = True  # on CUDA
     compile: bool = False  # torch.compile G and D (CUDA)
@@ -139,23 +140,21 @@ def _restore(parts: Parts, payload: dict, data_gen: torch.Generator) -> int:
     return int(payload["step"])
 
 
-def _save(parts: Parts, run_dir: Path, step: int, data_gen: torch.Generator, extra: dict) -> Path:
+def _run_dir(path: str | os.PathLike, cfg: GanConfig | None = None) -> RunDir:
+    """The run directory's checkpoints: step_NNNNNNN.pt, the last `keep_ckpts` of them."""
+    return RunDir(path, kind=KIND, prefix="step", digits=7, keep=cfg.keep_ckpts if cfg is not None else 0)
+
+
+def _save(parts: Parts, run: RunDir, step: int, data_gen: torch.Generator, extra: dict) -> Path:
     payload = _payload(parts, step, data_gen, extra)  # every rank joins the gather
-    path = run_dir / "checkpoints" / f"step_{step:07d}.pt"
     if parts.rank != 0:
-        return path
-    save_checkpoint(path, payload, kind=KIND)
-    for old in sorted((run_dir / "checkpoints").glob("step_*.pt"))[: -parts.cfg.keep_ckpts]:
-        old.unlink(missing_ok=True)
-    return path
+        return run.checkpoint_path(step)
+    return run.save(step, payload)
 
 
 def _saved_config(run: Path, args: argparse.Namespace | None = None) -> dict:
     """The config a run's latest checkpoint was saved with (fields of GanConfig only), for --resume."""
-    if not run.is_dir():
-        raise ConfigError(f"cannot resume {run}: no such run directory")
-    path = find_checkpoint(run)
-    payload = load_checkpoint(path, kind=KIND)
+    payload, path = _run_dir(run).resume_point(say=False)  # train() says which checkpoint it continues from
     config = payload.get("config")
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: checkpoint holds no config")
@@ -222,82 +221,90 @@ def train(cfg: GanConfig, runs: str | os.PathLike = "runs", resume: str | os.Pat
 
     step, rewinds, ckpt = 0, 0, None
     if resume is not None:
-        run_dir = Path(resume)
-        ckpt = find_checkpoint(run_dir)
-        payload = load_checkpoint(ckpt, kind=KIND, map_location=device)
+        run = _run_dir(resume, cfg)
+        payload, ckpt = run.resume_point(map_location=device, say=rank == 0)
+        if rank == 0:
+            print(f"resuming {run.path} from {ckpt.name}", file=sys.stderr)
         step, rewinds = _restore(parts, payload, data_gen), payload.get("rewinds", 0)
         if rank == 0:  # the steps after the checkpoint are taken again: drop what the killed process logged of them
-            keep_metrics(run_dir / "metrics.jsonl", lambda r: r.get("step", 0) <= step)
+            run.truncate_metrics(step)
     else:
         name = cfg.name or f"{Path(cfg.data).stem or 'data'}-{cfg.arch}{'-cond' if cfg.cond else ''}"
-        run_dir = Path(broadcast_object(str(make_run_dir("gan", name, cfg.seed, root=runs)) if rank == 0 else None))
+        run = _run_dir(
+            broadcast_object(str(make_run_dir("gan", name, cfg.seed, root=runs)) if rank == 0 else None), cfg
+        )
+    run_dir = run.path
     extra = {"data_hash": dhash, "num_classes": k, "channels": x.shape[1]}
     if rank == 0:
-        write_json_atomic(run_dir / "config.json", {**config_to_dict(cfg), "model_config": parts.model_config,
-                                                    "data_hash": dhash, "world_size": world})  # fmt: skip
-    log = MetricsLog(run_dir / "metrics.jsonl") if rank == 0 else None
-    if log is not None:
-        log.log(step=step, event="resume" if resume else "start", fd_floor=probe.get("fd_floor"),
-                classifier_accuracy=probe.get("classifier_accuracy"), data_hash=dhash, images=len(x),
-                world_size=world, lr_g=cfg.lr_g, lr_d=cfg.lr_d)  # fmt: skip
-    last_ckpt = ckpt or _save(parts, run_dir, step, data_gen, {**extra, "rewinds": rewinds})
-    bar = _Bar(cfg, step, show=rank == 0)
-    last_log_time, last_log_step, record = time.time(), step, {}
-    fault_done = False
-    while step < cfg.steps:
-        fault = step == cfg.fault_step and not fault_done
-        fault_done = fault_done or fault
-        out = train_step(parts, batch_fn, step, fault=fault)
-        step += 1
-        finite = torch.isfinite(torch.stack([out["loss_d"], out["loss_g"], out["penalty"].to(out["loss_d"])]))
-        if float(all_reduce_sum(torch.tensor(0.0 if bool(finite.all()) else 1.0), device)) > 0:
-            rewinds += 1  # rewind to the last good checkpoint, then take a different random path
-            if rewinds > cfg.max_rewinds:
-                raise RuntimeError(f"non-finite losses at step {step}; gave up after {cfg.max_rewinds} rewinds")
-            payload = load_checkpoint(last_ckpt, kind=KIND, map_location=device)
-            bad_step, step = step, _restore(parts, payload, data_gen)
-            torch.manual_seed(cfg.seed + 7919 * rewinds + 1000 * rank + step)
-            data_gen.manual_seed(cfg.seed + 7919 * rewinds + 1000 * rank + step + 1)
-            if log is not None:
-                log.log(step=step, event="rewind", bad_step=bad_step, rewinds=rewinds, checkpoint=str(last_ckpt))
-            print(f"gan: non-finite loss at step {bad_step}; rewound to {last_ckpt}", file=sys.stderr)
-            continue
-        out_of_time = cfg.minutes > 0 and time.time() - bar.start > cfg.minutes * 60
-        if cfg.minutes > 0:
-            out_of_time = bool(all_reduce_max(torch.tensor(float(out_of_time)), device) > 0)
-        finished = step >= cfg.steps or out_of_time
-        if step % cfg.log_every == 0 or finished:
-            now = time.time()
-            rate = (step - last_log_step) * cfg.batch * world / max(now - last_log_time, 1e-9)
-            last_log_time, last_log_step = now, step
-            record = {k2: float(v) for k2, v in out.items()}
-            record.update(step=step, aug_p=parts.ada.p, rt=parts.ada.rt, images_per_s=rate, rewinds=rewinds,
-                          lr_g=parts.opt_g.param_groups[0]["lr"], lr_d=parts.opt_d.param_groups[0]["lr"])  # fmt: skip
-            if log is not None:
-                log.log(**record)
-            bar.update(step, d=f"{record['loss_d']:.3f}", g=f"{record['loss_g']:.3f}", p=f"{parts.ada.p:.2f}")
-        else:
-            bar.update(step)
-        if rank == 0 and (step % cfg.sample_every == 0 or finished):
-            write_samples(parts, probe, run_dir, step)
-            quality = probe_quality(parts, probe)
-            alarm = collapse_alarm(quality, k, step, cfg.steps)
-            quality = {**quality, "alarm": "mode collapse suspected" if alarm else ""}
-            record.update(quality)
-            log.log(step=step, event="quality", **quality, fd_floor=probe.get("fd_floor"))
-            if alarm:
-                print(f"gan: step {step}: mode collapse suspected ({quality})", file=sys.stderr)
-            keys = ["loss_d", "loss_g", "penalty", "real", "fake", "aug_p", "fd", "diversity_ratio", "coverage"]
-            plot_metrics(run_dir / "metrics.jsonl", run_dir / "metrics.png", keys=keys)
-        if step % cfg.ckpt_every == 0 or finished:
-            last_ckpt = _save(parts, run_dir, step, data_gen, {**extra, "rewinds": rewinds})
-        if finished:
-            break
-    bar.close()
-    if log is not None:
-        log.close()
-    return {"run_dir": run_dir, "step": step, "rewinds": rewinds, "final": record, "checkpoint": last_ckpt,
-            "parts": parts}  # fmt: skip
+        run.write_config({**config_to_dict(cfg), "model_config": parts.model_config, "data_hash": dhash,
+                          "world_size": world})  # fmt: skip
+    with run.interruptible("step", f"gamelab gan train --resume {run_dir}", say=rank == 0) as at:
+        at.value = step
+        log = run.metrics() if rank == 0 else None
+        if log is not None:
+            log.log(step=step, event="resume" if resume else "start", fd_floor=probe.get("fd_floor"),
+                    classifier_accuracy=probe.get("classifier_accuracy"), data_hash=dhash, images=len(x),
+                    world_size=world, lr_g=cfg.lr_g, lr_d=cfg.lr_d)  # fmt: skip
+        last_ckpt = ckpt or _save(parts, run, step, data_gen, {**extra, "rewinds": rewinds})
+        bar = _Bar(cfg, step, show=rank == 0)
+        last_log_time, last_log_step, record = time.time(), step, {}
+        fault_done = False
+        while step < cfg.steps:
+            fault = step == cfg.fault_step and not fault_done
+            fault_done = fault_done or fault
+            out = train_step(parts, batch_fn, step, fault=fault)
+            step += 1
+            at.value = step
+            finite = torch.isfinite(torch.stack([out["loss_d"], out["loss_g"], out["penalty"].to(out["loss_d"])]))
+            if float(all_reduce_sum(torch.tensor(0.0 if bool(finite.all()) else 1.0), device)) > 0:
+                rewinds += 1  # rewind to the last good checkpoint, then take a different random path
+                if rewinds > cfg.max_rewinds:
+                    raise RuntimeError(f"non-finite losses at step {step}; gave up after {cfg.max_rewinds} rewinds")
+                payload = load_checkpoint(last_ckpt, kind=KIND, map_location=device)
+                bad_step, step = step, _restore(parts, payload, data_gen)
+                at.value = step
+                torch.manual_seed(cfg.seed + 7919 * rewinds + 1000 * rank + step)
+                data_gen.manual_seed(cfg.seed + 7919 * rewinds + 1000 * rank + step + 1)
+                if log is not None:
+                    log.log(step=step, event="rewind", bad_step=bad_step, rewinds=rewinds, checkpoint=str(last_ckpt))
+                print(f"gan: non-finite loss at step {bad_step}; rewound to {last_ckpt}", file=sys.stderr)
+                continue
+            out_of_time = cfg.minutes > 0 and time.time() - bar.start > cfg.minutes * 60
+            if cfg.minutes > 0:
+                out_of_time = bool(all_reduce_max(torch.tensor(float(out_of_time)), device) > 0)
+            finished = step >= cfg.steps or out_of_time
+            if step % cfg.log_every == 0 or finished:
+                now = time.time()
+                rate = (step - last_log_step) * cfg.batch * world / max(now - last_log_time, 1e-9)
+                last_log_time, last_log_step = now, step
+                record = {k2: float(v) for k2, v in out.items()}
+                lrs = {"lr_g": parts.opt_g.param_groups[0]["lr"], "lr_d": parts.opt_d.param_groups[0]["lr"]}
+                record.update(step=step, aug_p=parts.ada.p, rt=parts.ada.rt, images_per_s=rate, rewinds=rewinds, **lrs)
+                if log is not None:
+                    log.log(**record)
+                bar.update(step, d=f"{record['loss_d']:.3f}", g=f"{record['loss_g']:.3f}", p=f"{parts.ada.p:.2f}")
+            else:
+                bar.update(step)
+            if rank == 0 and (step % cfg.sample_every == 0 or finished):
+                write_samples(parts, probe, run_dir, step)
+                quality = probe_quality(parts, probe)
+                alarm = collapse_alarm(quality, k, step, cfg.steps)
+                quality = {**quality, "alarm": "mode collapse suspected" if alarm else ""}
+                record.update(quality)
+                log.log(step=step, event="quality", **quality, fd_floor=probe.get("fd_floor"))
+                if alarm:
+                    print(f"gan: step {step}: mode collapse suspected ({quality})", file=sys.stderr)
+                keys = ["loss_d", "loss_g", "penalty", "real", "fake", "aug_p", "fd", "diversity_ratio", "coverage"]
+                plot_metrics(run_dir / "metrics.jsonl", run_dir / "metrics.png", keys=keys)
+            if step % cfg.ckpt_every == 0 or finished:
+                last_ckpt = _save(parts, run, step, data_gen, {**extra, "rewinds": rewinds})
+            if finished:
+                break
+        bar.close()
+        if log is not None:
+            log.close()
+        return {"run_dir": run_dir, "step": step, "rewinds": rewinds, "final": record, "checkpoint": last_ckpt,
+                "parts": parts}  # fmt: skip
 
 
 def _dry_run(cfg: GanConfig) -> GanConfig:
@@ -317,8 +324,6 @@ def main(argv: list[str] | None = None) -> int:
             saved_config=_saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
         )  # fmt: skip
         torch.set_num_threads(job.args.threads)
-        if job.resume is not None:
-            print(f"resuming {job.resume} from {find_checkpoint(job.resume).name}", file=sys.stderr)
         result = train(job.cfg, runs=job.args.runs, resume=job.resume)
     except (ValueError, CheckpointError) as err:  # ConfigError, DataError, or a model these settings cannot build
         return fail(err)

@@ -9,7 +9,8 @@ offline) or of the images in a folder. The loss network is the offline random mu
 metrics.png), samples/step_NNNNNN.png (fixed photos stylized as training goes) and checkpoints/step_NNNNNN.pt (full
 state: config, weights, optimizer, step, random generators); ``--resume RUN_DIR`` continues the same run exactly,
 whenever it was killed. The learning rate, warm-up, weights of the losses, batch, crop size, data and budgets may
-change on resume (and take effect at once); the style, the network's shape and the loss network may not.
+change on resume (and take effect at once); the style, the network's shape and the loss network may not. The run
+directory is a `core.run.RunDir`: Ctrl-C or SIGTERM stops the run with one line, exit status 130 or 143.
 
 Dimension letters: B images, C channels, H/W pixels (S: the square training crop side).
 """
@@ -27,14 +28,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError
 from core.config import ConfigError, bounded, check_ranges, config_to_dict, load_toml_presets
 from core.device import autocast, pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job
-from core.metrics import MetricsLog, keep_metrics, plot_metrics
+from core.metrics import plot_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.progress import progress
-from core.run import make_run_dir, write_json_atomic
+from core.run import RunDir, make_run_dir
 from core.seeding import rng_state, seed_everything, set_rng_state
 
 from ..data import IMAGE_SUFFIXES
@@ -58,27 +59,27 @@ class StyleTrainConfig:
     data: str = "builtin"  # "builtin" or a folder of content images
     size: int = bounded(256, ge=16)  # training crop side S
     style_size: int = bounded(256, ge=16)  # longer side of the style image
-    batch: int = bounded(4, ge=1)
-    steps: int = bounded(2000, ge=0)
-    lr: float = bounded(1e-3, gt=0)
-    channels: int = bounded(32, ge=1)
-    blocks: int = bounded(5, ge=0)
+    batch: int = bounded(4, ge=1)  # content crops per step
+    steps: int = bounded(2000, ge=0)  # optimizer steps of the run
+    lr: float = bounded(1e-3, gt=0)  # learning rate of Adam
+    channels: int = bounded(32, ge=1)  # base channel width of the style network
+    blocks: int = bounded(5, ge=0)  # residual blocks of the style network
     color_match: bool = True  # start from the content with the style's colour statistics (see network.StyleNet)
-    content_weight: float = bounded(1.0, ge=0)
-    style_weight: float = bounded(0.5, ge=0)
-    tv_weight: float = bounded(1e-3, ge=0)
+    content_weight: float = bounded(1.0, ge=0)  # weight of the content loss
+    style_weight: float = bounded(0.5, ge=0)  # weight of the style loss
+    tv_weight: float = bounded(1e-3, ge=0)  # weight of the total-variation loss
     scale_free: bool = True  # style loss on the Grams' shapes and log sizes (see losses.style_loss)
     pixels: bool = True  # the style loss also matches the RGB statistics (see losses.StyleTargets)
     style_layers: str = ""  # comma-separated loss-network layers; empty: the network's own choice
     warmup_steps: int = bounded(0, ge=0)  # linear learning-rate warm-up
     weights: str = ""  # VGG16/19 state_dict file; empty: the random multi-scale loss network
-    network_seed: int = RANDOM_SEED
-    sample_every: int = bounded(100, ge=1)
-    checkpoint_every: int = bounded(200, ge=1)
-    log_every: int = bounded(10, ge=1)
-    seed: int = 0
-    device: str = "auto"
-    name: str = ""
+    network_seed: int = RANDOM_SEED  # seed of the random loss network's weights
+    sample_every: int = bounded(100, ge=1)  # steps between sample images
+    checkpoint_every: int = bounded(200, ge=1)  # steps between checkpoints
+    log_every: int = bounded(10, ge=1)  # steps between metrics lines
+    seed: int = 0  # seeds every random generator of the run
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
+    name: str = ""  # run name (default: the style image's name)
 
     def __post_init__(self) -> None:
         check_ranges(self)  # also for configs made with dataclasses.replace
@@ -145,6 +146,11 @@ def _sample_batch(size: int) -> torch.Tensor:
     return torch.cat([load_image(f"builtin:{name}", (side, side)) for name in SAMPLE_IMAGES])
 
 
+def _run_dir(path: str | Path) -> RunDir:
+    """The run directory's checkpoints: step_NNNNNN.pt, every one kept."""
+    return RunDir(path, kind="style", prefix="step", digits=6)
+
+
 def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> Path:
     """Train (or continue, from a checkpoint's payload) a fast style network in run_dir. Returns the last checkpoint.
 
@@ -170,11 +176,12 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
         load_optimizer_state(opt, resume["optimizer"], sched, resume.get("scheduler"))
         step = int(resume["step"])
         set_rng_state(resume["rng"])
-        keep_metrics(run_dir / "metrics.jsonl", lambda r: r.get("step", 0) <= step)  # those steps come again
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "config.json", config_to_dict(cfg))
-    metrics = MetricsLog(run_dir / "metrics.jsonl")
-    last = latest_checkpoint(run_dir / "checkpoints")
+    run = _run_dir(run_dir)
+    if resume is not None:
+        run.truncate_metrics(step)  # those steps come again
+    run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    run.write_config(config_to_dict(cfg))
+    last = run.latest()
 
     def checkpoint() -> Path:
         payload = {
@@ -186,49 +193,53 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
             "step": step,
             "rng": rng_state(),
         }
-        return save_checkpoint(run_dir / "checkpoints" / f"step_{step:06d}.pt", payload, kind="style")
+        return run.save(step, payload)
 
-    bar = progress(total=cfg.steps, desc="style train", unit="step")
-    bar.update(step)
-    net.train()
-    tic, seen = time.perf_counter(), 0
-    while step < cfg.steps:
-        x = sampler.batch(cfg.batch).to(device)  # [B, 3, S, S]
-        with autocast(device):
-            y = net(x)
-            style, content = targets.losses(y.float(), targets.content(x))
-        tv = tv_loss(y.float())
-        loss = cfg.style_weight * style + cfg.content_weight * content + cfg.tv_weight * tv
-        lr = opt.param_groups[0]["lr"]  # the rate this step uses
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        step += 1
-        seen += x.shape[0]
-        bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            elapsed = time.perf_counter() - tic
-            metrics.log(
-                step=step,
-                loss=loss.item(),
-                style=style.item(),
-                content=content.item(),
-                tv=tv.item(),
-                lr=lr,
-                images_per_s=seen / max(elapsed, 1e-9),
-            )
-            bar.set_postfix(loss=f"{loss.item():.4g}")
-            tic, seen = time.perf_counter(), 0
-        if step % cfg.sample_every == 0 or step == cfg.steps:
-            net.eval()
-            with torch.no_grad():
-                save_grid(torch.cat([samples, net(samples)]).cpu(), run_dir / "samples" / f"step_{step:06d}.png", 2)
-            net.train()
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            last = checkpoint()
-    bar.close()
-    metrics.close()
+    with run.interruptible("step", f"gamelab style train --resume {run_dir}") as at:
+        at.value = step
+        metrics = run.metrics()
+        bar = progress(total=cfg.steps, desc="style train", unit="step")
+        bar.update(step)
+        net.train()
+        tic, seen = time.perf_counter(), 0
+        while step < cfg.steps:
+            x = sampler.batch(cfg.batch).to(device)  # [B, 3, S, S]
+            with autocast(device):
+                y = net(x)
+                style, content = targets.losses(y.float(), targets.content(x))
+            tv = tv_loss(y.float())
+            loss = cfg.style_weight * style + cfg.content_weight * content + cfg.tv_weight * tv
+            lr = opt.param_groups[0]["lr"]  # the rate this step uses
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            at.value = step
+            seen += x.shape[0]
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                elapsed = time.perf_counter() - tic
+                metrics.log(
+                    step=step,
+                    loss=loss.item(),
+                    style=style.item(),
+                    content=content.item(),
+                    tv=tv.item(),
+                    lr=lr,
+                    images_per_s=seen / max(elapsed, 1e-9),
+                )
+                bar.set_postfix(loss=f"{loss.item():.4g}")
+                tic, seen = time.perf_counter(), 0
+            if step % cfg.sample_every == 0 or step == cfg.steps:
+                net.eval()
+                with torch.no_grad():
+                    save_grid(torch.cat([samples, net(samples)]).cpu(), run_dir / "samples" / f"step_{step:06d}.png", 2)
+                net.train()
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                last = checkpoint()
+        bar.close()
+        metrics.close()
     if last is None:  # resumed a run that had already finished
         last = checkpoint()
     try:
@@ -238,20 +249,15 @@ def train(cfg: StyleTrainConfig, run_dir: Path, resume: dict | None = None) -> P
     return last
 
 
-def _latest(run_dir: Path) -> tuple[Path, dict]:
-    if not run_dir.is_dir():
-        raise ConfigError(f"cannot resume {run_dir}: no such run directory")
-    ckpt = latest_checkpoint(run_dir / "checkpoints")
-    if ckpt is None:
-        raise CheckpointError(f"{run_dir}: no checkpoints/step_*.pt to resume from")
-    payload = load_checkpoint(ckpt, kind="style")
+def _latest(run_dir: Path, say: bool = True) -> tuple[Path, dict]:
+    payload, ckpt = _run_dir(run_dir).resume_point(say=say)
     if not isinstance(payload.get("config"), dict):
         raise CheckpointError(f"{ckpt}: checkpoint holds no config")
     return ckpt, payload
 
 
 def _saved_config(run_dir: Path, args: argparse.Namespace | None = None) -> dict:
-    payload = _latest(run_dir)[1]
+    payload = _latest(run_dir, say=False)[1]  # main says which checkpoint it continues from
     return {**_BEFORE_RECIPE, **payload["config"]}  # runs saved before these options used the plain recipe
 
 

@@ -115,3 +115,31 @@ def test_changed_lr_takes_effect_after_loading_state(schedule):
     for group, before in zip(opt3.param_groups, expected_same):
         assert group["lr"] == pytest.approx(before * 50)
     assert opt3.state_dict()["state"][0]["step"] == state["state"][0]["step"]  # moments kept
+
+
+@pytest.mark.parametrize(
+    "argv, presets",
+    [
+        (["train", "tictactoe", "--help"], "tiny, cpu, gpu"),
+        (["gan", "train", "--help"], "tiny, cpu"),
+        (["style", "train", "--help"], "tiny, small"),
+    ],
+)
+def test_help_lists_each_field_with_type_default_and_help_and_the_presets(argv, presets, capsys):
+    from core import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as done:  # argparse's --help exits; some jobs return its status instead
+        code = done.code
+    assert code == 0
+    out = capsys.readouterr().out
+    preset_line = out.split("\n  --preset PRESET")[1].split("\n  --resume")[0]  # the option's help, not the usage
+    assert all(name in preset_line for name in presets.split(", ")), preset_line
+    fields = out.split("config fields of ")[1].splitlines()[1:]
+    assert len(fields) >= 20
+    for line in fields:
+        assert line.lstrip().startswith("--") and "(default " in line, line
+    text = "\n".join(fields)
+    for must in ("--lr FLOAT" if argv[0] == "train" else "--steps INT", "--seed INT"):
+        assert must in text, text

@@ -183,10 +183,16 @@ def test_resume_refuses_fixed_fields_and_a_corrupt_checkpoint(tmp_path, capsys):
         assert cli.main(["train", "--resume", str(run), change]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: cannot change") and change[2:].split("=")[0] in err, err
-    (run / "checkpoints" / "step_0000002.pt").write_bytes(b"not a checkpoint at all")
+    (run / "checkpoints" / "step_0000002.pt").write_bytes(b"not a checkpoint at all")  # a torn newest file
+    assert cli.main(["train", "--resume", str(run)]) == 0  # falls back to step 0 and takes steps 1-2 again
+    out = capsys.readouterr().out
+    assert "step_0000002.pt damaged (unreadable); resuming from the previous good checkpoint step_0000000.pt" in out
+    assert load_checkpoint(run / "checkpoints" / "step_0000002.pt", kind="gan")["step"] == 2
+    for path in (run / "checkpoints").glob("step_*.pt"):
+        path.write_bytes(b"not a checkpoint at all")  # nothing left to fall back to
     assert cli.main(["train", "--resume", str(run)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "step_0000002.pt" in err and "Traceback" not in err
+    assert err.startswith("error: ") and "step_0000000.pt" in err and "fall back" in err and "Traceback" not in err
 
 
 def test_resume_takes_a_changed_learning_rate(tmp_path):
