@@ -10,10 +10,10 @@ Used only where the tree lives on the CPU and few games are searched (Python wor
 search keeps the torch path.
 
 Two walks do the same: "native", the C extension agents/_search_walk (built by `pip install -e .` or
-`python setup.py build_ext --inplace`; a leaf costs about a microsecond, and one search with one leaf per call takes
-this path too), and "python", the numpy functions below (the fallback where the extension is not built; with one
-leaf per call the search then keeps the torch path of agents.mcts). `use_walk` picks one for a block (benchmarks and
-tests compare them).
+`python setup.py build_ext --inplace`; a leaf costs about a microsecond, and a search of one game with one leaf per
+call takes this path too), and "python", the numpy functions below (the fallback where the extension is not built;
+with one leaf per call the search then keeps the torch path of agents.mcts). `use_walk` picks one for a block
+(benchmarks and tests compare them).
 
 Dimension letters: B games, N nodes, A actions.
 """
