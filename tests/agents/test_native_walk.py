@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not native_walk_available(), reason="agents._sea
 CASES = [
     pytest.param("connect_four", {}, [3, 5, 6], 48, id="connect_four"),
     pytest.param("go", {"size": 7}, [3, 0, 4], 48, id="go"),
-    pytest.param("chess", {}, [2, 0, 3], 12, id="chess", marks=pytest.mark.slow),  # about 10 s: chess steps slowly
+    pytest.param("chess", {}, [2, 0, 3], 12, id="chess", marks=pytest.mark.slow),  # chess steps slowly: 96 s at load 20
 ]
 SETTINGS = [
     SearchSettings(leaf_batch=1),
