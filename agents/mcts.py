@@ -458,7 +458,7 @@ def _fill_host_leaves(game: Game, tree: Tree, new: Tensor, evaluate: Evaluator) 
     leaf_state = game.step(start, action, check=False)
     got = evaluate_leaves(game, leaf_state, evaluate)
     for k, x in zip(fields, states):
-        x.index_copy_(0, dst, getattr(leaf_state, k))
+        x.index_copy_(0, dst, getattr(leaf_state, k).to(x.dtype))
     tree.raw_value.view(-1).index_copy_(0, dst, got.value)
     tree.prior.flatten(0, 1).index_copy_(0, dst, got.prior)
     tree.legal.flatten(0, 1).index_copy_(0, dst, got.legal)
