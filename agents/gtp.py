@@ -21,7 +21,10 @@ lets a controller set up positions so): a move by the side not to move just chan
 on after two passes.
 
 Commands: protocol_version, name, version, known_command, list_commands, quit, boardsize, clear_board, komi, play,
-genmove, undo, showboard, final_score, final_status_list, time_settings, time_left, fixed_handicap.
+genmove, undo, showboard, final_score, final_status_list, time_settings, time_left, fixed_handicap; and live analysis
+for Go programs (Sabaki, Lizzie): lz-analyze, kata-analyze (with `ownership true`), lz-genmove_analyze,
+kata-genmove_analyze (agents/gtp_analysis.py has the formats). An analysis streams report lines until the next input
+line arrives (stdin is read by a thread, so the search can see it waiting).
 
 Vertices: a letter for the column (A-T without I) and the row number counted from the bottom, e.g. D4; `pass`.
 """
@@ -30,7 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +45,7 @@ import torch
 
 from agents import players
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
+from agents.gtp_analysis import ANALYSIS_COMMANDS, MAX_ANALYSIS_VISITS, parse_request, run_analysis
 from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, parse_vertex
 from agents.mcts import PLAY_SIMULATIONS
 from agents.network import load_policy_value_net
@@ -69,6 +75,7 @@ COMMANDS = (
     "time_settings",
     "time_left",
     "fixed_handicap",
+    *ANALYSIS_COMMANDS,
 )
 _VERSION = "0.1.0"
 
@@ -235,6 +242,8 @@ class GtpEngine:
             if not words:
                 return f"?{ident} missing command\n\n"
         try:
+            if words[0].lower() in ANALYSIS_COMMANDS:
+                return self._analysis(ident, words[0].lower(), words[1:])
             text = self._command(words[0].lower(), words[1:])
         except GtpError as err:
             return f"?{ident} {err}\n\n"
@@ -336,6 +345,57 @@ class GtpEngine:
             return " ".join(format_vertex(p, self.size) for p in points)
         raise GtpError("unknown command")
 
+    # ------------------------------------------------------------------------------------------- analysis
+
+    def emit(self, text: str) -> None:
+        """Write part of a streamed reply (analysis lines) at once; `main` points it at the real stdout."""
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def input_waiting(self) -> bool:
+        """Whether the next input line has arrived (an analysis stops then); `main` sets it from its reader."""
+        return True
+
+    def _analysis(self, ident: str, name: str, args: list[str]) -> str:
+        """lz-analyze, kata-analyze and their genmove forms (agents/gtp_analysis.py): writes `=[id]` and the report
+        lines with `emit`, returns the rest of the reply."""
+        kata = name.startswith("kata-")
+        request = parse_request(args, kata=kata)
+        colour = int(self.state.player[0]) if request.colour is None else request.colour
+        s = self._to_move(colour)
+        if not hasattr(self.player, "evaluate"):
+            raise GtpError("analysis needs a searching player")
+        self.emit(f"={ident}\n")
+        if name.endswith("-analyze"):
+            run_analysis(
+                self.game, s, self.player, request, kata=kata, emit=self.emit, stop=lambda _: self.input_waiting()
+            )
+            return "\n"
+        budget = self._think_budget(colour)
+        deadline = None if budget is None else time.monotonic() + budget
+        sims = self.sims
+
+        def enough(done: int) -> bool:
+            return done >= sims or (deadline is not None and time.monotonic() > deadline)
+
+        result = run_analysis(
+            self.game,
+            s,
+            self.player,
+            request,
+            kata=kata,
+            emit=self.emit,
+            stop=enough,
+            max_visits=min(sims, MAX_ANALYSIS_VISITS),
+        )
+        action = int(result.action[0])
+        if len(self.moves) >= self.game.num_points // 4 and float(result.value[0]) < self.resign_below:
+            return "play resign\n\n"
+        if not bool(self.game.legal_mask(s)[0, action]):  # never send an illegal move
+            action = self.game.pass_action
+        self._play(colour, action)
+        return f"play {format_vertex(action, self.size)}\n\n"
+
     def _handicap_stones(self) -> list[int]:
         first = self.states[0]
         return (first.board[0] != 0).nonzero()[:, 0].tolist()
@@ -374,6 +434,25 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
         return players.make_player(f"az:{path}:{sims}", net_game, seed=seed), None
 
     return player_for
+
+
+def _line_reader(stdin: Any) -> queue.Queue:
+    """A queue fed by a daemon thread with the input lines (read_bounded_line's (raw, too_long)); (None, False) at
+    the end of the input. The thread stops after a `quit` line, so that no read is left waiting at the exit."""
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        while True:
+            raw, too_long = read_bounded_line(stdin)
+            lines.put((raw, too_long))
+            words = raw.split(b"#", 1)[0].split() if raw is not None and not too_long else []
+            if words and words[0].isdigit():
+                words = words[1:]
+            if raw is None or (words and words[0].lower() == b"quit"):
+                return
+
+    threading.Thread(target=read, name="gtp-stdin", daemon=True).start()
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,9 +501,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = sys.stdout
     sys.stdout = sys.stderr  # whatever else prints goes to stderr: stdout carries only replies
-    stdin = sys.stdin.buffer
+    lines = _line_reader(sys.stdin.buffer)
+
+    def emit(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    engine.emit = emit
+    engine.input_waiting = lambda: not lines.empty()
     while not engine.quit:
-        raw, too_long = read_bounded_line(stdin)
+        raw, too_long = lines.get()
         if raw is None:
             break
         if too_long:

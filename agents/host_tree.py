@@ -9,21 +9,86 @@ float32) is the torch path's, node for node; tests compare both on the same sear
 Used only where the tree lives on the CPU and few games are searched (Python work is O(games) here); Gumbel root
 search keeps the torch path.
 
+Two walks do the same: "native", the C extension agents/_search_walk (built by `pip install -e .` or
+`python setup.py build_ext --inplace`; a leaf costs about a microsecond, and a search of one game with one leaf per
+call takes this path too), and "python", the numpy functions below (the fallback where the extension is not built;
+with one leaf per call the search then keeps the torch path of agents.mcts). `use_walk` picks one for a block
+(benchmarks and tests compare them).
+
 Dimension letters: B games, N nodes, A actions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from agents.tree import Tree
 
-__all__ = ["HostTree", "host_tree", "select_one", "reserve_one", "backup_one"]
+try:
+    from agents import _search_walk
+except ImportError:  # not built: the numpy walks
+    _search_walk = None
+
+__all__ = [
+    "HostTree",
+    "host_tree",
+    "select_one",
+    "reserve_one",
+    "backup_one",
+    "WALKS",
+    "native_walk_available",
+    "current_walk",
+    "use_walk",
+    "native_walker",
+]
 
 _FORCED_BONUS = np.float32(1e4)
+WALKS = ("native", "python")
+_walk = ["native" if _search_walk is not None else "python"]
+
+
+def native_walk_available() -> bool:
+    """Whether the C walks (agents._search_walk) are built."""
+    return _search_walk is not None
+
+
+def current_walk() -> str:
+    """ "native" (the C walks) or "python" (numpy; the torch path with one leaf per call)."""
+    return _walk[0]
+
+
+@contextmanager
+def use_walk(name: str) -> Iterator[None]:
+    """Search with the walk `name` ("native" or "python") inside the block."""
+    if name not in WALKS:
+        raise ValueError(f"unknown walk {name!r}; expected one of {', '.join(WALKS)}")
+    if name == "native" and _search_walk is None:
+        raise ValueError("the native walk is not built: run `pip install -e .` (or `setup.py build_ext --inplace`)")
+    before, _walk[0] = _walk[0], name
+    try:
+        yield
+    finally:
+        _walk[0] = before
+
+
+def native_walker(tree: Tree):
+    """An agents._search_walk.Walker over the arrays of `tree` (on the CPU, contiguous, int64 players), or None
+    where the native walk is off or does not apply."""
+    if _walk[0] != "native" or tree.states.player.dtype != torch.int64:
+        return None
+    names = ("visits", "value_sum", "raw_value", "prior", "legal", "children", "parent", "depth", "terminal")
+    arrays = [getattr(tree, k) for k in (*names, "virtual", "num_nodes")] + [tree.states.player]
+    fields = [getattr(tree.states, f.name) for f in dataclasses.fields(tree.states)]
+    if not all(x.is_contiguous() and x.device.type == "cpu" for x in arrays + fields):
+        return None  # the leaves are written by flat node indices (agents.mcts), which needs contiguous arrays
+    return _search_walk.Walker(*(x.numpy() for x in arrays))
 
 
 @dataclass

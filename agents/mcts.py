@@ -39,7 +39,7 @@ from torch import Tensor
 
 from agents import gumbel as gum
 from agents.host_tree import backup_one as host_backup
-from agents.host_tree import host_tree
+from agents.host_tree import current_walk, host_tree, native_walker
 from agents.host_tree import reserve_one as host_reserve
 from agents.host_tree import select_one as host_select
 from agents.tree import (
@@ -51,6 +51,7 @@ from agents.tree import (
     merge,
     new_tree,
     reset_rows,
+    state_fields,
     state_gather,
     state_write,
 )
@@ -229,6 +230,8 @@ class _Root:
     gumbel: Tensor | None = None
     table: Tensor | None = None
     start_visits: Tensor | None = None
+    host: Any = None  # the root prior and legal mask as numpy arrays, for the C walker
+    native: Any = None  # the C walker of this search's tree (agents.host_tree.native_walker), made on first use
 
 
 def _root(tree: Tree, s: SearchSettings, generator: torch.Generator | None) -> _Root:
@@ -401,7 +404,11 @@ def leaf_batch_step(
     Returns:
         LongTensor[B]: simulations counted in this step (K minus collisions; at least 1 for a game still searching).
     """
-    if tree.visits.device.type == "cpu" and not s.gumbel and tree.visits.shape[0] <= FEW_GAMES:
+    if _on_host(tree, s):
+        if root.native is None:
+            root.native = native_walker(tree) or False
+        if root.native:
+            return _native_leaf_batch_step(game, tree, root, s, evaluate, done, k)
         return _host_leaf_batch_step(game, tree, root, s, evaluate, done, k)
     first_new = tree.num_nodes.clone()  # nodes reserved in this step get ids from here on
     taken = torch.zeros_like(done)
@@ -419,6 +426,51 @@ def leaf_batch_step(
     for j in range(k):
         backup(tree, leaf[j], counted[j])
     return taken
+
+
+def _on_host(tree: Tree, s: SearchSettings) -> bool:
+    """Whether the walks of a search go to agents.host_tree (a few games on the CPU, PUCT)."""
+    return tree.visits.device.type == "cpu" and not s.gumbel and tree.visits.shape[0] <= FEW_GAMES
+
+
+def _native_leaf_batch_step(
+    game: Game, tree: Tree, root: _Root, s: SearchSettings, evaluate: Evaluator, done: Tensor, k: int
+) -> Tensor:
+    """`leaf_batch_step` with the walks in C (agents._search_walk): the same step as `_host_leaf_batch_step`."""
+    b = done.shape[0]
+    remaining = torch.where(root.live, s.num_simulations - done, 0)
+    before = remaining.clone()
+    new, counted = torch.empty(k * b, 4, dtype=torch.long), torch.empty(k * b, 2, dtype=torch.long)
+    if root.host is None:
+        root.host = (root.prior.contiguous().numpy(), root.legal.contiguous().numpy())
+    forced_k = s.forced_k if s.forced_playouts else -1.0
+    n_new, n_counted, depth = root.native.walk(
+        *root.host, remaining.numpy(), k, s.c_puct, s.fpu_reduction, forced_k, new.numpy(), counted.numpy()
+    )
+    tree.max_depth = max(tree.max_depth, depth)
+    if n_new:
+        _fill_host_leaves(game, tree, new[:n_new], evaluate)
+    root.native.backup(counted.numpy(), n_counted)  # takes every virtual loss off first
+    return before - remaining
+
+
+def _fill_host_leaves(game: Game, tree: Tree, new: Tensor, evaluate: Evaluator) -> None:
+    """`_fill_leaves` for a CPU tree with contiguous arrays, new [L, 4] the (game, node, action, leaf) rows: the same
+    writes, by flat node indices (one index op a field, the cheapest on few rows)."""
+    n = tree.visits.shape[1]
+    rows, node, action, leaf = new.unbind(1)
+    src, dst = rows * n + node, rows * n + leaf
+    fields = state_fields(tree.states)
+    states = [getattr(tree.states, k).flatten(0, 1) for k in fields]
+    start = type(tree.states)(**{k: x.index_select(0, src) for k, x in zip(fields, states)})
+    leaf_state = game.step(start, action, check=False)
+    got = evaluate_leaves(game, leaf_state, evaluate)
+    for k, x in zip(fields, states):
+        x.index_copy_(0, dst, getattr(leaf_state, k).to(x.dtype))
+    tree.raw_value.view(-1).index_copy_(0, dst, got.value)
+    tree.prior.flatten(0, 1).index_copy_(0, dst, got.prior)
+    tree.legal.flatten(0, 1).index_copy_(0, dst, got.legal)
+    tree.terminal.view(-1).index_copy_(0, dst, got.done)
 
 
 def _host_leaf_batch_step(
@@ -524,7 +576,8 @@ def search(
     tree = _prepare(game, state, evaluate, tree, s.num_simulations)
     root = _root(tree, s, generator)
     per_call = s.leaves_per_call(tree.visits.shape[0])
-    if per_call == 1:
+    # one game with one leaf a call walks in C too (several games keep one batched call over all of them, as before)
+    if per_call == 1 and not (tree.visits.shape[0] == 1 and _on_host(tree, s) and current_walk() == "native"):
         for sim in range(s.num_simulations):
             node, action = select(tree, root, s, sim)
             leaf = expand(game, tree, node, action, root.live, evaluate)

@@ -1,6 +1,7 @@
 """One game at a time: search speed and strength against K, the leaves per tree per network call (leaf batching).
 
     gamelab bench play --game connect_four --sims 200 --leaf-batches 1,2,4,8,16 --seconds 5 --positions 200
+    gamelab bench play --sims 200 --leaf-batches 1,8 --clock cpu --positions 0 --walks python,native
 
 Prints, in one run and for the bundled model of the game (or --checkpoint), one row per K:
   - search: simulations/s of one game searched alone (PUCT, --sims simulations a move, cycling over a few positions a
@@ -10,6 +11,10 @@ Prints, in one run and for the bundled model of the game (or --checkpoint), one 
   - mistakes (Connect Four): the mistake rate at equal simulations on Pons' solved test sets (arena.evaluate; a
     move is a mistake when it changes the game-theoretic outcome) with its standard error; skipped, saying why,
     when the sets are not there.
+
+`--walks python,native` measures the search with both tree walks of agents.host_tree in one run, one block of rows
+each: "python" (numpy, and the torch path with one leaf per call; the fallback) and "native" (the C extension
+agents/_search_walk, the default where it is built). The head line gives the machine's load averages.
 
 The machine's load changes rates between runs: compare rows of one run only. On a shared CPU, `--clock cpu` times
 by this process's CPU time (one thread), which other processes' load disturbs far less than the wall clock.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +37,7 @@ import torch
 
 import envs
 from agents.bench import _random_positions
+from agents.host_tree import WALKS, current_walk, native_walk_available, use_walk
 from agents.leaf_evaluators import network_evaluator
 from agents.mcts import SearchSettings, search
 from agents.network import load_policy_value_net
@@ -57,6 +64,7 @@ class PlayBenchConfig:
     threads: int = 1
     clock: str = "wall"  # wall: elapsed time; cpu: this process's CPU time (steadier on a shared machine)
     seed: int = 0
+    walks: tuple[str, ...] = ()  # tree walks to measure, a block of rows each ("python", "native"); (): the default
 
 
 def _rate(fn: Callable[[], int], seconds: float, clock: Callable[[], float]) -> float:
@@ -115,25 +123,36 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
         strength_note = "mistake rates: Connect Four only (and --positions > 0)"
     elif not all((folder / f"{s}.scores").is_file() for s in cfg.sets):
         strength_note = f"mistake rates skipped: test sets {', '.join(cfg.sets)} not found in {folder}"
+    walks = cfg.walks or (current_walk(),)
+    for walk in walks:
+        if walk not in WALKS:
+            raise ValueError(f"unknown walk {walk!r}; expected some of {', '.join(WALKS)}")
+        if walk == "native" and not native_walk_available():
+            raise ValueError("walk 'native' is not built: run `pip install -e .` (or `setup.py build_ext --inplace`)")
+    load = os.getloadavg()
     rows = []
     with torch.no_grad():
-        for k in cfg.leaf_batches:
-            settings = SearchSettings(num_simulations=cfg.sims, leaf_batch=k)
-            sims_per_s = _search_rate(game, starts, evaluate, settings, cfg.seconds, clock)
-            net_rate = _net_rate(game, state_ops.take(starts, torch.arange(k) % 8), evaluate, cfg.seconds, clock)
-            row = {"leaf_batch": k, "sims_per_s": sims_per_s, "net_positions_per_s": net_rate}
-            if strength_note is None:
-                player = network_player(net, settings, device=device)
-                res = connect4_benchmark(player, sets=cfg.sets, limit=cfg.positions, bench_dir=folder)
-                n = sum(r["positions"] for r in res.values())
-                m = sum(r["mistakes"] for r in res.values())
-                rate = m / max(n, 1)
-                row.update(positions=n, mistakes=m, mistake_rate=rate, mistake_se=math.sqrt(rate * (1 - rate) / n))
-            rows.append(row)
-    base = rows[0]["sims_per_s"]
-    for row in rows:
-        row["speedup_over_first"] = row["sims_per_s"] / base
-        row["share_of_net_rate"] = row["sims_per_s"] / row["net_positions_per_s"]
+        for walk in walks:
+            block = []
+            for k in cfg.leaf_batches:
+                settings = SearchSettings(num_simulations=cfg.sims, leaf_batch=k)
+                with use_walk(walk):
+                    sims_per_s = _search_rate(game, starts, evaluate, settings, cfg.seconds, clock)
+                net_rate = _net_rate(game, state_ops.take(starts, torch.arange(k) % 8), evaluate, cfg.seconds, clock)
+                row = {"walk": walk, "leaf_batch": k, "sims_per_s": sims_per_s, "net_positions_per_s": net_rate}
+                if strength_note is None:
+                    player = network_player(net, settings, device=device)
+                    with use_walk(walk):
+                        res = connect4_benchmark(player, sets=cfg.sets, limit=cfg.positions, bench_dir=folder)
+                    n = sum(r["positions"] for r in res.values())
+                    m = sum(r["mistakes"] for r in res.values())
+                    rate = m / max(n, 1)
+                    row.update(positions=n, mistakes=m, mistake_rate=rate, mistake_se=math.sqrt(rate * (1 - rate) / n))
+                block.append(row)
+            for row in block:
+                row["speedup_over_first"] = row["sims_per_s"] / block[0]["sims_per_s"]
+                row["share_of_net_rate"] = row["sims_per_s"] / row["net_positions_per_s"]
+            rows += block
     return {
         "game": game.name,
         "model": str(path),
@@ -143,6 +162,9 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
         "clock": cfg.clock,
         "sets": list(cfg.sets),
         "strength_note": strength_note,
+        "walks": list(walks),
+        "load_before": list(load),
+        "load_after": list(os.getloadavg()),
         "rows": rows,
     }
 
@@ -152,6 +174,7 @@ def _table(r: dict) -> str:
         f"{r['game']}  one game at a time, {r['sims']} simulations a move  model {r['model']}  device {r['device']}"
         + (f" ({r['threads']} threads)" if r["threads"] else "")
         + f"  rates per {'CPU' if r['clock'] == 'cpu' else 'wall'} second"
+        + "  load {:.1f} {:.1f} {:.1f} -> {:.1f} {:.1f} {:.1f}".format(*r["load_before"], *r["load_after"])
     )
     first = r["rows"][0]["leaf_batch"]
     lines = [
@@ -159,7 +182,9 @@ def _table(r: dict) -> str:
         f"  {'K':>3}  {'search sims/s':>13}  {f'x K={first}':>7}  {'net pos/s at K':>14}  {'search/net':>10}"
         + (f"  mistakes on {'+'.join(r['sets'])}" if r["strength_note"] is None else ""),
     ]
-    for row in r["rows"]:
+    for i, row in enumerate(r["rows"]):
+        if len(r["walks"]) > 1 and (i == 0 or r["rows"][i - 1]["walk"] != row["walk"]):
+            lines.append(f"  walk: {row['walk']}")
         line = (
             f"  {row['leaf_batch']:>3}  {row['sims_per_s']:>13,.0f}  {row['speedup_over_first']:>6.2f}x"
             f"  {row['net_positions_per_s']:>14,.0f}  {row['share_of_net_rate']:>10.2f}"
@@ -182,6 +207,10 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench play`: print the table (or JSON)."""
     d = PlayBenchConfig()
@@ -199,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=ranged(int, ge=1), default=d.threads, help="torch CPU threads")
     p.add_argument("--clock", default=d.clock, choices=["wall", "cpu"], help="time rates by wall or process CPU time")
     p.add_argument("--seed", type=ranged(int, ge=0), default=d.seed)
+    walks_help = "tree walks to compare, e.g. python,native (default: the one in use)"
+    p.add_argument("--walks", type=_names, default=d.walks, help=walks_help)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     values = {k: v for k, v in vars(args).items() if k != "json"}

@@ -319,12 +319,19 @@ class Go:
         return self._area_score(state.board)
 
     def dead_stones(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
-        """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them).
+        """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them):
+        a stone is dead when its point ends up owned by the other colour in more than half of the playouts of
+        `playout_ownership`."""
+        owner = self.playout_ownership(state, playouts, generator)
+        board = state.board
+        return ((board > 0) & (owner < 0)) | ((board < 0) & (owner > 0))
+
+    def playout_ownership(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
+        """FloatTensor[B, N]: the mean area owner of every point at the end of random playouts (+1 black .. -1 white).
 
         From each position `playouts` games are played on with random legal moves that never fill a point all of
-        whose neighbours are the mover's own stones (an eye), until neither side has such a move (or 2 * N moves);
-        a stone is dead when its point ends up owned (area) by the other colour in more than half of them. Ko and
-        superko are ignored in the playouts (simple ko still applies).
+        whose neighbours are the mover's own stones (an eye), until neither side has such a move (or 2 * N moves).
+        Ko and superko are ignored in the playouts (simple ko still applies).
         """
         batch, n = state.board.shape
         device = state.board.device
@@ -344,9 +351,7 @@ class Go:
             if bool((passes >= 2).all()):
                 break
             s = plain.step(dataclasses.replace(s, done=torch.zeros_like(s.done)), action, check=False)
-        owner = self._owner(s.board).view(playouts, batch, n).float().mean(0)  # +1 black .. -1 white
-        board = state.board
-        return ((board > 0) & (owner < 0)) | ((board < 0) & (owner > 0))
+        return self._owner(s.board).view(playouts, batch, n).float().mean(0)
 
     def planes(self, state: GoState) -> Tensor:
         """FloatTensor[B, 8, H, W] from the view of the player to move (see the module docstring)."""

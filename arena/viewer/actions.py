@@ -127,6 +127,16 @@ ACTIONS: tuple[Action, ...] = (
         selected=lambda v: v.score_on,
     ),
     Action(
+        "ownership",
+        "ownership: who owns each point at the end, by random playouts",
+        ("K_o",),
+        shown="O",
+        button="Owner",
+        run=lambda v, k: v.toggle_ownership(),
+        when=lambda v: hasattr(v.game, "playout_ownership"),
+        selected=lambda v: v.ownership_on,
+    ),
+    Action(
         "move_now",
         "agent: move now / watch: pause",
         ("K_m", "K_SPACE"),

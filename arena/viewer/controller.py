@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Any
 
+import torch
+
 import envs
 from agents.players import MissingModelError, make_player
 from arena.records import move_info_from
@@ -72,6 +74,8 @@ class Viewer:
         self.hint_cursor = None  # the (cursor, id of state) the shown hint belongs to
         self.hints_on = False
         self.score_on = False
+        self.ownership_on = False
+        self._ownership: tuple[int, list[float]] | None = None  # (id of the state, its ownership map)
         self.help_on = False
         self.paused = False
         self.autoplay = False
@@ -208,6 +212,18 @@ class Viewer:
 
     def toggle_score(self) -> None:
         self.score_on = not self.score_on
+
+    def toggle_ownership(self) -> None:
+        self.ownership_on = not self.ownership_on
+
+    def ownership_map(self) -> list[float]:
+        """The expected final owner of every point of the shown position (+1 the first player's, -1 the second's):
+        the game's playout estimate (Go.playout_ownership, 32 playouts, seeded), computed once per position."""
+        state = self.session.state
+        if self._ownership is None or self._ownership[0] != id(state):
+            gen = torch.Generator().manual_seed(self.seed)
+            self._ownership = (id(state), self.game.playout_ownership(state, 32, gen)[0].tolist())
+        return self._ownership[1]
 
     def toggle_autoplay(self) -> None:
         self.autoplay = not self.autoplay

@@ -113,6 +113,8 @@ def draw(viewer: Any, surface: pygame.Surface) -> None:
         _draw_frame(viewer, surface, board, margin)
         if viewer.game.name == "go" and (viewer.score_on or session.over):
             _draw_territory(viewer, board_surface)
+        if viewer.ownership_on:
+            _draw_ownership(viewer, board_surface)
         _draw_legal(viewer, board_surface, board)
         if viewer.hints_on and hint is not None and not session.over:
             _draw_hints(viewer, board_surface, hint)
@@ -182,6 +184,20 @@ def _draw_territory(viewer: Any, board_surface: pygame.Surface) -> None:
             square.center = rect.center
             pygame.draw.rect(board_surface, (20, 20, 20) if o > 0 else (245, 245, 245), square)
             pygame.draw.rect(board_surface, (110, 110, 110), square, 1)
+
+
+def _draw_ownership(viewer: Any, board_surface: pygame.Surface) -> None:
+    """The ownership map: on every point a square, black or white for the side expected to own it, as large as that
+    side's share of the playouts is sure (none below 0.1)."""
+    for a, o in enumerate(viewer.ownership_map()):
+        if abs(o) < 0.1:
+            continue
+        rect = viewer.game.action_rect(a, board_surface.get_size())
+        side = max(3, int(rect.width * 0.45 * abs(o)))
+        square = pygame.Rect(0, 0, side, side)
+        square.center = rect.center
+        pygame.draw.rect(board_surface, (30, 30, 30) if o > 0 else (235, 235, 235), square)
+        pygame.draw.rect(board_surface, (120, 120, 120), square, 1)
 
 
 def _draw_legal(viewer: Any, board_surface: pygame.Surface, board: pygame.Rect) -> None:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from agents.host_tree import native_walk_available
 from arena import bench_play
 from core import cli
 
@@ -38,3 +39,18 @@ def test_bench_agent_times_both_ways_with_the_same_answers(capsys):
     assert rc == 0 and r["positions"] == 12
     assert r["same_answers"] == 12  # a deterministic search answers the same either way
     assert r["one_at_a_time_s"] > 0 and r["at_once_s"] > 0
+
+
+def test_bench_play_compares_the_walks_in_one_run(capsys):
+    walks = "python,native" if native_walk_available() else "python"
+    argv = ["--sims", "4", "--leaf-batches", "1,4", "--seconds", "0.01", "--positions", "0", "--walks", walks]
+    assert bench_play.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "load " in out.splitlines()[0]
+    assert bench_play.main([*argv, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    want = walks.split(",")
+    assert [(row["walk"], row["leaf_batch"]) for row in r["rows"]] == [(w, k) for w in want for k in (1, 4)]
+    assert all(row["speedup_over_first"] == 1.0 for row in r["rows"] if row["leaf_batch"] == 1)
+    assert bench_play.main(["--walks", "fast", "--sims", "4", "--seconds", "0.01", "--positions", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown walk 'fast'")

@@ -100,6 +100,12 @@ def test_action_table_drives_keys_buttons_and_help():
     assert labels["Resign"] == "X" and labels["Swap"] == "S" and labels["Score"] == "E" and labels["Pass"] == "P"
     viewer.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, unicode="e", mod=0))
     assert viewer.score_on
+    assert labels["Owner"] == "O"
+    viewer.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_o, unicode="o", mod=0))
+    assert viewer.ownership_on
+    surface = pygame.Surface(SIZE)
+    viewer.draw(surface)  # the map drawn on the empty board: nobody owns a point yet
+    assert all(abs(o) < 1 for o in viewer.ownership_map())
     # review mode: no Resign or Swap; Autoplay shows the key that runs it
     review = Viewer(
         "connect_four", seats=("human", "human"), record_dir=None, review=_session("connect_four", [3, 3, 4])
@@ -197,3 +203,18 @@ def test_the_shipped_example_replay_is_a_real_finished_game():
     session = load_session(Path(__file__).parents[2] / "replays" / "examples" / "connect_four.jsonl")
     session.jump(len(session.states) - 1)
     assert session.over and session.winner == 0 and len(session.actions) == 7
+
+
+def test_ownership_map_of_a_settled_go_board():
+    """Black fills a 5x5 board but two eyes: the ownership key marks every point black's, with full squares."""
+    moves = [r * 5 + c for r in range(5) for c in range(5) if (r, c) not in ((0, 0), (4, 4))]
+    review = GameSession.from_moves(get_game("go", size=5), [m for a in moves for m in (a, 25)][:-1])
+    viewer = Viewer("go", {"size": 5}, seats=("human", "human"), record_dir=None, review=review)
+    viewer.go_to(None)
+    assert action_for_key(viewer, pygame.K_o, "o").name == "ownership"
+    viewer.toggle_ownership()
+    surface = pygame.Surface(SIZE)
+    viewer.draw(surface)
+    assert viewer.ownership_map() == [1.0] * 25
+    eye = viewer.game.action_rect(0, viewer.board_rect.size).move(viewer.board_rect.topleft)
+    assert surface.get_at(eye.center)[:3] == (30, 30, 30)  # the empty eye carries black's square

@@ -1,0 +1,246 @@
+"""Live analysis for Go programs (Sabaki, Lizzie, KaTrain) over GTP: Leela Zero's and KataGo's analysis commands.
+
+    lz-analyze [colour] [interval] [interval CS] [minmoves N] [maxmoves N]
+    kata-analyze [colour] [interval] [interval CS] [minmoves N] [maxmoves N] [ownership true|false]
+    lz-genmove_analyze / kata-genmove_analyze [colour] [interval] ...   (genmove with the same output while it thinks)
+
+The reply starts at once with `=[id]`; then, every `interval` centiseconds (0: none), one line with a candidate
+move's statistics after another, as the two programs write them (KataGo's docs/GTP_Extensions.md):
+
+    lz-analyze:   info move D4 visits 120 winrate 5321 prior 2211 lcb 5102 order 0 pv D4 C3 info move ...
+    kata-analyze: info move D4 visits 120 winrate 0.532104 prior 0.221102 lcb 0.510237 order 0 pv D4 C3 info ...
+                  ... ownership 0.82 0.75 ... (with `ownership true`: size*size values, row by row from the top left)
+
+lz-analyze gives win rate, prior and LCB as integers out of 10000, kata-analyze as fractions. The analysis goes on
+(searching one growing tree, up to MAX_ANALYSIS_VISITS simulations) until the next line arrives on stdin, then ends
+the reply with an empty line. The genmove forms search the move's budget (simulations or time), and end with
+`play VERTEX` (or `play resign`) and the empty line.
+
+The figures, from the view of the side to move: visits are the child's simulations; winrate = (1 + Q) / 2 with Q the
+child's mean value; prior the network's policy (uniform with rollouts); lcb = winrate - 1.96 * 0.5 / sqrt(visits)
+(a lower bound with the largest spread a value in [0, 1] can have; the search keeps no variances), at least 0;
+order by visits (ties by winrate); pv the most visited line from the move on. Moves with no visits are listed only
+to fill `minmoves`.
+
+Ownership: with no ownership output of the evaluator, it is estimated from the search: the position at the end of
+the principal variation (the line the search expects, as far as its moves have been searched more than once) is
+played out `OWNERSHIP_PLAYOUTS` times with random moves
+that fill no own eyes (envs.go.Go.playout_ownership), and each point's mean final area owner is reported, +1 where
+the side to move owns it. So it works with a network and with the rollout fallback alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from agents.gtp_coords import GtpError, format_vertex, parse_colour
+from agents.mcts import SearchResult, search
+from agents.tree import grow, state_gather
+
+__all__ = [
+    "ANALYSIS_COMMANDS",
+    "MAX_ANALYSIS_VISITS",
+    "OWNERSHIP_PLAYOUTS",
+    "AnalyzeRequest",
+    "MoveStats",
+    "parse_request",
+    "move_stats",
+    "info_line",
+    "ownership_estimate",
+    "run_analysis",
+]
+
+ANALYSIS_COMMANDS = ("lz-analyze", "kata-analyze", "lz-genmove_analyze", "kata-genmove_analyze")
+MAX_ANALYSIS_VISITS = 20_000  # an analysis stops searching here (the tree's memory) and goes on reporting
+OWNERSHIP_PLAYOUTS = 16
+
+
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    """The arguments of an analysis command: colour (None: the side to move), interval in seconds (0: no reports
+    while searching), minmoves, maxmoves (0: all visited moves), ownership."""
+
+    colour: int | None = None
+    interval_s: float = 0.0
+    minmoves: int = 0
+    maxmoves: int = 0
+    ownership: bool = False
+
+
+def _count(text: str, what: str) -> int:
+    if not (text.isdigit() and len(text) <= 9):
+        raise GtpError(f"syntax error ({what} must be a whole number, got {text[:20]!r})")
+    return int(text)
+
+
+def parse_request(args: list[str], *, kata: bool) -> AnalyzeRequest:
+    """Parse `[colour] [interval] key value ...` (keys: interval, minmoves, maxmoves, and with kata ownership).
+
+    Raises:
+        GtpError: a bad colour, number or key.
+    """
+    colour, interval, minmoves, maxmoves, ownership = None, 0, 0, 0, False
+    i = 0
+    if i < len(args) and args[i].lower() in ("b", "w", "black", "white"):
+        colour, i = parse_colour(args[i]), i + 1
+    if i < len(args) and args[i].isdigit():
+        interval, i = _count(args[i], "interval"), i + 1
+    while i < len(args):
+        key = args[i].lower()
+        if i + 1 >= len(args):
+            raise GtpError(f"syntax error ({key[:20]!r} needs a value)")
+        value = args[i + 1]
+        if key == "interval":
+            interval = _count(value, "interval")
+        elif key == "minmoves":
+            minmoves = _count(value, "minmoves")
+        elif key == "maxmoves":
+            maxmoves = _count(value, "maxmoves")
+        elif key == "ownership" and kata:
+            if value.lower() not in ("true", "false"):
+                raise GtpError(f"syntax error (ownership true or false, got {value[:20]!r})")
+            ownership = value.lower() == "true"
+        else:
+            raise GtpError(f"syntax error (unknown analysis key {key[:20]!r})")
+        i += 2
+    return AnalyzeRequest(colour, interval / 100.0, minmoves, maxmoves, ownership)
+
+
+@dataclass(frozen=True)
+class MoveStats:
+    """One candidate move of a report (see the module docstring for the figures)."""
+
+    action: int
+    visits: int
+    winrate: float
+    prior: float
+    lcb: float
+    order: int
+    pv: list[int]
+
+
+def _principal_variation(result: SearchResult, action: int, limit: int = 30) -> list[int]:
+    """The action, then the most visited child at each node below it while there are visits."""
+    tree = result.tree
+    pv, node = [action], int(tree.children[0, 0, action])
+    while node >= 0 and len(pv) < limit:
+        kids = tree.children[0, node].long()
+        visits = torch.where(kids >= 0, tree.visits[0, kids.clamp_min(0)], 0.0)
+        if float(visits.max()) <= 0:
+            break
+        best = int(visits.argmax())
+        pv.append(best)
+        node = int(kids[best])
+    return pv
+
+
+def move_stats(result: SearchResult, request: AnalyzeRequest) -> list[MoveStats]:
+    """The candidate moves of game 0 of a search, best first: every visited move (at most maxmoves), then moves by
+    prior with no visits up to minmoves."""
+    visits, q, prior = result.visits[0], result.q[0], result.prior[0]
+    legal = result.tree.legal[0, 0]
+    root_winrate = (1.0 + float(result.value[0])) / 2.0
+    actions = [a for a in range(visits.shape[0]) if bool(legal[a])]
+    visited = sorted((a for a in actions if visits[a] > 0), key=lambda a: (-float(visits[a]), -float(q[a])))
+    unvisited = sorted((a for a in actions if visits[a] <= 0), key=lambda a: -float(prior[a]))
+    chosen = visited[: request.maxmoves] if request.maxmoves > 0 else visited
+    if len(chosen) < request.minmoves:
+        chosen += unvisited[: request.minmoves - len(chosen)]
+    out = []
+    for order, a in enumerate(chosen):
+        n = int(visits[a])
+        winrate = (1.0 + float(q[a])) / 2.0 if n > 0 else root_winrate
+        lcb = max(0.0, winrate - 1.96 * 0.5 / math.sqrt(n)) if n > 0 else 0.0
+        pv = _principal_variation(result, a) if n > 0 else [a]
+        out.append(MoveStats(a, n, winrate, float(prior[a]), lcb, order, pv))
+    return out
+
+
+def _clip01(x: float) -> float:
+    return min(1.0, max(0.0, x))
+
+
+def info_line(stats: list[MoveStats], size: int, *, kata: bool, ownership: list[float] | None = None) -> str:
+    """One report line (without the newline) in Leela Zero's (kata=False) or KataGo's format."""
+    parts = []
+    for m in stats:
+        pv = " ".join(format_vertex(a, size) for a in m.pv)
+        if kata:
+            figures = f"winrate {_clip01(m.winrate):.6f} prior {_clip01(m.prior):.6f} lcb {_clip01(m.lcb):.6f}"
+        else:
+            w, p, lcb = (round(10000 * _clip01(x)) for x in (m.winrate, m.prior, m.lcb))
+            figures = f"winrate {w} prior {p} lcb {lcb}"
+        parts.append(f"info move {format_vertex(m.action, size)} visits {m.visits} {figures} order {m.order} pv {pv}")
+    line = " ".join(parts)
+    if ownership is not None:
+        line += " ownership " + " ".join(f"{x:.4f}" for x in ownership)
+    return line
+
+
+def ownership_estimate(game: Any, result: SearchResult, generator: torch.Generator | None = None) -> list[float]:
+    """Each point's expected final owner from the view of the side to move at the root (+1 its own), by playouts
+    from the end of the principal variation (see the module docstring)."""
+    tree = result.tree
+    node = 0
+    while True:  # down the principal variation while its next move has been searched more than once
+        kids = tree.children[0, node].long()
+        visits = torch.where(kids >= 0, tree.visits[0, kids.clamp_min(0)], 0.0)
+        if float(visits.max()) < 2:
+            break
+        node = int(kids[int(visits.argmax())])
+    zero = torch.zeros(1, dtype=torch.long)
+    end = state_gather(tree.states, zero, torch.tensor([node]))
+    owner = game.playout_ownership(end, OWNERSHIP_PLAYOUTS, generator)[0]  # +1 black
+    sign = 1.0 if int(tree.states.player[0, 0]) == 0 else -1.0
+    return (sign * owner).tolist()
+
+
+def run_analysis(
+    game: Any,
+    state: Any,
+    player: Any,
+    request: AnalyzeRequest,
+    *,
+    kata: bool,
+    emit: Callable[[str], None],
+    stop: Callable[[int], bool],
+    max_visits: int = MAX_ANALYSIS_VISITS,
+    seed: int = 0,
+) -> SearchResult:
+    """Search `state` with the player's evaluator and settings on one growing tree, emitting a report line every
+    request.interval_s, until stop(simulations so far) is true (checked after every chunk of simulations; at least
+    one chunk is searched). Returns the last SearchResult.
+
+    Raises:
+        GtpError: the player searches no tree (it has no evaluator).
+    """
+    evaluate, settings = getattr(player, "evaluate", None), getattr(player, "search_settings", None)
+    if evaluate is None or settings is None:
+        raise GtpError("analysis needs a searching player")
+    chunk = settings.leaves_per_call(1)  # one network call a chunk: the input is checked that often
+    generator = torch.Generator().manual_seed(seed)
+    tree, done, result = None, 0, None
+    last = time.monotonic()
+    with torch.no_grad():
+        while True:
+            if done < max_visits:
+                k = min(chunk, max_visits - done)
+                if tree is not None and int(tree.num_nodes.max()) + k + 1 > tree.visits.shape[1]:
+                    tree = grow(tree, 2 * tree.visits.shape[1] + k)  # room doubles: few copies over a long analysis
+                result = search(game, state, evaluate, settings, num_simulations=k, tree=tree)
+                tree, done = result.tree, done + k
+            else:
+                time.sleep(0.005)
+            if stop(done):
+                return result
+            now = time.monotonic()
+            if request.interval_s > 0 and now - last >= request.interval_s and not stop(done):
+                own = ownership_estimate(game, result, generator) if kata and request.ownership else None
+                emit(info_line(move_stats(result, request), game.size, kata=kata, ownership=own) + "\n")
+                last = now
