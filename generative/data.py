@@ -3,6 +3,8 @@
 `load_dataset(spec, size)` turns a data spec into one tensor of square images in [-1, 1]. Specs:
 
 - ``digits``: scikit-learn's 1797 real 8x8 hand-written digits (10 labelled classes), upsampled to ``size``.
+- ``faces``: the 100 face crops of scikit-image's LFW subset (25x25 grey, resized to ``size``) less a fixed held-out
+  fifth (every fifth face, ``FACES_HELDOUT``): 80 training faces; ``faces-heldout`` is the other 20, for checks.
 - ``photos``, ``textures``, ``builtin:NAME[,NAME...]``: random square patches cut from scikit-image's bundled
   pictures (photos: astronaut, coffee, chelsea; textures: brick, grass, gravel); the label is the source picture.
 - a folder of images, optionally with one sub-folder per class (the sub-folder names, sorted, are the classes);
@@ -31,11 +33,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataError", "load_dataset", "dataset_hash", "PHOTOS", "TEXTURES", "IMAGE_SUFFIXES"]
+__all__ = ["DataError", "load_dataset", "dataset_hash", "PHOTOS", "TEXTURES", "IMAGE_SUFFIXES", "FACES_HELDOUT"]
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 TEXTURES = ("brick", "grass", "gravel")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+FACES_HELDOUT = tuple(range(4, 100, 5))  # indices into lfw_subset()[:100] kept out of `faces`
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -126,6 +129,14 @@ def _digits(size: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     if size != 8:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
     return x, torch.from_numpy(bunch.target.astype(np.int64)), 10
+
+
+def _faces(size: int, heldout: bool) -> torch.Tensor:
+    from skimage.data import lfw_subset
+
+    faces = torch.from_numpy(lfw_subset()[:100].astype(np.float32))[:, None]  # [100, 1, 25, 25] in [0, 1]
+    keep = [i for i in range(100) if (i in FACES_HELDOUT) == heldout]
+    return _square_resize(faces[keep], size)
 
 
 def _patches(
@@ -351,8 +362,9 @@ def load_dataset(spec: str, size: int, limit: int | None = None) -> tuple[torch.
     """Load a data set as square images.
 
     Args:
-        spec: ``digits``, ``photos``, ``textures``, ``builtin:NAME[,NAME]``, or a path (folder, IDX, CIFAR batch,
-            .npz), optionally prefixed with its format (``folder:``, ``idx:``, ``cifar:``, ``npz:``).
+        spec: ``digits``, ``faces``, ``faces-heldout``, ``photos``, ``textures``, ``builtin:NAME[,NAME]``, or a path
+            (folder, IDX, CIFAR batch, .npz), optionally prefixed with its format (``folder:``, ``idx:``, ``cifar:``,
+            ``npz:``).
         size: side of the square output images in pixels.
         limit: keep only the first ``limit`` images.
 
@@ -366,6 +378,8 @@ def load_dataset(spec: str, size: int, limit: int | None = None) -> tuple[torch.
         raise ValueError(f"image size must be at least 4, got {size}")
     if spec == "digits":
         x, y, k = _digits(size)
+    elif spec in ("faces", "faces-heldout"):
+        x, y, k = _faces(size, heldout=spec == "faces-heldout"), None, 0
     elif spec in ("photos", "textures") or spec.startswith("builtin:"):
         names = list(PHOTOS if spec == "photos" else TEXTURES if spec == "textures" else spec[8:].split(","))
         x, y, k = _patches(names, size)
@@ -379,7 +393,7 @@ def load_dataset(spec: str, size: int, limit: int | None = None) -> tuple[torch.
             fmt, path = None, Path(spec).expanduser()
         if not path.exists():
             raise DataError(
-                f"data set {str(path)!r} does not exist (built-in sets: digits, photos, textures, builtin:NAME)"
+                f"data set {str(path)!r} does not exist (built-in sets: digits, faces, photos, textures, builtin:NAME)"
             )
         fmt = fmt or _detect(path)
         if fmt == "folder":

@@ -18,10 +18,12 @@ from torch.nn.utils.parametrizations import spectral_norm
 from core.blocks import init_weights
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 
+from .stylegan import StyleDiscriminator, StyleGenerator
+
 __all__ = ["ARCHS", "KIND", "Generator", "Discriminator", "build_models", "model_config", "find_checkpoint",
            "load_generator"]  # fmt: skip
 
-ARCHS = ("dcgan", "sngan", "wgan-gp")
+ARCHS = ("dcgan", "sngan", "wgan-gp", "stylegan")
 KIND = "gan"  # the checkpoint kind of GAN training runs
 
 
@@ -158,19 +160,28 @@ class Discriminator(nn.Module):
 
 
 def model_config(
-    arch: str, size: int, channels: int, z_dim: int = 64, g_width: int = 32, d_width: int = 32, num_classes: int = 0
+    arch: str, size: int, channels: int, z_dim: int = 64, g_width: int = 32, d_width: int = 32, num_classes: int = 0,
+    **style,
 ) -> dict:
-    """The keyword arguments that rebuild a model pair (stored in checkpoints)."""
+    """The keyword arguments that rebuild a model pair (stored in checkpoints). `style`: the StyleGAN generator's
+    w_dim, map_depth and map_lr_mul (arch "stylegan" only)."""
     if arch not in ARCHS:
         raise ValueError(f"unknown GAN architecture {arch!r}: use one of {', '.join(ARCHS)}")
     _levels(size)
+    if arch == "stylegan" and num_classes:
+        raise ValueError("the stylegan architecture is not class-conditional (drop --cond)")
+    extra = {k: style[k] for k in ("w_dim", "map_depth", "map_lr_mul") if k in style} if arch == "stylegan" else {}
     return dict(arch=arch, size=size, channels=channels, z_dim=z_dim, g_width=g_width, d_width=d_width,
-                num_classes=num_classes)  # fmt: skip
+                num_classes=num_classes, **extra)  # fmt: skip
 
 
-def build_models(config: dict) -> tuple[Generator, Discriminator]:
+def build_models(config: dict) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) from a `model_config` dict."""
     c = model_config(**config)
+    if c["arch"] == "stylegan":
+        style = {k: c[k] for k in ("w_dim", "map_depth", "map_lr_mul") if k in c}
+        return (StyleGenerator(c["size"], c["channels"], c["z_dim"], c["g_width"], **style),
+                StyleDiscriminator(c["size"], c["channels"], c["d_width"]))  # fmt: skip
     g = Generator(c["arch"], c["size"], c["channels"], c["z_dim"], c["g_width"], c["num_classes"])
     d = Discriminator(c["arch"], c["size"], c["channels"], c["d_width"], c["num_classes"])
     return g, d
@@ -195,7 +206,7 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
 
 def load_generator(
     path: str | os.PathLike, ema: bool = True, device: str | torch.device = "cpu"
-) -> tuple[Generator, dict]:
+) -> tuple[nn.Module, dict]:
     """Load a generator from a checkpoint file or a run directory (its latest checkpoint).
 
     Args:

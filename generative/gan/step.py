@@ -25,11 +25,12 @@ from core.optim import make_optimizer
 from .augment import AdaptiveP, diff_augment
 from .losses import d_loss, g_loss, gradient_penalty, r1_penalty
 from .models import build_models, model_config
+from .stylegan_step import lazy_optimizer_settings, stylegan_step
 
 __all__ = ["Parts", "build_parts", "train_step", "DEFAULT_LOSS", "DEFAULT_CRITIC"]
 
-DEFAULT_LOSS = {"dcgan": "ns", "sngan": "hinge", "wgan-gp": "wgan"}
-DEFAULT_CRITIC = {"dcgan": 1, "sngan": 1, "wgan-gp": 5}
+DEFAULT_LOSS = {"dcgan": "ns", "sngan": "hinge", "wgan-gp": "wgan", "stylegan": "ns"}
+DEFAULT_CRITIC = {"dcgan": 1, "sngan": 1, "wgan-gp": 5, "stylegan": 1}
 BatchFn = Callable[[], tuple[torch.Tensor, "torch.Tensor | None"]]
 
 
@@ -57,15 +58,20 @@ class Parts:
 def build_parts(cfg: Any, channels: int, num_classes: int, device: torch.device) -> Parts:
     """Models, optimizers, EMA and the augmentation controller for a GanConfig (DDP-wrapped when distributed)."""
     rank, world = rank_and_world()
-    mc = model_config(cfg.arch, cfg.size, channels, cfg.z_dim, cfg.g_width, cfg.d_width, num_classes if cfg.cond else 0)
+    style = dict(w_dim=cfg.w_dim, map_depth=cfg.map_depth, map_lr_mul=cfg.map_lr_mul)
+    mc = model_config(cfg.arch, cfg.size, channels, cfg.z_dim, cfg.g_width, cfg.d_width, num_classes if cfg.cond else 0,
+                      **style)  # fmt: skip
     g, d = build_models(mc)
     g, d = g.to(device), d.to(device)
     if device.type == "cuda" and cfg.channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     fused = None if device.type == "cuda" and cfg.precision != "fp32" else False
-    betas = (cfg.beta1, cfg.beta2)
-    opt_g = make_optimizer(g, "adam", lr=cfg.lr_g, betas=betas, fused=fused)
-    opt_d = make_optimizer(d, "adam", lr=cfg.lr_d, betas=betas, fused=fused)
+    (lr_g, betas_g), (lr_d, betas_d) = ((cfg.lr_g, (cfg.beta1, cfg.beta2)), (cfg.lr_d, (cfg.beta1, cfg.beta2)))
+    if cfg.arch == "stylegan":  # StyleGAN2's lazy regularization adjusts lr and betas by k/(k+1)
+        lr_g, betas_g = lazy_optimizer_settings(lr_g, betas_g, cfg.pl_every if cfg.pl_weight > 0 else 0)
+        lr_d, betas_d = lazy_optimizer_settings(lr_d, betas_d, cfg.r1_every if cfg.r1_gamma > 0 else 0)
+    opt_g = make_optimizer(g, "adam", lr=lr_g, betas=betas_g, fused=fused)
+    opt_d = make_optimizer(d, "adam", lr=lr_d, betas=betas_d, fused=fused)
     g_run, d_run = g, d
     if world > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -95,6 +101,8 @@ def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) 
         Detached scalars (no host sync): "loss_d" (adversarial part), "loss_g", "penalty" (gradient penalty or lazy
         R1 of the last D update, 0 without), "real" and "fake" (mean logits).
     """
+    if parts.model_config["arch"] == "stylegan":
+        return stylegan_step(parts, batch_fn, step, fault=fault)
     cfg, dev = parts.cfg, parts.device
     amp = autocast(dev, enabled=cfg.precision != "fp32")
     cond = parts.model_config["num_classes"] > 0

@@ -1,7 +1,7 @@
 """`gamelab gan train`: a GAN training run on the shared core.
 
     gamelab gan train [--preset NAME] [--key=value | --key value ...] [--resume RUN] [--runs DIR] [--threads N]
-                      [--dry-run] [--print-config]
+                      [--dry-run] [--print-config] [--quiet]
 
 Every field of `GanConfig` is an option (`--data=digits --arch sngan --cond --lr_g=1e-4 ...`; see core.job). The
 iteration itself is `step.train_step`; sample grids and in-run quality are `monitor`. Everything needed to continue
@@ -51,7 +51,8 @@ __all__ = ["GanConfig", "PRESETS", "FIXED_ON_RESUME", "train", "main"]
 
 PRESETS: dict[str, dict] = load_toml_presets(Path(__file__).with_name("presets.toml"))
 # what the saved weights and random paths depend on: refused by name when changed on --resume
-FIXED_ON_RESUME = ("data", "size", "limit", "arch", "cond", "z_dim", "g_width", "d_width", "seed")
+FIXED_ON_RESUME = ("data", "size", "limit", "arch", "cond", "z_dim", "g_width", "d_width", "seed", "w_dim", "map_depth",
+                   "map_lr_mul")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class GanConfig:
     data: str = "digits"  # digits, photos, textures, builtin:NAME, or a path (folder, IDX, CIFAR, .npz)
     size: int = bounded(16, ge=8)  # image side in pixels (power of two)
     limit: int = bounded(0, ge=0)  # use only the first N images (0: all)
-    arch: Literal["dcgan", "sngan", "wgan-gp"] = "dcgan"
+    arch: Literal["dcgan", "sngan", "wgan-gp", "stylegan"] = "dcgan"
     loss: Literal["", "ns", "hinge", "wgan"] = ""  # "": dcgan ns, sngan hinge, wgan-gp wgan
     cond: bool = False  # class-conditional (needs labels): label embedding in G, projection D
     z_dim: int = bounded(64, ge=1)  # latent size Z
@@ -97,11 +98,20 @@ class GanConfig:
     max_rewinds: int = bounded(5, ge=0)  # non-finite guard: give up after this many rewinds
     fault_step: int = -1  # inject a non-finite loss at this step once (exercises the guard)
     name: str = ""  # run name (default: data-arch, e.g. digits-dcgan)
+    # arch = "stylegan" only (generative/gan/stylegan.py)
+    w_dim: int = bounded(0, ge=0)  # style size W (0: z_dim)
+    map_depth: int = bounded(2, ge=1)  # mapping-network layers
+    map_lr_mul: float = bounded(0.01, gt=0)  # mapping-network learning-rate multiplier
+    style_mixing: float = bounded(0.9, ge=0, le=1)  # style-mixing regularization probability
+    pl_weight: float = bounded(2.0, ge=0)  # path-length regularization weight (0: off)
+    pl_every: int = bounded(4, ge=1)  # lazy path-length interval
 
     def __post_init__(self) -> None:
         check_ranges(self)  # also for configs made with dataclasses.replace
         if self.size & (self.size - 1):
             raise ConfigError(f"size must be a power of two (8, 16, 32, ...), got {self.size}")
+        if self.arch == "stylegan" and (self.cond or self.loss not in ("", "ns")):
+            raise ConfigError("arch=stylegan trains unconditionally with the non-saturating loss (no cond, loss ns)")
         unknown = [op for op in self.augment.split(",") if op and op not in OPS]
         if unknown:
             raise ConfigError(f"augment: unknown op(s) {', '.join(unknown)}; use some of {', '.join(OPS)}")
@@ -189,13 +199,16 @@ class _Bar:
         self.bar.close()
 
 
-def train(cfg: GanConfig, runs: str | os.PathLike = "runs", resume: str | os.PathLike | None = None) -> dict:
+def train(
+    cfg: GanConfig, runs: str | os.PathLike = "runs", resume: str | os.PathLike | None = None, quiet: bool = False
+) -> dict:
     """Run (or continue) a training run.
 
     Args:
         cfg: the configuration (on resume: the saved one with the caller's changes applied).
         runs: the folder that receives a new run directory.
         resume: a run directory to continue from its latest checkpoint.
+        quiet: no progress bar.
 
     Returns:
         {"run_dir", "step", "rewinds", "final": last logged record, "checkpoint": path of the last checkpoint,
@@ -246,7 +259,7 @@ def train(cfg: GanConfig, runs: str | os.PathLike = "runs", resume: str | os.Pat
                     classifier_accuracy=probe.get("classifier_accuracy"), data_hash=dhash, images=len(x),
                     world_size=world, lr_g=cfg.lr_g, lr_d=cfg.lr_d)  # fmt: skip
         last_ckpt = ckpt or _save(parts, run, step, data_gen, {**extra, "rewinds": rewinds})
-        bar = _Bar(cfg, step, show=rank == 0)
+        bar = _Bar(cfg, step, show=rank == 0 and not quiet)
         last_log_time, last_log_step, record = time.time(), step, {}
         fault_done = False
         while step < cfg.steps:
@@ -315,9 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     """`gamelab gan train ...`. Returns the exit code (2 with one `error:` line for bad input)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = job_parser(
-        "gamelab gan train", "Train a GAN (DCGAN, SNGAN, WGAN-GP; conditional; adaptive DiffAugment).", GanConfig,
+        "gamelab gan train", "Train a GAN (DCGAN, SNGAN, WGAN-GP, StyleGAN2; conditional; adaptive DiffAugment).",
+        GanConfig,
         presets=PRESETS,
     )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     try:
         job = parse_job(
             parser, argv, GanConfig, presets=PRESETS, default_preset="tiny" if "--dry-run" in argv else None,

@@ -32,7 +32,7 @@ def test_bad_size_and_arch():
     with pytest.raises(ValueError, match="power of two"):
         model_config("dcgan", 12, 1)
     with pytest.raises(ValueError, match="unknown GAN architecture"):
-        model_config("stylegan", 16, 1)
+        model_config("biggan", 16, 1)
 
 
 def test_losses_match_formulas():
