@@ -375,12 +375,23 @@ class Shogi:
         Raises:
             ValueError: an action out of range, or one whose direction finds no piece of the mover.
         """
+        return self._usi(self._view_list(state, i), int(state.player[i]) == 1, int(action))
+
+    def legal_usi(self, state: ShogiState, i: int) -> dict[int, str]:
+        """{action: USI text} of every legal action of game i."""
+        view, gote = self._view_list(state, i), int(state.player[i]) == 1
+        return {a: self._usi(view, gote, a) for a in state.legal[i].nonzero()[:, 0].tolist()}
+
+    def _view_list(self, state: ShogiState, i: int) -> list[int]:
+        """Game i's board in the mover's view as a list of piece codes."""
+        board = state.board[i].tolist()
+        return [(c ^ sm.ENEMY if c else 0) for c in reversed(board)] if int(state.player[i]) == 1 else board
+
+    def _usi(self, view: list[int], gote: bool, a: int) -> str:
         n, s = self.size, self.size**2
-        a = int(action)
         if not 0 <= a < self.num_actions:
-            raise ValueError(f"action {action} is out of range 0..{self.num_actions - 1}")
+            raise ValueError(f"action {a} is out of range 0..{self.num_actions - 1}")
         plane, to = divmod(a, s)
-        gote = int(state.player[i]) == 1
 
         def absolute(sq: int) -> int:
             return s - 1 - sq if gote else sq
@@ -388,17 +399,14 @@ class Shogi:
         if plane >= 20:
             letter = "PLNSBRGK"[sm.DROPS[n][plane - 20] - 1]
             return f"{letter}*{square_name(absolute(to), n)}"
-        frm = self._from_square(state, i, plane % 10, to)
+        frm = self._from_square(view, plane % 10, to)
         if frm is None:
-            raise ValueError(f"action {action} moves no piece of the side to move")
+            raise ValueError(f"action {a} moves no piece of the side to move")
         return square_name(absolute(frm), n) + square_name(absolute(to), n) + ("+" if plane >= 10 else "")
 
-    def _from_square(self, state: ShogiState, i: int, d: int, to: int) -> int | None:
+    def _from_square(self, view: list[int], d: int, to: int) -> int | None:
         """The mover's-view square a move in direction d to `to` starts from (the first piece walking back)."""
         n = self.size
-        board = state.board[i].tolist()
-        gote = int(state.player[i]) == 1
-        view = [(c ^ sm.ENEMY if c else 0) for c in reversed(board)] if gote else board
         df, dr = sm.DIRS[d]
         f, r = divmod(to, n)
         for k in range(1, 2 if d >= 8 else n):

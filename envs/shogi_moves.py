@@ -100,6 +100,7 @@ class Tables:
     drops: Tensor  # long [D]: the hand slot of each drop plane
     drop_types: Tensor  # long [D]: the piece type of each drop plane
     last: Tensor  # long [16]: ranks (from the far end) where a piece type may not stand unpromoted (0, 1 or 2)
+    aligned: Tensor  # bool [S, S + 1]: square t is on one of the eight lines through s
     rank: Tensor  # long [S]: the square's rank index (0 = the far rank a)
     file: Tensor  # long [S]
 
@@ -134,6 +135,9 @@ def tables(device: torch.device, n: int) -> Tables:
     last[PAWN] = last[LANCE] = 1
     last[KNIGHT] = 2
     sqs = torch.arange(s)
+    aligned = torch.zeros(s, s + 1, dtype=torch.bool)
+    aligned[sqs[:, None, None].expand_as(ray), ray] = True
+    aligned[:, s] = False
     return Tables(
         n=n,
         ray=ray.to(device),
@@ -144,6 +148,7 @@ def tables(device: torch.device, n: int) -> Tables:
         drops=torch.tensor([HAND_ORDER.index(t) for t in DROPS[n]], device=device),
         drop_types=torch.tensor(DROPS[n], device=device),
         last=torch.tensor(last, device=device),
+        aligned=aligned.to(device),
         rank=(sqs % n).to(device),
         file=(sqs // n).to(device),
     )
@@ -205,16 +210,18 @@ def generate(
     nd = len(DROPS[n])
     legal = torch.zeros(b, 20 + nd, s, dtype=torch.bool, device=dev)
     # the nearest occupied square from every square in each direction: [B, S, 8]
-    near = torch.full((b, s, 8), s, dtype=torch.long, device=dev)
-    dist = torch.zeros(b, s, 8, dtype=torch.long, device=dev)
+    # (uint8: these selects over [B, S, 8] dominate the cost)
+    back = tb.ray[:, list(OPPOSITE)].permute(1, 0, 2)  # [8, S, n - 1]: walking back from each destination
+    near = torch.full((b, 8, s), s, dtype=torch.uint8, device=dev)
+    dist = torch.zeros(b, 8, s, dtype=torch.uint8, device=dev)
     for k in range(n - 2, -1, -1):
-        sq_k = tb.ray[:, :, k]  # [S, 8]
+        sq_k = back[:, :, k]  # [8, S]
         occ = pad[:, sq_k] != 0
-        near = torch.where(occ, sq_k, near)
+        near = torch.where(occ, sq_k.to(torch.uint8), near)
         dist = torch.where(occ, k + 1, dist)
     # pseudo-legal board moves: the from-square of every (direction, destination)
-    frm = near[:, :, list(OPPOSITE)].permute(0, 2, 1)  # [B, 8, S]
-    fdist = dist[:, :, list(OPPOSITE)].permute(0, 2, 1)
+    frm = near.long()  # [B, 8, S]
+    fdist = dist.long()
     frm = torch.cat([frm, tb.land.T[None].expand(b, 2, s)], 1)  # [B, 10, S]
     fdist = torch.cat([fdist, torch.ones(b, 2, s, dtype=torch.long, device=dev)], 1)
     piece = pad.gather(1, frm.reshape(b, -1)).view(b, 10, s).long()
@@ -228,8 +235,11 @@ def generate(
     if len(gi):
         f = frm[gi, di, ti]
         p = piece[gi, di, ti]
-        king_to = torch.where(p == KING, ti, ksq[gi])
-        ok = ~_attacked(tb, pad[gi], king_to, f, ti, p)
+        # only a king move, a move out of check or a move off a line through the king can expose the king
+        need = ((p == KING) | in_check[gi] | tb.aligned[ksq[gi], f]).nonzero()[:, 0]
+        ok = torch.ones_like(gi, dtype=torch.bool)
+        king_to = torch.where(p[need] == KING, ti[need], ksq[gi[need]])
+        ok[need] = ~_attacked(tb, pad[gi[need]], king_to, f[need], ti[need], p[need])
         gi, di, ti, f, p = gi[ok], di[ok], ti[ok], f[ok], p[ok]
         pt = p & 15
         zone = ZONE[n]
