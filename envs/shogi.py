@@ -519,7 +519,7 @@ def _hash(board: Tensor, hands: Tensor, player: Tensor) -> Tensor:
     """Int64[B]: additive Zobrist-style hash of board, hands and side to move (wrapping sums)."""
     zb, zh, zs = _zobrist(board.device)
     s = board.shape[1]
-    key = zb[board.long(), torch.arange(s, device=board.device)].sum(1)
+    key = zb[board.long() & 31, torch.arange(s, device=board.device)].sum(1)
     hk = zh[torch.arange(2, device=board.device)[:, None], torch.arange(7, device=board.device), hands.clamp(max=19)]
     return key + hk.sum((1, 2)) + player * zs[0]
 

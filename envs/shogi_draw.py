@@ -59,6 +59,8 @@ def draw_position(game: Any, surface: Any, state: Any, i: int) -> None:
     left, top, cell = geometry(n, size)
     surface.fill((200, 170, 110))
     pygame.draw.rect(surface, _BOARD, pygame.Rect(round(left), round(top), round(cell * n), round(cell * n)))
+    if not pygame.font.get_init():
+        pygame.font.init()
     font = pygame.font.Font(None, max(10, int(cell * 0.55)))
     board = state.board[i].tolist()
     shade = []
