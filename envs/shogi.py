@@ -66,6 +66,8 @@ __all__ = ["Shogi", "Minishogi", "ShogiState", "TERMINATIONS"]
 TERMINATIONS = ("", "checkmate", "no_legal_move", "perpetual_check", "repetition", "impasse", "max_moves")
 _PAST = 7
 _HAND_MAX = (18, 4, 4, 4, 2, 2, 4)
+_VALUES = (0.0, 1.0, 3.0, 4.0, 5.0, 8.0, 10.0, 6.0, 0.0, 6.0, 6.0, 6.0, 6.0, 11.0, 13.0, 0.0)  # by piece type
+_HAND_VALUES = (1.0, 3.0, 4.0, 5.0, 8.0, 10.0, 6.0)  # hand slots P L N S B R G
 
 
 @dataclass(frozen=True)
@@ -363,6 +365,16 @@ class Shogi:
         steps = torch.cat([pieces.float(), rep.float(), counts.expand(-1, -1, -1, n, n)], 2).view(b, -1, n, n)
         scalars = torch.stack([(state.player == 0).float(), (state.moves.float() / self.max_moves).clamp(max=1.0)], 1)
         return torch.cat([steps, scalars[:, :, None, None].expand(b, 2, n, n)], 1)
+
+    def heuristic(self, state: ShogiState) -> Tensor:
+        """FloatTensor[B] in (-1, 1): the material balance for the player to move, tanh(balance / 15), with the
+        values P 1, L 3, N 4, S 5, G 6, B 8, R 10, +P/+L/+N/+S 6, +B 11, +R 13; pieces in hand count 10% more."""
+        values = torch.tensor(_VALUES, device=state.board.device)
+        code = state.board.long()
+        worth = values[code & 15] * torch.where(code >= sm.ENEMY, -1.0, 1.0)  # [B, S], sente's view
+        hand = torch.tensor(_HAND_VALUES, device=code.device)
+        balance = worth.sum(1) + 1.1 * ((state.hands[:, 0] - state.hands[:, 1]).float() * hand).sum(1)
+        return torch.tanh(torch.where(state.player == 0, balance, -balance) / 15.0)
 
     def symmetries(self) -> list[Symmetry]:
         """Only the identity (see the module docstring)."""
