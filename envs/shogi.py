@@ -123,6 +123,8 @@ class Shogi:
         max_moves = default if max_moves is None else max_moves
         if isinstance(max_moves, bool) or not isinstance(max_moves, int) or max_moves < 1:
             raise ValueError(f"{self.name}: max_moves must be a positive integer, got {max_moves!r}")
+        if isinstance(impasse, str):  # from the command line: true/false, yes/no, 1/0
+            impasse = OptionSpec(bool, False).check("impasse", impasse)
         if not isinstance(impasse, bool):
             raise ValueError(f"{self.name}: impasse must be True or False, got {impasse!r}")
         n = self.size

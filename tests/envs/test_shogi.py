@@ -374,7 +374,10 @@ def test_impasse(shogi):
     cshogi = _cshogi()
     win = "4K4/8G/+P+P+P+P+P+P+P+P+P/9/9/9/9/9/k8 b 2R2B 1"
     short = "4K4/8G/+P+P+P+P+P+P+P+P+P/9/9/9/9/9/k8 b 2R 1"  # 10 pieces but 20 points
-    game = envs.get_game("shogi", impasse=True)
+    game = envs.get_game("shogi", **envs.parse_options(["impasse=true"]))
+    assert game.impasse and game.options == {"impasse": True}
+    with pytest.raises(ValueError, match="impasse"):
+        envs.get_game("shogi", impasse="maybe")
     for sfen, declares in ((win, True), (short, False)):
         assert cshogi.Board(sfen).is_nyugyoku() is declares
         state = game.from_sfen(sfen)
