@@ -109,7 +109,7 @@ class Shogi:
     side_names = ("sente", "gote")
     side_colors = ((30, 30, 30), (235, 235, 235))
     opening_plies = 4
-    record_formats = ("sfen",)
+    record_formats: tuple[str, ...] = ()  # KIF and CSA records are not written yet
     engine_protocols = ("usi",)
     default_max_moves = 512
     repetition_loser = -1  # the side that loses a plain fourfold repetition (-1: a draw)
