@@ -129,4 +129,7 @@ def heuristic(game: Game, state: Any) -> Tensor:
     fn = HEURISTICS.get(game.name)
     if fn is not None:
         return fn(game, state)
+    own = getattr(game, "heuristic", None)  # the game's own evaluation (envs.traits)
+    if callable(own):
+        return own(state)
     return torch.zeros(state.player.shape[0], device=state.player.device)

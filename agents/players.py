@@ -10,6 +10,8 @@ Specs:
     alphabeta[:K]           alpha-beta to depth K (default 4) with a simple heuristic (agents.alphabeta)
     uci:CMD[:name=value]    an external UCI chess engine, e.g. uci:stockfish:Skill Level=0 (agents.uci_player);
                             Gardner minichess with Fairy-Stockfish, e.g. uci:fairy-stockfish:Skill Level=-20
+    usi:CMD[:name=value]    an external USI shogi engine (agents.usi_player), e.g.
+                            usi:fairy-stockfish:UCI_Variant=minishogi:Skill Level=0
     az:PATH[:SIMS]          an AlphaZero checkpoint with PUCT search, SIMS simulations (default 200), temperature 0
     PATH.pt                 the same as az:PATH
     bundled[:SIMS]          the model shipped for the game and board: agents/models/<name>_<size>.pt for games
@@ -54,7 +56,7 @@ DEFAULT_SIMULATIONS = PLAY_SIMULATIONS  # the one default of play (agents.mcts)
 DEFAULT_DEPTH = 4
 _SPECS = (
     "random, rollout[:N], mcts[:N], alphabeta[:K], az:PATH[:SIMS], PATH.pt, bundled[:SIMS], gtp:COMMAND, uci:CMD, "
-    "solver"
+    "usi:CMD, solver"
 )
 
 
@@ -173,6 +175,10 @@ def make_player(
         return AlphaBetaPlayer(_count(spec, arg, DEFAULT_DEPTH, "the depth"), seed=seed)
     if kind == "uci":
         return uci_player(arg, game)
+    if kind == "usi":
+        from agents.usi_player import usi_player
+
+        return usi_player(arg, game)
     if kind == "solver":
         if arg:
             raise ValueError(f"bad player spec {spec!r}: the solver takes no argument")

@@ -131,19 +131,22 @@ class Engine:
         game: "chess" or "gardner_chess".
     """
 
+    variants = GAMES  # the games this engine plays -> their UCI_Variant
+    max_moves = 1_000_000  # the game's length cap: no cap for a GUI's game
+
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "chess") -> None:
         self.out = out
         self.device = device
         self.options = dict(DEFAULT_OPTIONS)
         self.game_name = game
-        self.variant = GAMES[game]
+        self.variant = self.variants.get(game)
         self.path = checkpoint
         if checkpoint is None:
             try:
                 self.path = find_bundled_model(get_game(game))
             except MissingModelError:
                 self.path = None  # no model of the game is bundled: alpha-beta
-        self.game: Chess = get_game(game, max_moves=1_000_000) if self.path is None else self._net_game()
+        self.game: Chess = get_game(game, max_moves=self.max_moves) if self.path is None else self._net_game()
         self.state = self.game.init(1)
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("agents.export", "export a trained network from a run (e.g. as a bundled model)"),
     "agent": ("agents.protocol", "line protocol: read positions on stdin, print the agent's moves"),
     "uci": ("agents.uci", "UCI chess engine for GUIs and python-chess (gamelab uci chess)"),
+    "usi": ("agents.usi", "USI shogi engine for shogi GUIs and cshogi (gamelab usi shogi|minishogi)"),
     "gtp": ("agents.gtp", "GTP engine for Go: play the agent from GoGui, Sabaki or other Go programs"),
     "play": ("arena.viewer.play", "pygame viewer: play against an agent, or watch agents play"),
     "evaluate": ("arena.evaluate", "mistakes against perfect play: connect four solved positions, all of tic-tac-toe"),

@@ -37,6 +37,8 @@ GAMES: dict[str, str] = {
     "go": "envs.go:Go",
     "chess": "envs.chess:Chess",
     "gardner_chess": "envs.gardner_chess:GardnerChess",
+    "shogi": "envs.shogi:Shogi",
+    "minishogi": "envs.shogi:Minishogi",
 }
 
 

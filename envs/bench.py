@@ -40,6 +40,7 @@ from core.config import bounded
 from core.device import pick_device, synchronize
 from core.job import JobParser, fail, option_type
 from envs.base import Game
+from envs.shogi_bench import reference_steps_per_s, references
 from envs.state import where
 
 __all__ = [
@@ -268,6 +269,13 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
             pz = pettingzoo_steps_per_s(name, cfg.seconds, seed=cfg.seed, repeats=cfg.repeats)
             row["pettingzoo"] = pz
             row["ratio"] = row["batched"][str(ratio_batch)]["steps_per_s"] / pz["steps_per_s"]
+        row["references"] = []  # outside libraries of the game (envs.shogi_bench), one game at a time
+        for library in references(name) if cfg.pettingzoo else []:
+            log(f"{name}: {library}")
+            ref = reference_steps_per_s(name, library, cfg.seconds, seed=cfg.seed, repeats=cfg.repeats)
+            if ref["available"]:
+                ref["ratio"] = row["batched"][str(ratio_batch)]["steps_per_s"] / ref["steps_per_s"]
+            row["references"].append(ref)
         result["games"][name] = row
     return result
 
@@ -306,6 +314,14 @@ def format_table(result: dict[str, Any]) -> str:
         "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
         for r in [cols] + rows
     ]
+    for name, row in result["games"].items():
+        for ref in row.get("references", []) if row["available"] else []:
+            if ref["available"]:
+                lines.append(
+                    f"{name}: {ref['env']} {_si(ref['steps_per_s'])} moves/s; ours B={rb} / it {ref['ratio']:.1f}x"
+                )
+            else:
+                lines.append(f"{name}: {ref['env']} skipped: {ref['reason']}")
     opts = [f"{n}: {r['options']}" for n, r in result["games"].items() if r["available"] and r["options"]]
     foot = f"\noptions: {'; '.join(opts)}" if opts else ""
     return head + "\n".join(lines) + foot

@@ -39,7 +39,7 @@ def test_table_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "1 torch threads" in out and "connect_four" in out and "B=2" in out
     with pytest.raises(SystemExit):
-        bench.main(["--games", "shogi"])
+        bench.main(["--games", "xiangqi"])
     with pytest.raises(SystemExit):
         bench.main(["--batches", "0,4"])
     if not torch.cuda.is_available():

@@ -24,9 +24,11 @@ CASES = [
     ("go", {"size": 5}),
     ("chess", {}),
     ("gardner_chess", {}),
+    ("shogi", {"max_moves": 60}),
+    ("minishogi", {"max_moves": 60}),
 ]
 # chess moves are picked in two clicks (from, to), so a square's rect names no single action: no hit-test check
-NO_HIT_TEST = {"chess", "gardner_chess"}
+NO_HIT_TEST = {"chess", "gardner_chess", "shogi", "minishogi"}
 
 
 def _id(case: tuple[str, dict]) -> str:

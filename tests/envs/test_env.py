@@ -26,6 +26,8 @@ SMALL = {
     "go": {"size": 5},
     "chess": {"max_moves": 100},
     "gardner_chess": {"max_moves": 100},
+    "shogi": {"max_moves": 100},
+    "minishogi": {"max_moves": 100},
 }
 NAMES = sorted(envs.GAMES)
 
@@ -142,6 +144,9 @@ def test_random_play_matches_batched_game(name: str) -> None:
             other = env.observe(env.possible_agents[1 - int(state.player[0])])
             if name in ("chess", "gardner_chess"):  # 6 piece planes per side, the board turned to the other side
                 np.testing.assert_array_equal(other["observation"][:6], obs["observation"][6:12, ::-1])
+            elif name in ("shogi", "minishogi"):  # piece planes per side, the board turned to the other side
+                t = len(game.types)
+                np.testing.assert_array_equal(other["observation"][:t], obs["observation"][t : 2 * t, ::-1, ::-1])
             else:
                 np.testing.assert_array_equal(other["observation"][[1, 0]], obs["observation"][:2])
             assert not other["action_mask"].any()
