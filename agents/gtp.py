@@ -45,6 +45,7 @@ from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
 from core.job import JobParser, ranged
+from envs import traits
 from envs.go import Go, GoState, fixed_handicap_points
 
 __all__ = ["COMMANDS", "GtpEngine", "main"]
@@ -362,7 +363,7 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
             try:
                 path = players.find_bundled_model(game)
             except players.MissingModelError:
-                sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes("go")) or "none"
+                sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes(game.name)) or "none"
                 note = (
                     f"no bundled Go model fits the board size (bundled: {sizes}): "
                     f"playing rollout search ({sims} simulations a move)"
@@ -402,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         except (CheckpointError, ValueError, KeyError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        if net_game.name != "go":
+        if "gtp" not in traits.engine_protocols(net_game):
             print(f"error: {args.checkpoint} holds a {net_game.name} model, not go", file=sys.stderr)
             return 2
         sizes = (net_game.size,)

@@ -134,7 +134,7 @@ def load_presets(game_name: str) -> dict[str, dict]:
 
 
 def derive_presets(game: Game) -> dict[str, dict]:
-    """"tiny", "cpu" and "gpu" presets sized from a game's shape (planes_shape, num_actions, max_moves).
+    """The presets "tiny", "cpu" and "gpu" sized from a game's shape (planes_shape, num_actions, max_moves).
 
     tiny: a smoke run of seconds whatever the game. cpu and gpu: residual depth and width grow with the board's
     cells, root noise follows AlphaZero's alpha ~ 10 / (typical number of legal moves), the exploring opening and the
@@ -145,6 +145,7 @@ def derive_presets(game: Game) -> dict[str, dict]:
     alpha = round(min(1.0, max(0.03, 10.0 / max(1, min(actions, cells)))), 3)
     explore = max(2, min(30, length // 4))
     big = cells > 64
+    # fmt: off
     tiny = {"blocks": 1, "channels": 16, "num_games": 16, "simulations": 8, "positions_per_iteration": 64,
             "buffer_window": 2000, "batch_size": 32, "steps_per_iteration": 2, "eval_every": 0, "iterations": 1}
     cpu = {"blocks": 2 if cells <= 16 else 4, "channels": 32 if cells <= 16 else 48, "global_pool": big,
@@ -155,7 +156,8 @@ def derive_presets(game: Game) -> dict[str, dict]:
     gpu = {**cpu, "blocks": 6 if cells <= 64 else 10, "channels": 64 if cells <= 64 else 128, "num_games": 512,
            "simulations": 64, "positions_per_iteration": max(4096, 32 * length),
            "buffer_window": max(50000, 1000 * length), "batch_size": 1024, "steps_per_iteration": 200,
-           "eval_every": 2, "eval_games": 40, "eval_simulations": 64, "iterations": 1000}  # fmt: skip
+           "eval_every": 2, "eval_games": 40, "eval_simulations": 64, "iterations": 1000}
+    # fmt: on
     return {"tiny": tiny, "cpu": cpu, "gpu": gpu}
 
 

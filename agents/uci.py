@@ -46,13 +46,14 @@ from typing import Any, TextIO
 
 import torch
 
+import envs
 from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
 from agents.players import MissingModelError, find_bundled_model, make_player
 from core.job import JobParser
-from envs import get_game
+from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
 __all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
@@ -61,7 +62,12 @@ MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
 OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
 MAX_DEPTH = 64
-GAMES = {"chess": None, "gardner_chess": "gardner"}  # the games with UCI -> their UCI_Variant (None: plain chess)
+
+
+def uci_games() -> dict[str, str | None]:
+    """The games with a UCI face (the `engine_protocols` trait) -> their UCI_Variant (None: plain chess)."""
+    games = envs.find_games(lambda cls: "uci" in traits.engine_protocols(cls))
+    return {name: traits.variant(cls) or None for name, cls in games.items()}
 
 
 @dataclass
@@ -136,7 +142,7 @@ class Engine:
         self.device = device
         self.options = dict(DEFAULT_OPTIONS)
         self.game_name = game
-        self.variant = GAMES[game]
+        self.variant = uci_games()[game]
         self.path = checkpoint
         if checkpoint is None:
             try:
@@ -379,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game not in GAMES:
+    if args.game not in uci_games():
         print(f"error: UCI is a chess protocol; game {args.game!r} is not chess or gardner_chess", file=sys.stderr)
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])

@@ -40,6 +40,7 @@ from arena.evaluate import bench_dir_default, connect4_benchmark
 from core.device import pick_device, set_cpu_threads
 from core.job import JobParser, fail, ranged
 from envs import state as state_ops
+from envs.connect_four import ConnectFour
 
 __all__ = ["PlayBenchConfig", "run_play_bench", "main"]
 
@@ -111,7 +112,7 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
     starts = _random_positions(game, 8, device, torch.Generator().manual_seed(cfg.seed))
     folder = bench_dir_default()
     strength_note = None
-    if game.name != "connect_four" or cfg.positions == 0:
+    if not isinstance(game, ConnectFour) or cfg.positions == 0:
         strength_note = "mistake rates: Connect Four only (and --positions > 0)"
     elif not all((folder / f"{s}.scores").is_file() for s in cfg.sets):
         strength_note = f"mistake rates skipped: test sets {', '.join(cfg.sets)} not found in {folder}"

@@ -33,7 +33,7 @@ from core.config import bounded
 from core.device import pick_device
 from core.job import JobParser, fail, option_type
 from core.progress import progress
-from envs import get_game, parse_options
+from envs import get_game, parse_options, traits
 from envs import state as state_ops
 from envs.base import Game, random_actions
 
@@ -47,8 +47,6 @@ __all__ = [
     "game_and_players",
     "main",
 ]
-
-_OPENING_PLIES = {"tictactoe": 0, "connect_four": 2, "othello": 2, "gomoku": 2, "hex": 2, "go": 4}
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,9 @@ class MatchResult:
 
 
 def default_opening_plies(game: Any) -> int:
-    """Random opening plies used when none is given: 0 for tic-tac-toe, 2 for most games, 4 for go."""
-    return _OPENING_PLIES.get(game.name, 2)
+    """Random opening plies used when none is given: the game's `opening_plies` trait (0 for tic-tac-toe, 2 for
+    most games, 4 for go)."""
+    return traits.opening_plies(game)
 
 
 def _record_path(record: str | Path, game: Any) -> Path:

@@ -23,6 +23,7 @@ __all__ = [
     "GAMES",
     "ENTRY_POINT_GROUP",
     "known_games",
+    "find_games",
     "get_game",
     "game_class",
     "parse_options",
@@ -59,6 +60,20 @@ def _plugins() -> dict[str, Any]:
 def known_games() -> list[str]:
     """Names of every game there is: the built-in ones, then those of installed packages, each group sorted."""
     return sorted(GAMES) + sorted(_plugins())
+
+
+def find_games(predicate: Any) -> dict[str, type]:
+    """Name -> class of the known games whose class satisfies `predicate` (e.g. it has a trait); a plugin that
+    does not load is left out."""
+    found = {}
+    for name in known_games():
+        try:
+            cls = game_class(name)
+        except KeyError:
+            continue
+        if predicate(cls):
+            found[name] = cls
+    return found
 
 
 def game_class(name: str) -> type:

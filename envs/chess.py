@@ -542,6 +542,7 @@ class Chess:
     # traits (envs.traits) ---------------------------------------------------------------------------------------
 
     side_names = ("white", "black")
+    side_colors = ((235, 235, 235), (25, 25, 25))
     record_formats = ("pgn",)
     engine_protocols = ("uci",)
     variant = ""  # UCI_Variant / PGN Variant: standard chess

@@ -105,7 +105,7 @@ class Viewer:
             # chess: random playouts are hundreds of plies long, alpha-beta plays far better in the same time
             fallback = "alphabeta:3" if is_chess(self.game) else "rollout:" + (spec.partition(":")[2] or "400")
             options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
-            self.notice = f"no bundled model for {display_name(self.game.name)} {options}: playing {fallback}"
+            self.notice = f"no bundled model for {display_name(self.game)} {options}: playing {fallback}"
             print(f"gamelab play: {self.notice}", file=sys.stderr)
             return make_player(fallback, self.game, device=self.device, seed=self.seed)
 

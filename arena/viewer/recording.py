@@ -15,6 +15,7 @@ import envs
 from arena.pgn import load_pgn
 from arena.records import append_records, default_replay_path, load_replays, load_sgf
 from arena.viewer.session import GameSession
+from envs import traits
 
 __all__ = ["record_session", "load_session", "load_records"]
 
@@ -37,7 +38,7 @@ def _record_from_sgf(sgf: dict) -> dict:
     if H != W:
         raise ValueError(f"SGF board {W}x{H}: only square boards are supported")
     options = {"size": H}
-    if sgf["game"] == "go" and sgf.get("komi") is not None:
+    if sgf.get("komi") is not None and "komi" in traits.option_specs(envs.game_class(sgf["game"])):
         options["komi"] = sgf["komi"]
     return {"game": {"name": sgf["game"], "options": options}, "players": sgf["players"], "moves": sgf["moves"]}
 
