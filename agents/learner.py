@@ -47,7 +47,7 @@ class TrainConfig:
     """Every knob of a training run (presets and --key=value set these); ranges are checked when it is built."""
 
     seed: int = bounded(0, ge=0)
-    size: int = bounded(0, ge=0)  # board size option of the game (0: the game's default)
+    size: int = bounded(0, ge=0)  # short for --option size=N (0: the game's default or --option size)
     # network
     blocks: int = bounded(2, ge=1)
     channels: int = bounded(32, ge=1)

@@ -103,7 +103,8 @@ def get_game(name: str, **options: Any) -> Game:
 
     Raises:
         KeyError: unknown game name.
-        ValueError: an option the game does not take (the message lists the ones it does).
+        ValueError: an option the game does not take (the message lists the ones it does), or a value outside the
+            type or range of the game's `option_specs` (the message names the option and the value).
     """
     cls = game_class(name)
     params = inspect.signature(cls).parameters
@@ -112,6 +113,10 @@ def get_game(name: str, **options: Any) -> Game:
     if unknown and not takes_any:
         accepted = ", ".join(k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL) or "none"
         raise ValueError(f"game {name!r} got unknown option(s) {', '.join(unknown)}; accepted options: {accepted}")
+    from envs.traits import option_specs
+
+    specs = option_specs(cls)  # declared types and ranges: a clear error naming the option and the value
+    options = {k: specs[k].check(k, v) if k in specs else v for k, v in options.items()}
     return cls(**options)
 
 

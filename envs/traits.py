@@ -87,15 +87,34 @@ class OptionSpec:
                 if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError
                 v: Any = value.lower() in ("true", "1", "yes")
+            elif self.type is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
             else:
                 v = self.type(value)
         except (TypeError, ValueError):
-            raise ValueError(f"option {name}={value!r} is not a {self.type.__name__}") from None
+            kind = self.type.__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"option {name}={value!r}: {name} must be {article} {kind}") from None
         if self.low is not None and v < self.low or self.high is not None and v > self.high:
-            raise ValueError(f"option {name}={value!r} is out of range {self.low}..{self.high}")
+            if self.low is not None and self.high is not None:
+                bounds = f"in {self.low:g}..{self.high:g}"
+            else:
+                bounds = f"at least {self.low:g}" if self.low is not None else f"at most {self.high:g}"
+            raise ValueError(f"option {name}={value!r}: {name} must be {bounds}")
         if self.choices is not None and v not in self.choices:
-            raise ValueError(f"option {name}={value!r} is not one of {', '.join(map(str, self.choices))}")
+            raise ValueError(f"option {name}={value!r}: {name} must be one of {', '.join(map(str, self.choices))}")
         return v
+
+    def describe(self) -> str:
+        """One line for --help: type, default, range or choices, help."""
+        if self.choices is not None:
+            allowed = "one of " + ", ".join(map(str, self.choices))
+        elif self.low is not None or self.high is not None:
+            allowed = (f"{self.low:g}" if self.low is not None else "") + ".." + (
+                f"{self.high:g}" if self.high is not None else "")  # fmt: skip
+        else:
+            allowed = self.type.__name__
+        return f"{allowed}, default {self.default}" + (f": {self.help}" if self.help else "")
 
 
 def display_name(game: Any) -> str:
