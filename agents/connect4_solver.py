@@ -191,6 +191,9 @@ class SolverPlayer:
         self.info = {"value": value, "policy": policy, "scores": scores}
         return action.to(state.player.device)
 
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
+
     def think(self, game: Any, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
         """The viewer's interface: one exact search (it cannot stop early), then progress 1."""
         action = self(game, state)

@@ -4,8 +4,8 @@ A player is a callable `player(game, state) -> LongTensor[B]` that picks one act
 (finished rows get an arbitrary action), with a few attributes that matches, records and the viewer read. Kinds:
 network + search and rollout / uniform MCTS (agents.search_player), alpha-beta (agents.alphabeta), random (here),
 the raw network policy (agents.search_player.policy_player), external engines (next to their protocol). Players
-are built from text specs in one place, agents.players.make_player. A person at the viewer is a seat without a
-player (the viewer reads clicks).
+are built from text specs in one place, agents.players.make_player. Every player has `close()`: callers close what
+they made when done. A person at the viewer is a seat without a player (the viewer reads clicks).
 
 Dimension letters: B games, A actions.
 """
@@ -44,6 +44,10 @@ class Player(Protocol):
         """One action per game: LongTensor[B] (arbitrary for finished games)."""
         ...
 
+    def close(self) -> None:
+        """Release what the player holds (an engine's process); a no-op for in-process players. Idempotent."""
+        ...
+
 
 @runtime_checkable
 class ThinkingPlayer(Player, Protocol):
@@ -68,3 +72,6 @@ class RandomPlayer:
     def __call__(self, game: Game, state: Any) -> Tensor:
         """Returns LongTensor[B] (0 for finished games)."""
         return random_actions(game.legal_mask(state).cpu(), self.generator).to(state.player.device)
+
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""

@@ -174,7 +174,7 @@ def play_games(
                     continue
                 chosen = torch.as_tensor(player(game, state_ops.take(state, idx))).to(device).long().reshape(-1)
                 action[idx] = chosen
-                info = getattr(player, "info", None)
+                info = player.info
                 for k, i in enumerate(idx.tolist()):
                     moves[i].append(int(chosen[k]))
                     infos[i].append(move_info_from(info, k))
@@ -229,8 +229,8 @@ def play_games(
     return result
 
 
-def _name(player: Any) -> str:
-    return str(getattr(player, "name", type(player).__name__))
+def _name(player: Player) -> str:
+    return str(player.name)
 
 
 def _progress_bar(total: int, desc: str, show: bool) -> Any:

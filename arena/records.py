@@ -61,14 +61,11 @@ _SGF_GO, _SGF_HEX = 1, 11  # SGF's GM[] numbers with rules of their own: Go's "t
 
 
 def player_record(player: Any) -> dict:
-    """What a record keeps about a player: its name, checkpoint hash and search settings (None where absent)."""
+    """What a record keeps about a player (agents.player.Player: its name, checkpoint hash and settings), or about
+    a seat named by text (a person: "human")."""
     if isinstance(player, str):
         return {"name": player, "checkpoint": None, "search": None}
-    return {
-        "name": str(getattr(player, "name", type(player).__name__)),
-        "checkpoint": getattr(player, "checkpoint", None),
-        "search": getattr(player, "settings", None),
-    }
+    return {"name": str(player.name), "checkpoint": player.checkpoint, "search": player.settings}
 
 
 def move_info_from(info: dict | None, i: int, top: int = 5) -> dict | None:

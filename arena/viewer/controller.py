@@ -110,9 +110,7 @@ class Viewer:
             return make_player(fallback, self.game, device=self.device, seed=self.seed)
 
     def _names(self) -> list[str]:
-        return [
-            getattr(p, "name", spec) if p is not None else "human" for p, spec in zip(self.players, self.seat_specs)
-        ]
+        return [p.name if p is not None else "human" for p in self.players]
 
     def _person_plays_black(self) -> bool:
         return self.players[0] is not None and self.players[1] is None
@@ -352,6 +350,4 @@ class Viewer:
         self._record_if_needed()
         self._stop_thinkers(wait=10.0)
         for player in {id(p): p for p in [*self.players, self.hint_player] if p is not None}.values():
-            close = getattr(player, "close", None)  # external engines: their processes end with the viewer
-            if close is not None:
-                close()
+            player.close()  # external engines: their processes end with the viewer
