@@ -382,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("game", choices=["go"], help="the game (go)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="AlphaZero Go checkpoint (default: bundled)")
     parser.add_argument(
-        "--size", type=ranged(int, ge=5, le=19), default=9, help="starting board size, 5-19 (default 9)"
+        "--size",
+        type=ranged(int, ge=5, le=19),
+        default=None,
+        help="starting board size, 5-19 (default 9, or the size of the --checkpoint's model)",
     )
     parser.add_argument(
         "--komi", type=ranged(float, ge=-1000, le=1000), default=7.5, help="starting komi (default 7.5)"
@@ -407,7 +410,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.checkpoint} holds a {net_game.name} model, not go", file=sys.stderr)
             return 2
         sizes = (net_game.size,)
+        if args.size is not None and args.size != net_game.size:
+            print(
+                f"error: --size {args.size}: {args.checkpoint} holds a {net_game.size}x{net_game.size} model "
+                f"(give --size {net_game.size}, or leave it out)",
+                file=sys.stderr,
+            )
+            return 2
         args.size = net_game.size
+    if args.size is None:
+        args.size = 9
     engine = GtpEngine(
         _player_maker(args.checkpoint, sims, args.seed),
         size=args.size,

@@ -11,10 +11,10 @@ from envs import get_game
 
 
 def test_go_options_are_saved_and_kept_on_resume(tmp_path, capsys):
-    argv = ["go", "--preset=tiny", "--dry-run", "--quiet", "--runs", str(tmp_path)]
-    assert train.main([*argv, "--size=7", "--option", "komi=5.5", "--option", "superko=true"]) == 0
+    argv = ["go", "--preset=tiny", "--dry-run", "--quiet", "--runs", str(tmp_path), "--num_games=2", "--simulations=2"]
+    assert train.main([*argv, "--size=5", "--option", "komi=5.5", "--option", "superko=true"]) == 0
     (run,) = tmp_path.glob("train__go__*")
-    want = {"size": 7, "komi": 5.5, "superko": True}
+    want = {"size": 5, "komi": 5.5, "superko": True}
     assert json.loads((run / "config.json").read_text())["options"] == want
     (ckpt,) = run.glob("checkpoints/iter_*.pt")
     assert load_checkpoint(ckpt, kind="alphazero")["game"]["options"] == want
