@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     """`gamelab bench play`: print the table (or JSON)."""
     d = PlayBenchConfig()
     p = JobParser(prog="gamelab bench play", description=__doc__.split("\n")[0])
-    p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
+    p.add_argument("--game", default=d.game, choices=envs.known_games())
     p.add_argument("--checkpoint", default=d.checkpoint, help="model file (default: the bundled model of the game)")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--sims", type=ranged(int, ge=1), default=d.sims, help="simulations a move")

@@ -24,12 +24,11 @@ def record_session(session: GameSession, players: list[Any], directory: str | os
     """Append the session's game (up to its cursor) to today's replay file of its game in `directory`.
 
     Args:
-        players: the two seats' players in move order (None for a person).
+        players: the two seats' players in move order (agents.player.Player; a person is a HumanPlayer).
     Returns:
         The file written to.
     """
-    named = [player if player is not None else "human" for player in players]
-    return append_records(default_replay_path(directory, session.game.name), [session.record(named)])
+    return append_records(default_replay_path(directory, session.game.name), [session.record(list(players))])
 
 
 def _record_from_sgf(sgf: dict) -> dict:

@@ -117,3 +117,18 @@ def test_every_spec_kind_keeps_the_player_contract(kind, tmp_path, model_dir):
     if kind in ("gtp", "uci"):
         procs = [s.client.proc.proc for s in player.sessions] if kind == "gtp" else [player._proc.proc]
         assert all(p.poll() is not None for p in procs)  # the engine processes are gone
+
+
+def test_the_human_seat_is_a_player_too():
+    from agents.player import HumanPlayer, is_human
+    from arena.viewer.controller import Viewer
+
+    viewer = Viewer("tictactoe", seats=("human", "random"), record_dir=None)
+    try:
+        person, machine = viewer.players
+        assert isinstance(person, HumanPlayer) and isinstance(person, Player) and is_human(person)
+        assert not is_human(machine) and person.name == "human" and person.checkpoint is None
+        with pytest.raises(RuntimeError, match="viewer"):
+            person(get_game("tictactoe"), get_game("tictactoe").init(1))  # its moves are clicks, not calls
+    finally:
+        viewer.close()
