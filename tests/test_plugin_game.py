@@ -1,7 +1,7 @@
 """A game package installed from outside the repository (docs/example_game, written only against the game
 protocol) runs through every gamelab command as a new user would: each step is a subprocess of the real CLI.
 
-Default: install, registry, check_game, PettingZoo's api_test and `gamelab match` (about 15 s). Slow: `train --preset
+Default: install, registry, check_game and PettingZoo's api_test (about 10 s). Slow: `gamelab match`, `train --preset
 tiny`, `agent` on the trained run, `play --screenshot` and `replay --screenshot` of a recorded match.
 """
 
@@ -69,6 +69,7 @@ print(json.dumps({"unknown_game": unknown_game, "names": names, "cls": type(game
     assert "line4" in out["unknown_game"] and "line3" in out["unknown_game"]  # the known games name the plugin
 
 
+@pytest.mark.slow
 def test_match(plugin_env):
     env, tmp = plugin_env
     record = tmp / "match.jsonl"
