@@ -237,6 +237,9 @@ class AlphaBetaPlayer:
         """Returns LongTensor[B] (0 for finished games)."""
         return self._choose(game, state, self.depth)
 
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
+
     def think(self, game: Game, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
         """Iterative deepening: depth 1, 2, ..., K; reports k / K after each depth. When should_stop() turns true
         (checked between depths and at every node of the deeper searches), returns the deepest finished choice."""

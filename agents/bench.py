@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     """`gamelab bench selfplay`: print the throughput table (or JSON)."""
     d = BenchConfig()
     p = JobParser(prog="gamelab bench selfplay", description=__doc__.split("\n")[0])
-    p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
+    p.add_argument("--game", default=d.game, choices=envs.known_games())
     p.add_argument("--preset", default=d.preset, choices=list(PRESETS))
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument(

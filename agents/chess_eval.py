@@ -4,8 +4,9 @@ engine's search.
     cp = material (pawn 100, knight 320, bishop 330, rook 500, queen 900) + 5 * (own legal moves - opponent's)
     value = tanh(cp / SCALE), from the view of the player to move
 
-The opponent's mobility is counted as if it were to move (a null move: no castling or en passant). Dimension
-letters: B positions.
+The opponent's mobility is counted as if it were to move (a null move: no castling or en passant). The evaluation
+itself lives with the game (envs.chess: `centipawns`, the games' `heuristic` trait); this module names it for the
+engines. Dimension letters: B positions.
 """
 
 from __future__ import annotations
@@ -16,28 +17,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from envs import chess_end as ce
-from envs import chess_moves as cm
+from envs.chess import CP_SCALE as SCALE
+from envs.chess import MOBILITY_CP, PIECE_CP, centipawns
 
 __all__ = ["PIECE_CP", "MOBILITY_CP", "SCALE", "centipawns", "chess_heuristic", "value_to_cp"]
-
-PIECE_CP = (100, 320, 330, 500, 900, 0)
-MOBILITY_CP = 5
-SCALE = 1000.0  # cp at which the value is tanh(1) = 0.76
-
-
-def centipawns(state: Any, size: int = 8) -> Tensor:
-    """LongTensor[B]: material and mobility balance in centipawns for the player to move (a size x size board:
-    8 for chess, 5 for Gardner minichess)."""
-    us, them = ce.mover_view(state.pieces, state.player, size)
-    weights = torch.tensor(PIECE_CP, device=us.device)
-    material = ((cm.popcount(us) - cm.popcount(them)) * weights).sum(1)
-    mine = cm.popcount(state.legal).sum(1)
-    theirs_legal, _, _ = cm.generate(
-        cm.flip(them, size), cm.flip(us, size), torch.zeros_like(state.player), -torch.ones_like(state.player), size
-    )
-    theirs = cm.popcount(theirs_legal).sum(1)
-    return material + MOBILITY_CP * (mine - theirs)
 
 
 def chess_heuristic(game: Any, state: Any) -> Tensor:

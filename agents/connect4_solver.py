@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from envs.connect_four import ConnectFour
+
 __all__ = [
     "SolverUnavailableError",
     "available",
@@ -172,7 +174,7 @@ class SolverPlayer:
 
     def __call__(self, game: Any, state: Any) -> Tensor:
         """Returns LongTensor[B] (0 for finished games)."""
-        if getattr(game, "name", None) != "connect_four":
+        if not isinstance(game, ConnectFour):
             raise ValueError(f"the solver player plays connect four only, not {getattr(game, 'name', game)}")
         rows = analyze_state(state)
         b = len(rows)
@@ -188,6 +190,9 @@ class SolverPlayer:
         policy = optimal.float() / optimal.float().sum(-1, keepdim=True).clamp_min(1.0)
         self.info = {"value": value, "policy": policy, "scores": scores}
         return action.to(state.player.device)
+
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
 
     def think(self, game: Any, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
         """The viewer's interface: one exact search (it cannot stop early), then progress 1."""

@@ -52,6 +52,7 @@ from agents.network import load_policy_value_net
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
 from core.job import JobParser, ranged
+from envs import traits
 from envs.go import Go, GoState, fixed_handicap_points
 
 __all__ = ["COMMANDS", "GtpEngine", "main"]
@@ -423,7 +424,7 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
             try:
                 path = players.find_bundled_model(game)
             except players.MissingModelError:
-                sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes("go")) or "none"
+                sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes(game.name)) or "none"
                 note = (
                     f"no bundled Go model fits the board size (bundled: {sizes}): "
                     f"playing rollout search ({sims} simulations a move)"
@@ -461,7 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("game", choices=["go"], help="the game (go)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="AlphaZero Go checkpoint (default: bundled)")
     parser.add_argument(
-        "--size", type=ranged(int, ge=5, le=19), default=9, help="starting board size, 5-19 (default 9)"
+        "--size",
+        type=ranged(int, ge=5, le=19),
+        default=None,
+        help="starting board size, 5-19 (default 9, or the size of the --checkpoint's model)",
     )
     parser.add_argument(
         "--komi", type=ranged(float, ge=-1000, le=1000), default=7.5, help="starting komi (default 7.5)"
@@ -484,11 +488,20 @@ def main(argv: list[str] | None = None) -> int:
         except (CheckpointError, ValueError, KeyError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        if net_game.name != "go":
+        if "gtp" not in traits.engine_protocols(net_game):
             print(f"error: {args.checkpoint} holds a {net_game.name} model, not go", file=sys.stderr)
             return 2
         sizes = (net_game.size,)
+        if args.size is not None and args.size != net_game.size:
+            print(
+                f"error: --size {args.size}: {args.checkpoint} holds a {net_game.size}x{net_game.size} model "
+                f"(give --size {net_game.size}, or leave it out)",
+                file=sys.stderr,
+            )
+            return 2
         args.size = net_game.size
+    if args.size is None:
+        args.size = 9
     engine = GtpEngine(
         _player_maker(args.checkpoint, sims, args.seed),
         size=args.size,

@@ -31,6 +31,7 @@ from torch import Tensor
 from agents.external_engine import EngineError, EngineProcess, find_engine
 from agents.gtp_coords import format_vertex, parse_vertex
 from envs import state as state_ops
+from envs import traits
 from envs.go import Go, GoState
 
 __all__ = ["GtpPlayer", "gtp_player", "parse_score"]
@@ -126,7 +127,7 @@ class GtpPlayer:
     """
 
     def __init__(self, command: str, game: Go, *, timeout: float = 120.0) -> None:
-        if getattr(game, "name", None) != "go":
+        if "gtp" not in traits.engine_protocols(game):
             raise ValueError(f"gtp: engines play Go only, not {getattr(game, 'name', game)!r}")
         self.argv = find_engine(command)
         self.command = command

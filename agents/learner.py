@@ -2,7 +2,7 @@
 
 The job that drives it (self-play -> learn -> checkpoint -> evaluate) is `arena.train` (`gamelab train`), which sits
 above both this learner and the evaluation. Presets live in agents/presets/GAME.toml ("tiny" for tests, "cpu" for
-2 cores, "gpu").
+2 cores, "gpu"); a game that ships none (a plugin game) gets the three derived from its shape (`derive_presets`).
 
 Dimension letters: S sampled batch, A actions, C/H/W planes.
 """
@@ -31,6 +31,7 @@ __all__ = [
     "FIXED_ON_RESUME",
     "PRESET_DIR",
     "load_presets",
+    "derive_presets",
     "make_net",
     "make_buffer",
     "search_settings",
@@ -50,7 +51,7 @@ class TrainConfig:
     """Every knob of a training run (presets and --key=value set these); ranges are checked when it is built."""
 
     seed: int = bounded(0, ge=0)  # seeds every random generator of the run
-    size: int = bounded(0, ge=0)  # board size option of the game (0: the game's default)
+    size: int = bounded(0, ge=0)  # short for --option size=N (0: the game's default or --option size)
     # network
     blocks: int = bounded(2, ge=1)  # residual blocks of the policy-value network
     channels: int = bounded(32, ge=1)  # channels of each convolution
@@ -109,9 +110,48 @@ FIXED_ON_RESUME = ("seed", "size", "blocks", "channels", "global_pool", "num_gam
 
 
 def load_presets(game_name: str) -> dict[str, dict]:
-    """Presets of a game from agents/presets/GAME.toml (empty when the file is missing)."""
+    """Presets of a game from agents/presets/GAME.toml; for a known game without that file, `derive_presets`.
+
+    Empty for an unknown game (the job then names the game as unknown).
+    """
     path = PRESET_DIR / f"{game_name}.toml"
-    return load_toml_presets(path) if path.is_file() else {}
+    if path.is_file():
+        return load_toml_presets(path)
+    from envs import get_game
+
+    try:
+        game = get_game(game_name)
+    except (KeyError, ValueError, TypeError):
+        return {}
+    return derive_presets(game)
+
+
+def derive_presets(game: Game) -> dict[str, dict]:
+    """The presets "tiny", "cpu" and "gpu" sized from a game's shape (planes_shape, num_actions, max_moves).
+
+    tiny: a smoke run of seconds whatever the game. cpu and gpu: residual depth and width grow with the board's
+    cells, root noise follows AlphaZero's alpha ~ 10 / (typical number of legal moves), the exploring opening and the
+    positions per iteration follow the game's length.
+    """
+    _, h, w = (int(x) for x in game.planes_shape)
+    cells, actions, length = h * w, int(game.num_actions), int(game.max_moves)
+    alpha = round(min(1.0, max(0.03, 10.0 / max(1, min(actions, cells)))), 3)
+    explore = max(2, min(30, length // 4))
+    big = cells > 64
+    # fmt: off
+    tiny = {"blocks": 1, "channels": 16, "num_games": 16, "simulations": 8, "positions_per_iteration": 64,
+            "buffer_window": 2000, "batch_size": 32, "steps_per_iteration": 2, "eval_every": 0, "iterations": 1}
+    cpu = {"blocks": 2 if cells <= 16 else 4, "channels": 32 if cells <= 16 else 48, "global_pool": big,
+           "num_games": 64 if big else 128, "simulations": 32, "temperature_moves": explore, "dirichlet_alpha": alpha,
+           "positions_per_iteration": max(512, 8 * length), "buffer_window": max(8000, 200 * length),
+           "batch_size": 256, "steps_per_iteration": 50, "eval_every": 5, "eval_games": 10,
+           "eval_simulations": 32, "eval_baselines": "random,alphabeta:2", "iterations": 100}
+    gpu = {**cpu, "blocks": 6 if cells <= 64 else 10, "channels": 64 if cells <= 64 else 128, "num_games": 512,
+           "simulations": 64, "positions_per_iteration": max(4096, 32 * length),
+           "buffer_window": max(50000, 1000 * length), "batch_size": 1024, "steps_per_iteration": 200,
+           "eval_every": 2, "eval_games": 40, "eval_simulations": 64, "iterations": 1000}
+    # fmt: on
+    return {"tiny": tiny, "cpu": cpu, "gpu": gpu}
 
 
 def make_net(game: Game, cfg: TrainConfig) -> PolicyValueNet:

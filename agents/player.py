@@ -4,8 +4,9 @@ A player is a callable `player(game, state) -> LongTensor[B]` that picks one act
 (finished rows get an arbitrary action), with a few attributes that matches, records and the viewer read. Kinds:
 network + search and rollout / uniform MCTS (agents.search_player), alpha-beta (agents.alphabeta), random (here),
 the raw network policy (agents.search_player.policy_player), external engines (next to their protocol). Players
-are built from text specs in one place, agents.players.make_player. A person at the viewer is a seat without a
-player (the viewer reads clicks).
+are built from text specs in one place, agents.players.make_player. Every player has `close()`: callers close what
+they made when done. A person at the viewer is a `HumanPlayer`: it keeps the contract, and its moves come from the
+viewer's clicks and keys, not from a call.
 
 Dimension letters: B games, A actions.
 """
@@ -20,7 +21,7 @@ from torch import Tensor
 
 from envs.base import Game, random_actions
 
-__all__ = ["Player", "ThinkingPlayer", "RandomPlayer"]
+__all__ = ["Player", "ThinkingPlayer", "RandomPlayer", "HumanPlayer", "is_human"]
 
 
 @runtime_checkable
@@ -42,6 +43,10 @@ class Player(Protocol):
 
     def __call__(self, game: Game, state: Any) -> Tensor:
         """One action per game: LongTensor[B] (arbitrary for finished games)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the player holds (an engine's process); a no-op for in-process players. Idempotent."""
         ...
 
 
@@ -68,3 +73,31 @@ class RandomPlayer:
     def __call__(self, game: Game, state: Any) -> Tensor:
         """Returns LongTensor[B] (0 for finished games)."""
         return random_actions(game.legal_mask(state).cpu(), self.generator).to(state.player.device)
+
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
+
+
+class HumanPlayer:
+    """A person's seat (the viewer's "human"): the Player contract with no moves of its own, the viewer reads them
+    from clicks and keys. Calling it is an error."""
+
+    human = True
+
+    def __init__(self) -> None:
+        self.name = "human"
+        self.checkpoint = None
+        self.settings = None
+        self.info: dict | None = None
+
+    def __call__(self, game: Game, state: Any) -> Tensor:
+        """Never answers: a person's moves come from the viewer."""
+        raise RuntimeError("a human player's moves come from the viewer, not from a call")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def is_human(player: Any) -> bool:
+    """Whether a seat's player is a person (a `HumanPlayer`)."""
+    return bool(getattr(player, "human", False))

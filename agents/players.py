@@ -39,6 +39,7 @@ from agents.search_player import SearchPlayer, mcts_player, network_player, roll
 from agents.uci_player import uci_player
 from core.hashing import file_hash
 from envs.base import Game
+from envs.connect_four import ConnectFour
 
 __all__ = [
     "make_player",
@@ -182,7 +183,7 @@ def make_player(
     if kind == "solver":
         if arg:
             raise ValueError(f"bad player spec {spec!r}: the solver takes no argument")
-        if game.name != "connect_four":
+        if not isinstance(game, ConnectFour):
             raise ValueError(f"the solver player plays connect four only, not {game.name}")
         return SolverPlayer(seed)
     if kind == "bundled":

@@ -2,8 +2,9 @@
 
     gamelab agent GAME [--option KEY=VALUE ...] [--checkpoint PATH|RUN] [--sims N] [--device auto|cpu|cuda]
 
-A position is the list of moves from the start: for connect_four a string of 1-based column digits, as in the
-Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games space-separated action ids ("4 0 8"). An empty
+A position is the list of moves from the start: for a game with one-character move texts (the `compact_moves` trait:
+connect_four) one string of them, as in the Connect Four test sets ("4453" = columns 4, 4, 5, 3); for other games
+space-separated action ids ("4 0 8"). An empty
 line is the start position. The answer is the chosen move in the same notation, flushed at once. A malformed line,
 an illegal move or a finished game gets a line starting with "error: " and the process reads on; it ends at EOF.
 
@@ -45,7 +46,7 @@ from agents.search_player import network_player, policy_player
 from core.checkpoint import CheckpointError
 from core.device import pick_device, set_cpu_threads
 from core.job import DEFAULT_THREADS, JobParser, fail, ranged
-from envs import IllegalActionError
+from envs import IllegalActionError, traits
 from envs import state as state_ops
 
 __all__ = ["MAX_LINE_BYTES", "LEAF_BATCH", "LineBatches", "parse_moves", "format_move", "main"]
@@ -122,10 +123,10 @@ def parse_moves(game, line: str) -> list[int]:
         ValueError: the line is not a move list in the game's notation (range checks are left to the game).
     """
     text = line.strip()
-    if game.name == "connect_four":
+    if traits.compact_moves(game):
         if text and not (text.isascii() and text.isdigit()):
-            raise ValueError(f"expected a string of column digits 1-7, got {text!r}")
-        return [int(ch) - 1 for ch in text]
+            raise ValueError(f"expected a string of column digits 1-{game.num_actions}, got {text!r}")
+        return [traits.text_to_move(game, None, 0, ch) for ch in text]
     tokens = text.split()
     bad = [t for t in tokens if not (t.isascii() and t.isdigit())]
     if bad:
@@ -134,8 +135,9 @@ def parse_moves(game, line: str) -> list[int]:
 
 
 def format_move(game, action: int) -> str:
-    """An action id in the protocol's notation (connect four: 1-based column)."""
-    return str(action + 1) if game.name == "connect_four" else str(action)
+    """An action id in the protocol's notation (the game's move text where it has `compact_moves`: connect four's
+    1-based column; else the action id)."""
+    return traits.move_to_text(game, None, 0, action) if traits.compact_moves(game) else str(action)
 
 
 def _position(game, moves: list[int], device: torch.device):

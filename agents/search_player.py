@@ -66,6 +66,9 @@ class SearchPlayer:
             result = search(game, state, self.evaluate, self.search_settings)
         return self._finish(result)
 
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
+
     def think(self, game: Game, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
         """Search in steps of `chunk` simulations on one growing tree; report(fraction) after each step; stop early
         with the most visited move so far when should_stop() is true."""
@@ -109,6 +112,9 @@ class _PolicyPlayer:
         mask = game.legal_mask(state)
         logits, _ = network_evaluator(self.net, self.device)(game.planes(state), mask)
         return logits.argmax(-1)
+
+    def close(self) -> None:
+        """Nothing to release (an in-process player)."""
 
 
 def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", name: str = "policy") -> _PolicyPlayer:

@@ -46,22 +46,34 @@ from typing import Any, TextIO
 
 import torch
 
+import envs
 from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
 from agents.players import MissingModelError, find_bundled_model, make_player
 from core.job import JobParser
-from envs import get_game
+from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
-__all__ = ["Engine", "GoLimits", "parse_go", "MAX_LINE", "main"]
+__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "MAX_LINE", "main"]
 
 MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
 OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
 MAX_DEPTH = 64
-GAMES = {"chess": None, "gardner_chess": "gardner"}  # the games with UCI -> their UCI_Variant (None: plain chess)
+
+
+def protocol_games(protocol: str) -> dict[str, str | None]:
+    """The games with a `protocol` face ("uci", "usi": the `engine_protocols` trait) -> their UCI_Variant (None: the
+    protocol's own game)."""
+    games = envs.find_games(lambda cls: protocol in traits.engine_protocols(cls))
+    return {name: traits.variant(cls) or None for name, cls in games.items()}
+
+
+def uci_games() -> dict[str, str | None]:
+    """The games with a UCI face -> their UCI_Variant (None: plain chess)."""
+    return protocol_games("uci")
 
 
 @dataclass
@@ -131,7 +143,7 @@ class Engine:
         game: "chess" or "gardner_chess".
     """
 
-    variants = GAMES  # the games this engine plays -> their UCI_Variant
+    protocol = "uci"  # the engine_protocols trait of the games this engine plays
     max_moves = 1_000_000  # the game's length cap: no cap for a GUI's game
 
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "chess") -> None:
@@ -139,7 +151,7 @@ class Engine:
         self.device = device
         self.options = dict(DEFAULT_OPTIONS)
         self.game_name = game
-        self.variant = self.variants.get(game)
+        self.variant = protocol_games(self.protocol)[game]
         self.path = checkpoint
         if checkpoint is None:
             try:
@@ -382,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game not in GAMES:
+    if args.game not in uci_games():
         print(f"error: UCI is a chess protocol; game {args.game!r} is not chess or gardner_chess", file=sys.stderr)
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])

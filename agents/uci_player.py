@@ -32,10 +32,10 @@ import torch
 from torch import Tensor
 
 from agents.external_engine import EngineError, EngineProcess, find_engine
+from envs import traits
 
-__all__ = ["UciPlayer", "uci_player", "parse_uci_spec", "VARIANTS"]
+__all__ = ["UciPlayer", "uci_player", "parse_uci_spec"]
 
-VARIANTS = {"chess": None, "gardner_chess": "gardner"}  # game name -> the UCI_Variant it needs (None: plain chess)
 
 GO_KEYS = ("nodes", "movetime", "depth")
 DEFAULT_GO = {"nodes": "10000"}
@@ -83,6 +83,8 @@ class UciPlayer:
     def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
         self.name = label
         self.search = {"engine": argv, "options": dict(options), "go": dict(go)}
+        self.settings = self.search  # what records keep (the Player contract)
+        self.checkpoint = None
         self.info: dict | None = None
         self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
         self._proc = EngineProcess(argv, label)
@@ -144,11 +146,12 @@ def uci_player(arg: str, game: Any) -> UciPlayer:
             or started.
     """
     name = getattr(game, "name", None)
-    if name not in VARIANTS:
+    if "uci" not in traits.engine_protocols(game):
         raise ValueError(f"bad player spec 'uci:{arg}': UCI engines play chess and gardner_chess, not {name or game!r}")
     command, options, go = parse_uci_spec(arg)
-    if VARIANTS[name] is not None and "UCI_Variant" not in options:
-        options = {"UCI_Variant": VARIANTS[name], **options}  # first: a variant resets the engine's position
+    variant = traits.variant(game)
+    if variant and "UCI_Variant" not in options:
+        options = {"UCI_Variant": variant, **options}  # first: a variant resets the engine's position
     try:
         return UciPlayer(find_engine(command), options, go, label=f"uci:{arg}")
     except EngineError as err:

@@ -39,9 +39,8 @@ from agents import uci
 from agents.uci import GoLimits, _read_lines
 from core.job import JobParser
 
-__all__ = ["UsiEngine", "parse_usi_go", "VARIANTS", "main"]
+__all__ = ["UsiEngine", "parse_usi_go", "main"]
 
-VARIANTS = {"shogi": None, "minishogi": "minishogi"}  # game -> the UCI_Variant it offers (Fairy-Stockfish's name)
 _IGNORED_OPTIONS = ("USI_Ponder", "USI_Hash")
 
 
@@ -93,7 +92,7 @@ def parse_usi_go(tokens: list[str]) -> tuple[GoLimits, int, bool]:
 class UsiEngine(uci.Engine):
     """The USI engine (see the module docstring); `handle(line)` answers one line through `out`."""
 
-    variants = VARIANTS
+    protocol = "usi"
     max_moves = 1024
 
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "shogi") -> None:
@@ -181,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game not in VARIANTS:
-        print(f"error: USI is a shogi protocol; game {args.game!r} is not shogi or minishogi", file=sys.stderr)
+    if args.game not in uci.protocol_games("usi"):
+        games = ", ".join(sorted(uci.protocol_games("usi")))
+        print(f"error: USI is a shogi protocol; game {args.game!r} is not one of the games with USI: {games}",
+              file=sys.stderr)  # fmt: skip
         return 2
     torch.set_num_threads(uci.DEFAULT_OPTIONS["Threads"])
     try:

@@ -21,10 +21,9 @@ from torch import Tensor
 
 from agents.external_engine import EngineError, EngineProcess, find_engine
 from agents.uci_player import TIMEOUT_S, parse_uci_spec
+from envs import traits
 
-__all__ = ["UsiPlayer", "usi_player", "VARIANTS"]
-
-VARIANTS = {"shogi": None, "minishogi": "minishogi"}
+__all__ = ["UsiPlayer", "usi_player"]
 
 
 class UsiPlayer:
@@ -89,10 +88,10 @@ def usi_player(arg: str, game: Any) -> UsiPlayer:
     Raises:
         ValueError: a malformed spec, a game without USI, or an engine that cannot be found or started.
     """
-    if "usi" not in tuple(getattr(game, "engine_protocols", ())):
+    if "usi" not in traits.engine_protocols(game):
         raise ValueError(f"bad player spec 'usi:{arg}': USI engines play shogi games, not {game.name!r}")
     command, options, go = parse_uci_spec(arg)
-    variant = VARIANTS.get(game.name)
+    variant = traits.variant(game)
     if variant is not None and "UCI_Variant" not in options:
         options = {"UCI_Variant": variant, **options}
     try:

@@ -23,12 +23,13 @@ import envs
 from agents.mcts import PLAY_SIMULATIONS
 from arena.evaluate import tictactoe_positions
 from core.job import JobParser, fail, ranged
+from envs.tictactoe import TicTacToe
 
 __all__ = ["run_agent_bench", "main"]
 
 
 def _positions(game_name: str, count: int) -> list[str]:
-    if game_name != "tictactoe":
+    if not issubclass(envs.game_class(game_name), TicTacToe):
         raise ValueError(f"positions are made for tictactoe only, not {game_name!r}")
     every = tictactoe_positions()
     step = max(1, len(every) // count)

@@ -47,6 +47,7 @@ from arena.evaluate import bench_dir_default, connect4_benchmark
 from core.device import pick_device, set_cpu_threads
 from core.job import JobParser, fail, ranged
 from envs import state as state_ops
+from envs.connect_four import ConnectFour
 
 __all__ = ["PlayBenchConfig", "run_play_bench", "main"]
 
@@ -119,7 +120,7 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
     starts = _random_positions(game, 8, device, torch.Generator().manual_seed(cfg.seed))
     folder = bench_dir_default()
     strength_note = None
-    if game.name != "connect_four" or cfg.positions == 0:
+    if not isinstance(game, ConnectFour) or cfg.positions == 0:
         strength_note = "mistake rates: Connect Four only (and --positions > 0)"
     elif not all((folder / f"{s}.scores").is_file() for s in cfg.sets):
         strength_note = f"mistake rates skipped: test sets {', '.join(cfg.sets)} not found in {folder}"
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     """`gamelab bench play`: print the table (or JSON)."""
     d = PlayBenchConfig()
     p = JobParser(prog="gamelab bench play", description=__doc__.split("\n")[0])
-    p.add_argument("--game", default=d.game, choices=sorted(envs.GAMES))
+    p.add_argument("--game", default=d.game, choices=envs.known_games())
     p.add_argument("--checkpoint", default=d.checkpoint, help="model file (default: the bundled model of the game)")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--sims", type=ranged(int, ge=1), default=d.sims, help="simulations a move")

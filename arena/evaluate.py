@@ -42,6 +42,8 @@ from arena.connect4_positions import OWN_SETS, load_own_set, own_sets
 from core.job import JobParser, fail, ranged
 from envs import get_game
 from envs import state as state_ops
+from envs.connect_four import ConnectFour
+from envs.tictactoe import TicTacToe
 
 __all__ = [
     "DEFAULT_SETS",
@@ -350,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = SearchSettings(leaf_batch=args.leaf_batch, c_puct=args.c_puct, fpu_reduction=args.fpu_reduction)
         game = get_game(args.game)
         player = make_player(args.player, game, device=args.device, seed=args.seed, settings=settings)
-        if args.game == "tictactoe":
+        if isinstance(game, TicTacToe):
             res: dict = {"tictactoe": tictactoe_exhaustive(player, chunk=args.batch or 512)}
         else:
             if args.positions is not None:
@@ -369,13 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         return fail(err)
     if args.json:
         out = {"player": player.name, "results": res}
-        if args.game == "connect_four":
+        if isinstance(game, ConnectFour):
             out["total"] = _total(res)
         print(json.dumps(out))
         return 0
     print(f"{args.game}: {player.name}")
     rows = list(res.items())
-    if args.outcome and args.game == "connect_four" and len(res) > 1:
+    if args.outcome and isinstance(game, ConnectFour) and len(res) > 1:
         rows.append(("all", _total(res)))
     for name, r in rows:
         line = f"  {name:<12} positions {r['positions']:5d}  mistakes {r['mistakes']:5d}"

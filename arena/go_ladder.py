@@ -88,7 +88,16 @@ class _Timed:
 
     def __init__(self, player: Any) -> None:
         self.player, self.seconds, self.positions, self.calls = player, 0.0, 0, 0
-        self.name = getattr(player, "name", "player")
+        self.name, self.checkpoint, self.settings = player.name, player.checkpoint, player.settings
+
+    @property
+    def info(self) -> dict | None:
+        """The wrapped player's info after its last call."""
+        return self.player.info
+
+    def close(self) -> None:
+        """Close the wrapped player."""
+        self.player.close()
 
     def __call__(self, game: Go, state: Any) -> torch.Tensor:
         start = time.perf_counter()
@@ -208,14 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         return fail(err)
     alone = _one_move_seconds(player, game)
     print(
-        f"{args.player} ({getattr(player, 'name', args.player)}) on Go {game.size}x{game.size}, komi {game.komi:g}, "
+        f"{args.player} ({player.name}) on Go {game.size}x{game.size}, komi {game.komi:g}, "
         f"{args.games} games per opponent, colours alternated; one move alone: {alone:.2f} s",
         flush=True,
     )
     out: dict[str, Any] = {
         "command": "gamelab bench ladder " + shlex.join(argv),
         "player": args.player,
-        "player_name": getattr(player, "name", args.player),
+        "player_name": player.name,
         "size": game.size,
         "komi": game.komi,
         "superko": args.superko,
@@ -246,9 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None:  # written after each opponent, so a stopped run keeps what it measured
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=1) + "\n")
-    close = getattr(player, "close", None)
-    if close:
-        close()
+    player.close()
     return 0
 
 

@@ -35,7 +35,7 @@ from core.device import pick_device
 from core.job import JobParser, fail, option_type
 from core.progress import progress
 from core.run import Interrupted, interrupts
-from envs import get_game, parse_options
+from envs import get_game, parse_options, traits
 from envs import state as state_ops
 from envs.base import Game, random_actions
 
@@ -49,8 +49,6 @@ __all__ = [
     "game_and_players",
     "main",
 ]
-
-_OPENING_PLIES = {"tictactoe": 0, "connect_four": 2, "othello": 2, "gomoku": 2, "hex": 2, "go": 4}
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,9 @@ class MatchResult:
 
 
 def default_opening_plies(game: Any) -> int:
-    """Random opening plies used when none is given: 0 for tic-tac-toe, 2 for most games, 4 for go."""
-    return _OPENING_PLIES.get(game.name, 2)
+    """Random opening plies used when none is given: the game's `opening_plies` trait (0 for tic-tac-toe, 2 for
+    most games, 4 for go)."""
+    return traits.opening_plies(game)
 
 
 def _record_path(record: str | Path, game: Any) -> Path:
@@ -177,7 +176,7 @@ def play_games(
                     continue
                 chosen = torch.as_tensor(player(game, state_ops.take(state, idx))).to(device).long().reshape(-1)
                 action[idx] = chosen
-                info = getattr(player, "info", None)
+                info = player.info
                 for k, i in enumerate(idx.tolist()):
                     moves[i].append(int(chosen[k]))
                     infos[i].append(move_info_from(info, k))
@@ -232,8 +231,8 @@ def play_games(
     return result
 
 
-def _name(player: Any) -> str:
-    return str(getattr(player, "name", type(player).__name__))
+def _name(player: Player) -> str:
+    return str(player.name)
 
 
 def _progress_bar(total: int, desc: str, show: bool) -> Any:

@@ -34,17 +34,31 @@ import torch
 
 import envs
 from arena.records import MAX_MOVES, make_record
+from envs import traits
 from envs.chess_san import game_san, parse_san
 
-__all__ = ["to_pgn", "read_pgn", "load_pgn", "MAX_PGN_BYTES", "RESULTS", "VARIANTS"]
+__all__ = ["to_pgn", "read_pgn", "load_pgn", "MAX_PGN_BYTES", "RESULTS"]
 
 MAX_PGN_BYTES = 64 * 2**20
 RESULTS = {1.0: "1-0", 0.5: "1/2-1/2", 0.0: "0-1", None: "*"}
 _SCORES = {v: k for k, v in RESULTS.items()}
-VARIANTS = {"chess": "", "gardner_chess": "gardner"}  # game name -> the Variant tag ("": standard chess, no tag)
-_GAMES = {"": "chess", "standard": "chess", "chess": "chess", "gardner": "gardner_chess"}
 _TAG = re.compile(r'^\[\s*([A-Za-z0-9_+#=:-]+)\s+"(.*)"\s*\]\s*$')  # unescaped quotes too, as python-chess writes
 _TOKEN = re.compile(r"\{[^}]*\}?|;[^\n]*|\(|\)|\$\d+|1-0|0-1|1/2-1/2|\*|\d+\.(?:\.\.)?|[^\s{}();$]+")
+
+
+def _variants() -> dict[str, str]:
+    """Game name -> its PGN Variant tag ("": standard chess, no tag), for the games with PGN records."""
+    games = envs.find_games(lambda cls: "pgn" in traits.record_formats(cls))
+    return {name: traits.variant(cls) or "" for name, cls in games.items()}
+
+
+def _games_by_tag() -> dict[str, str]:
+    """The Variant tag (lower case; "", "standard" and "chess" for standard chess) -> game name."""
+    tags = {}
+    for name, tag in _variants().items():
+        for t in ("", "standard", "chess") if tag == "" else (tag.lower(),):
+            tags.setdefault(t, name)
+    return tags
 
 
 def _quote(text: str) -> str:
@@ -63,7 +77,7 @@ def to_pgn(record: dict, *, event: str = "gamelab game", site: str = "gamelab") 
     """
     game_info = record.get("game", {})
     name = game_info.get("name")
-    if name not in VARIANTS:
+    if name not in _variants():
         raise ValueError(f"PGN holds chess games (and Gardner minichess), not {name!r}")
     game = envs.get_game(name, **game_info.get("options", {}))
     moves = [int(m) for m in record["moves"]]
@@ -90,8 +104,8 @@ def to_pgn(record: dict, *, event: str = "gamelab game", site: str = "gamelab") 
         ("PlyCount", str(len(moves))),
         ("Termination", "normal" if result != "*" else "unterminated"),
     ]
-    if VARIANTS[name]:
-        tags += [("Variant", VARIANTS[name]), ("SetUp", "1"), ("FEN", game.to_fen(game.init(1))[0])]
+    if traits.variant(game):
+        tags += [("Variant", traits.variant(game)), ("SetUp", "1"), ("FEN", game.to_fen(game.init(1))[0])]
     words = []
     for n, san in enumerate(names):
         words.append(f"{n // 2 + 1}. {san}" if n % 2 == 0 else san)
@@ -159,7 +173,7 @@ def read_pgn(text: str, source: str = "PGN") -> list[dict]:
     records = []
     for number, (tags, movetext) in enumerate(_split_games(text), 1):
         where = f"{source}: game {number}"
-        name = _GAMES.get(tags.get("Variant", "").strip().lower())
+        name = _games_by_tag().get(tags.get("Variant", "").strip().lower())
         if name is None:
             raise ValueError(f"{where}: variant {tags['Variant']!r} is neither chess nor gardner")
         words, result = _mainline(movetext)

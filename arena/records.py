@@ -57,18 +57,15 @@ MAX_JSON_DEPTH = 32  # records nest 4 deep
 MAX_MOVES = 10_000  # far longer than any game of the registered boards
 MAX_SGF_BYTES = 8 * 2**20
 _SGF_MAX_SIZE = 52  # SGF points are letter pairs a-z, A-Z
-_SGF_GM = {"go": 1, "gomoku": 4, "hex": 11}
+_SGF_GO, _SGF_HEX = 1, 11  # SGF's GM[] numbers with rules of their own: Go's "tt" pass and komi, HexGui's points
 
 
 def player_record(player: Any) -> dict:
-    """What a record keeps about a player: its name, checkpoint hash and search settings (None where absent)."""
+    """What a record keeps about a player (agents.player.Player: its name, checkpoint hash and settings), or about
+    a seat named by text (a person: "human")."""
     if isinstance(player, str):
         return {"name": player, "checkpoint": None, "search": None}
-    return {
-        "name": str(getattr(player, "name", type(player).__name__)),
-        "checkpoint": getattr(player, "checkpoint", None),
-        "search": getattr(player, "settings", None),
-    }
+    return {"name": str(player.name), "checkpoint": player.checkpoint, "search": player.settings}
 
 
 def move_info_from(info: dict | None, i: int, top: int = 5) -> dict | None:
@@ -255,27 +252,37 @@ def replay_states(record: dict, *, device: str = "cpu", upto: int | None = None)
 # ---------------------------------------------------------------- SGF
 
 
-def _sgf_point(name: str, action: int, shape: Sequence[int]) -> str:
+def _sgf_point(gm: int, action: int, shape: Sequence[int]) -> str:
     H, W = int(shape[0]), int(shape[1])
     if action == H * W:
         return ""  # pass
     r, c = divmod(int(action), W)
-    if name == "hex":
-        return f"{chr(97 + c)}{r + 1}"
-    return f"{chr(97 + c)}{chr(97 + r)}"
+    return f"{chr(97 + c)}{r + 1}" if gm == _SGF_HEX else f"{chr(97 + c)}{chr(97 + r)}"
 
 
-def _sgf_action(name: str, point: str, shape: Sequence[int]) -> int:
+def _sgf_action(gm: int, point: str, shape: Sequence[int]) -> int:
     H, W = int(shape[0]), int(shape[1])
-    if point == "" or (point == "tt" and name == "go" and max(H, W) <= 19):
+    if point == "" or (point == "tt" and gm == _SGF_GO and max(H, W) <= 19):
         return H * W
-    if name == "hex":
+    if gm == _SGF_HEX:
         c, r = ord(point[0]) - 97, int(point[1:]) - 1
     else:
         c, r = ord(point[0]) - 97, ord(point[1]) - 97
     if not (0 <= r < H and 0 <= c < W):
         raise ValueError(f"SGF point {point!r} outside a {H}x{W} board")
     return r * W + c
+
+
+def _sgf_games() -> dict[str, int]:
+    """Game name -> SGF GM[] number, for the games with SGF records (Go 1, Gomoku 4, Hex 11)."""
+    from envs import find_games, traits
+
+    games = find_games(lambda cls: "sgf" in traits.record_formats(cls) and traits.sgf_game_type(cls) is not None)
+    return {name: traits.sgf_game_type(cls) for name, cls in games.items()}  # type: ignore[misc]
+
+
+def _and(names: list[str], word: str = "and") -> str:
+    return ", ".join(names[:-1]) + f" {word} " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _sgf_escape(text: str) -> str:
@@ -290,12 +297,14 @@ def to_sgf(record: dict) -> str:
     """
     g = record["game"]
     name = g["name"]
-    if name not in _SGF_GM:
-        raise ValueError(f"SGF export is for go, gomoku and hex, not {name!r}")
+    games = _sgf_games()
+    if name not in games:
+        raise ValueError(f"SGF export is for {_and(list(games))}, not {name!r}")
+    gm = games[name]
     H, W = g["board_shape"]
     size = f"{W}" if H == W else f"{W}:{H}"
-    props = [f"FF[4]GM[{_SGF_GM[name]}]CA[UTF-8]AP[gamelab:1]SZ[{size}]"]
-    if name == "go":
+    props = [f"FF[4]GM[{gm}]CA[UTF-8]AP[gamelab:1]SZ[{size}]"]
+    if gm == _SGF_GO:
         props.append(f"KM[{g.get('options', {}).get('komi', 7.5)}]RU[Tromp-Taylor]")
     p0, p1 = (p.get("name", "?") for p in record.get("players", [{}, {}]))
     props.append(f"PB[{_sgf_escape(p0)}]PW[{_sgf_escape(p1)}]")
@@ -307,7 +316,7 @@ def to_sgf(record: dict) -> str:
     nodes = []
     for k, a in enumerate(record["moves"]):
         color = "B" if k % 2 == 0 else "W"
-        nodes.append(f";{color}[{_sgf_point(name, a, (H, W))}]")
+        nodes.append(f";{color}[{_sgf_point(gm, a, (H, W))}]")
     return "(;" + "".join(props) + "\n" + "\n".join(nodes) + ")\n"
 
 
@@ -383,9 +392,9 @@ def parse_sgf(text: str) -> dict:
         raise ValueError("SGF without nodes")
     root = parsed[0]
     gm = int(root.get("GM", ["1"])[0])
-    names = {v: k for k, v in _SGF_GM.items()}
+    names = {v: k for k, v in _sgf_games().items()}
     if gm not in names:
-        raise ValueError(f"SGF game type GM[{gm}] is not go, gomoku or hex")
+        raise ValueError(f"SGF game type GM[{gm}] is not {_and(list(names.values()), 'or')}")
     name = names[gm]
     sz = root.get("SZ", ["19"])[0]
     try:
@@ -400,7 +409,7 @@ def parse_sgf(text: str) -> dict:
     for props in parsed:
         for color in ("B", "W"):
             if color in props:
-                moves.append(_sgf_action(name, props[color][0].strip(), (H, W)))
+                moves.append(_sgf_action(gm, props[color][0].strip(), (H, W)))
                 colors.append(color)
     return {
         "game": name,

@@ -19,6 +19,8 @@ from arena.elo import elo_from_score, fit_bradley_terry, records_from_games
 from arena.evaluate import OWN_SETS, available_sets, bench_dir_default, connect4_benchmark, tictactoe_exhaustive
 from arena.match import play_games
 from envs.base import Game
+from envs.connect_four import ConnectFour
+from envs.tictactoe import TicTacToe
 
 __all__ = ["measure_strength"]
 
@@ -47,11 +49,11 @@ def measure_strength(
     out: dict[str, float] = {}
     play = settings.for_play(cfg.eval_simulations)
     me = network_player(net, play, device=device, name=f"iter{iteration}")
-    if cfg.eval_solver and game.name == "tictactoe":
+    if cfg.eval_solver and isinstance(game, TicTacToe):
         res = tictactoe_exhaustive(me)
         out.update(tictactoe_mistakes=res["mistakes"], tictactoe_positions=res["positions"])
         out["tictactoe_policy_mistakes"] = tictactoe_exhaustive(policy_player(net, device=device))["mistakes"]
-    if cfg.eval_solver and game.name == "connect_four":
+    if cfg.eval_solver and isinstance(game, ConnectFour):
         sets = _readable_sets(tuple(s for s in cfg.eval_bench_sets.split(",") if s))
         res = connect4_benchmark(me, sets=sets, limit=cfg.eval_bench_limit or None)
         for name, r in res.items():

@@ -1,6 +1,7 @@
 """AlphaZero training run: self-play -> replay buffer -> training steps -> checkpoint -> evaluation, every iteration.
 
-    gamelab train GAME [--preset NAME] [--key=value | --key value ...] [--resume RUN] [--runs DIR] [--threads N]
+    gamelab train GAME [--preset NAME] [--key=value | --key value ...] [--option KEY=VALUE ...] [--resume RUN]
+                       [--runs DIR] [--threads N]
                        [--device auto|cpu|cuda] [--dry-run] [--print-config] [--quiet]
 
 The job sits above its two halves: the learner (agents.learner: TrainConfig, networks, search settings, training
@@ -59,7 +60,7 @@ from core.metrics import plot_metrics, read_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.run import RunDir, make_run_dir, rearm_interrupts
 from core.seeding import rng_state, seed_everything, set_rng_state
-from envs import get_game
+from envs import get_game, parse_options
 from envs.base import Game
 
 __all__ = ["DEFAULT_PRESET", "main"]
@@ -116,6 +117,13 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
                         presets=_preset_names(argv), presets_note=note)  # fmt: skip
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="game option, e.g. komi=6.5 (repeatable); --size=N is short for --option size=N",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--ray-address",
@@ -143,13 +151,31 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
     return job.cfg, job.args, resumed.get("payload"), resumed.get("path")
 
 
+def _game_options(cfg: TrainConfig, args, resume: dict | None) -> dict:
+    """The game options of the run: --option KEY=VALUE and its alias --size; a resumed run keeps its own (the
+    checkpoint's), and an option given that differs from them is refused by name. Raises ConfigError."""
+    options = parse_options(args.option)
+    if cfg.size and options.setdefault("size", cfg.size) != cfg.size:
+        raise ConfigError(f"--size={cfg.size} and --option size={options['size']} disagree")
+    if resume is None:
+        return options
+    saved = dict(resume["game"].get("options", {}))
+    before = get_game(args.game, **saved).options
+    after = get_game(args.game, **{**saved, **options}).options
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    if changed:
+        shown = ", ".join(f"{k}={after.get(k)} (the run's: {before.get(k)})" for k in changed)
+        raise ConfigError(f"--option {shown}: {args.resume} keeps the game options it was started with")
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab train`. Returns the exit code."""
     start = time.perf_counter()
     try:
         cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
         device = pick_device(args.device)
-        game = get_game(args.game, **({"size": cfg.size} if cfg.size else {}))
+        game = get_game(args.game, **_game_options(cfg, args, resume))
         _check_baselines(cfg, game)
     except (ConfigError, ValueError, KeyError) as err:
         return fail(err)

@@ -5,11 +5,14 @@
     env = envs.make_env("go", size=9)             # a PettingZoo AECEnv over a batch of 1
     envs.check_game(game)                         # protocol self-check, raises AssertionError
 
-Game modules are imported lazily, on first use.
+Games are the built-in ones of `GAMES` plus those of installed packages that declare an entry point in the group
+`gamelab.games` (name = game name, value = "module:Class"; see the README's "Writing a game"). Game modules and
+plugin entry points are read lazily, on first use; a built-in name wins over a plugin of the same name.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from typing import Any
@@ -18,6 +21,9 @@ from envs.base import Game, IllegalActionError
 
 __all__ = [
     "GAMES",
+    "ENTRY_POINT_GROUP",
+    "known_games",
+    "find_games",
     "get_game",
     "game_class",
     "parse_options",
@@ -42,17 +48,56 @@ GAMES: dict[str, str] = {
 }
 
 
+ENTRY_POINT_GROUP = "gamelab.games"
+
+
+@functools.cache
+def _plugins() -> dict[str, Any]:
+    """Entry points of installed game packages, name -> EntryPoint (read once; built-in names are skipped)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in GAMES}
+
+
+def known_games() -> list[str]:
+    """Names of every game there is: the built-in ones, then those of installed packages, each group sorted."""
+    return sorted(GAMES) + sorted(_plugins())
+
+
+def find_games(predicate: Any) -> dict[str, type]:
+    """Name -> class of the known games whose class satisfies `predicate` (e.g. it has a trait); a plugin that
+    does not load is left out."""
+    found = {}
+    for name in known_games():
+        try:
+            cls = game_class(name)
+        except KeyError:
+            continue
+        if predicate(cls):
+            found[name] = cls
+    return found
+
+
 def game_class(name: str) -> type:
-    """The class of registered game `name` (imports its module).
+    """The class of registered game `name` (imports its module, or loads its package's entry point).
 
     Raises:
-        KeyError: unknown game name (the message lists the known ones).
+        KeyError: unknown game name (the message lists the known ones), or a plugin that does not load (the message
+            names the entry point and the error).
     """
-    if name not in GAMES:
-        known = ", ".join(sorted(GAMES))
-        raise KeyError(f"unknown game {name!r}; known games: {known}")
-    module_name, class_name = GAMES[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    if name in GAMES:
+        module_name, class_name = GAMES[name].split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+    ep = _plugins().get(name)
+    if ep is None:
+        raise KeyError(f"unknown game {name!r}; known games: {', '.join(known_games())}")
+    try:
+        return ep.load()
+    except Exception as err:  # a broken package: its own ImportError, AttributeError, SyntaxError, ...
+        raise KeyError(
+            f"game {name!r} of entry point {ep.value!r} ({ENTRY_POINT_GROUP}) does not load: "
+            f"{type(err).__name__}: {err}"
+        ) from None
 
 
 def get_game(name: str, **options: Any) -> Game:
@@ -60,7 +105,8 @@ def get_game(name: str, **options: Any) -> Game:
 
     Raises:
         KeyError: unknown game name.
-        ValueError: an option the game does not take (the message lists the ones it does).
+        ValueError: an option the game does not take (the message lists the ones it does), or a value outside the
+            type or range of the game's `option_specs` (the message names the option and the value).
     """
     cls = game_class(name)
     params = inspect.signature(cls).parameters
@@ -69,6 +115,10 @@ def get_game(name: str, **options: Any) -> Game:
     if unknown and not takes_any:
         accepted = ", ".join(k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL) or "none"
         raise ValueError(f"game {name!r} got unknown option(s) {', '.join(unknown)}; accepted options: {accepted}")
+    from envs.traits import option_specs
+
+    specs = option_specs(cls)  # declared types and ranges: a clear error naming the option and the value
+    options = {k: specs[k].check(k, v) if k in specs else v for k, v in options.items()}
     return cls(**options)
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "place_stone",
     "stone_planes",
     "random_actions",
+    "sgf_point",
+    "sgf_action",
 ]
 
 Symmetry = tuple[Callable[[Tensor], Tensor], Tensor]
@@ -338,3 +340,36 @@ def random_actions(legal: Tensor, generator: torch.Generator | None = None) -> T
     gdev = generator.device if generator is not None else legal.device
     u = torch.rand(legal.shape, generator=generator, device=gdev).to(legal.device)
     return torch.where(legal, u, -1.0).argmax(-1)
+
+
+def sgf_point(action: int, shape: tuple[int, int], pass_action: int | None = None, hexgui: bool = False) -> str:
+    """SGF text of cell `action` of an HxW board: `<col letter><row letter>` from the top left, or HexGui's
+    `<col letter><row number>` with `hexgui`; "" for the pass."""
+    w = int(shape[1])
+    if pass_action is not None and int(action) == pass_action:
+        return ""
+    r, c = divmod(int(action), w)
+    return f"{chr(97 + c)}{r + 1}" if hexgui else f"{chr(97 + c)}{chr(97 + r)}"
+
+
+def sgf_action(text: str, shape: tuple[int, int], pass_action: int | None = None, hexgui: bool = False) -> int:
+    """The action of an SGF point (inverse of `sgf_point`; "" and "pass" are the pass, and "tt" too on boards up
+    to 19x19 where there is one); a text of digits is read as an action id. ValueError naming the text otherwise."""
+    h, w = int(shape[0]), int(shape[1])
+    t = text.strip()
+    if pass_action is not None and (t in ("", "pass") or (t == "tt" and max(h, w) <= 19)):
+        return pass_action
+    if t.isascii() and t.isdigit():
+        a = int(t)
+        if not 0 <= a < h * w + (pass_action is not None):
+            raise ValueError(f"{text!r}: action ids are 0..{h * w - (pass_action is None)}")
+        return a
+    try:
+        c, r = ord(t[0]) - 97, (int(t[1:]) - 1 if hexgui else ord(t[1]) - 97)
+        if len(t) != 2 and not hexgui:
+            raise ValueError
+    except (IndexError, ValueError):
+        raise ValueError(f"{text!r} is not a point of a {h}x{w} board") from None
+    if not (0 <= r < h and 0 <= c < w):
+        raise ValueError(f"{text!r} is outside a {h}x{w} board")
+    return r * w + c

@@ -73,8 +73,9 @@ from envs.chess_notation import (
     square_name,
 )
 from envs.state import where
+from envs.traits import OptionSpec
 
-__all__ = ["Chess", "ChessState", "TERMINATIONS", "HISTORY"]
+__all__ = ["Chess", "ChessState", "TERMINATIONS", "HISTORY", "PIECE_CP", "MOBILITY_CP", "CP_SCALE", "centipawns"]
 
 TERMINATIONS = (
     "",
@@ -538,6 +539,32 @@ class Chess:
         """None: a square does not name one action (see action_rect)."""
         return None
 
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("white", "black")
+    side_colors = ((235, 235, 235), (25, 25, 25))
+    record_formats = ("pgn",)
+    engine_protocols = ("uci",)
+    variant = ""  # UCI_Variant / PGN Variant: standard chess
+    option_specs = {"max_moves": OptionSpec(int, 512, 1, None, help="plies after which a game is drawn")}
+
+    def move_to_text(self, state: ChessState, i: int, action: int) -> str:
+        """The UCI text of `action` in game i ("e2e4")."""
+        return self.move_to_uci(state, i, action)
+
+    def text_to_move(self, state: ChessState, i: int, text: str) -> int:
+        """The action of UCI move text ("e2e4") or of an action id ("877") in game i; ValueError naming the text."""
+        t = text.strip()
+        if t.isascii() and t.isdigit():
+            if not 0 <= int(t) < self.num_actions:
+                raise ValueError(f"{text!r}: action ids are 0..{self.num_actions - 1}")
+            return int(t)
+        return self.uci_to_action(state, i, t)
+
+    def heuristic(self, state: ChessState) -> Tensor:
+        """FloatTensor[B] in (-1, 1): tanh(centipawns / CP_SCALE), material and mobility for the player to move."""
+        return torch.tanh(centipawns(state, self.size).float() / CP_SCALE)
+
 
 @functools.cache
 def _start_cached(cls: type, device: torch.device) -> ChessState:
@@ -547,3 +574,23 @@ def _start_cached(cls: type, device: torch.device) -> ChessState:
 def _start(game: Chess, device: torch.device) -> ChessState:
     """The start position (max_moves does not change it, so one per class and device)."""
     return _start_cached(type(game), device)
+
+
+PIECE_CP = (100, 320, 330, 500, 900, 0)  # pawn, knight, bishop, rook, queen, king
+MOBILITY_CP = 5
+CP_SCALE = 1000.0  # cp at which the heuristic's value is tanh(1) = 0.76
+
+
+def centipawns(state: ChessState, size: int = 8) -> Tensor:
+    """LongTensor[B]: material and mobility balance in centipawns for the player to move (a size x size board: 8 for
+    chess, 5 for Gardner minichess). The opponent's mobility is counted as if it were to move (a null move: no
+    castling or en passant)."""
+    us, them = ce.mover_view(state.pieces, state.player, size)
+    weights = torch.tensor(PIECE_CP, device=us.device)
+    material = ((cm.popcount(us) - cm.popcount(them)) * weights).sum(1)
+    mine = cm.popcount(state.legal).sum(1)
+    theirs_legal, _, _ = cm.generate(
+        cm.flip(them, size), cm.flip(us, size), torch.zeros_like(state.player), -torch.ones_like(state.player), size
+    )
+    theirs = cm.popcount(theirs_legal).sum(1)
+    return material + MOBILITY_CP * (mine - theirs)

@@ -166,3 +166,47 @@ class ConnectFour:
 
         a = grid_action_at(pos, size, self.board_shape, self._margin)
         return None if a is None else a % self.board_shape[1]
+
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("red", "yellow")
+    side_colors = ((200, 40, 40), (240, 200, 30))
+    compact_moves = True  # `gamelab agent` and the Connect Four test sets write "4453"
+    legal_marks = True  # a disc lands out of sight of the mouse: mark where each legal move lands
+    frame_color = (24, 56, 140)
+
+    def move_to_text(self, state: Any, i: int, action: int) -> str:
+        """The 1-based column of `action` ("4" for action 3), as the test sets and the number keys write it."""
+        return str(int(action) + 1)
+
+    def text_to_move(self, state: Any, i: int, text: str) -> int:
+        """The action of a 1-based column text ("1" to "7"); ValueError naming the text otherwise."""
+        w = self.board_shape[1]
+        t = text.strip()
+        if not (t.isascii() and t.isdigit() and 1 <= int(t) <= w):
+            raise ValueError(f"{text!r} is not a column 1-{w}")
+        return int(t) - 1
+
+    def cell_rect(self, cell: int, size: tuple[int, int]) -> Any:
+        """The pygame.Rect of board cell `cell` (row 0 at the top): its share of the column's rectangle."""
+        import pygame
+
+        h, w = self.board_shape
+        r, c = divmod(int(cell), w)
+        column = self.action_rect(c, size)
+        height = column.height / h
+        return pygame.Rect(column.left, round(column.top + r * height), column.width, round(height))
+
+    def target_rect(self, state: ConnectFourState, i: int, action: int, size: tuple[int, int]) -> Any:
+        """The rectangle of the free cell a disc dropped in column `action` falls to (None: a full column)."""
+        import pygame
+
+        rect = self.action_rect(action, size)
+        if rect is None:
+            return None
+        h = self.board_shape[0]
+        filled = int(state.heights[i, action])
+        if filled >= h:
+            return None
+        height = rect.height / h
+        return pygame.Rect(rect.left, round(rect.top + (h - 1 - filled) * height), rect.width, round(height))

@@ -49,6 +49,7 @@ from torch import Tensor
 from envs import chess_moves as cm
 from envs.chess import Chess, ChessState
 from envs.chess_notation import GARDNER_START_FEN
+from envs.traits import OptionSpec
 
 __all__ = ["GardnerChess", "SIZE", "PLANES", "pgx_move"]
 
@@ -178,3 +179,7 @@ class GardnerChess(Chess):
     def symmetries(self) -> list:
         """Only the identity (see the module docstring)."""
         return [(lambda x: x, torch.arange(self.num_actions))]
+
+    # traits (envs.traits)
+    variant = "gardner"  # UCI_Variant / PGN Variant
+    option_specs = {"max_moves": OptionSpec(int, 256, 1, None, help="plies after which a game is drawn")}

@@ -56,8 +56,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect
+from envs.base import (
+    Symmetry,
+    as_actions,
+    check_actions,
+    dihedral_symmetries,
+    grid_action_at,
+    grid_rect,
+    sgf_action,
+    sgf_point,
+)
 from envs.draw import COLORS, draw_intersection_grid, draw_last_move, draw_star_points, draw_stone, fill_background
+from envs.traits import OptionSpec
 
 __all__ = ["Go", "GoState", "fixed_handicap_points"]
 
@@ -529,6 +539,36 @@ class Go:
     def action_at(self, pos: tuple[int, int], size: tuple[int, int]) -> int | None:
         """The intersection (action id) nearest to pixel `pos`, or None outside the board."""
         return grid_action_at(pos, size, self.board_shape, _MARGIN)
+
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("black", "white")
+    label_offsets = (0.62, 0.62)
+    opening_plies = 4
+    record_formats = ("sgf",)
+    sgf_game_type = 1
+    engine_protocols = ("gtp",)
+    area_score = True
+    option_specs = {
+        "size": OptionSpec(int, 9, 5, 19, help="board size (size x size)"),
+        "komi": OptionSpec(float, 7.5, -1000, 1000, help="points added to white's area score"),
+        "superko": OptionSpec(bool, False, help="forbid recreating an earlier board (positional superko)"),
+        "handicap": OptionSpec(int, 0, 0, 9, help="black stones on GTP's fixed handicap points (0 or 2..9)"),
+    }
+
+    def move_to_text(self, state: Any, i: int, action: int) -> str:
+        """The SGF point of `action` ("dd"; "" for the pass); reads no state."""
+        return sgf_point(action, self.board_shape, self.pass_action)
+
+    def text_to_move(self, state: Any, i: int, text: str) -> int:
+        """The action of an SGF point ("dd"; "", "tt" or "pass" for the pass) or of an action id ("40")."""
+        return sgf_action(text, self.board_shape, self.pass_action)
+
+    def heuristic(self, state: GoState) -> Tensor:
+        """FloatTensor[B] in (-1, 1): the Tromp-Taylor area score with komi for the player to move, squashed."""
+        score = self.score(state).float()  # black (first player) area - white area - komi
+        score = torch.where(state.player == 0, score, -score)
+        return torch.tanh(score / max(self.board_shape[0], 1))
 
 
 def _flag(value: Any, what: str) -> bool:

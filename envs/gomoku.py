@@ -29,8 +29,11 @@ Version history:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from envs.base import sgf_action, sgf_point
 from envs.mnk import MNKGame, MNKState
+from envs.traits import OptionSpec
 
 __all__ = ["Gomoku", "GomokuState"]
 
@@ -61,3 +64,19 @@ class Gomoku(MNKGame):
         """The centre, and the four points 3 (2 below 13x13) lines in from the corners on boards from 9x9."""
         s, d = self.size, 3 if self.size >= 13 else 2
         return [s // 2 * s + s // 2] + ([r * s + c for r in (d, s - 1 - d) for c in (d, s - 1 - d)] if s >= 9 else [])
+
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("black", "white")
+    label_offsets = (0.62, 0.62)
+    record_formats = ("sgf",)
+    sgf_game_type = 4
+    option_specs = {"size": OptionSpec(int, 15, 5, 25, help="board size (size x size)")}
+
+    def move_to_text(self, state: Any, i: int, action: int) -> str:
+        """The SGF point of `action` ("dd"); reads no state."""
+        return sgf_point(action, self.board_shape)
+
+    def text_to_move(self, state: Any, i: int, text: str) -> int:
+        """The action of an SGF point ("dd") or of an action id ("48"); ValueError naming the text otherwise."""
+        return sgf_action(text, self.board_shape)

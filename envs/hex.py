@@ -33,14 +33,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import deque
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from envs.base import Symmetry, as_actions, check_actions
+from envs.base import Symmetry, as_actions, check_actions, sgf_action, sgf_point
 from envs.draw import COLORS, draw_last_move, draw_stone
 from envs.state import where
+from envs.traits import OptionSpec
 
 __all__ = ["Hex", "HexState"]
 
@@ -271,6 +273,71 @@ class Hex:
                 best, best_d = a, d
         return best
 
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("red", "blue")
+    side_colors = ((200, 40, 40), (30, 70, 170))
+    label_offsets = (1.35, 1.5)
+    record_formats = ("sgf",)
+    sgf_game_type = 11
+    option_specs = {"size": OptionSpec(int, 11, 2, 25, help="board size (size x size)")}
+
+    def move_to_text(self, state: Any, i: int, action: int) -> str:
+        """The HexGui SGF point of `action` ("c5": column letter, row number from the top); reads no state."""
+        return sgf_point(action, self.board_shape, hexgui=True)
+
+    def text_to_move(self, state: Any, i: int, text: str) -> int:
+        """The action of a HexGui point ("c5") or of an action id ("40"); ValueError naming the text otherwise."""
+        return sgf_action(text, self.board_shape, hexgui=True)
+
+    def winning_cells(self, state: HexState, i: int, winner: int) -> list[int]:
+        """The shortest chain of the winner's stones joining its two edges (breadth-first): the first player from
+        the top row to the bottom row, the second from the left column to the right column."""
+        size = self.size
+        board = state.board[i].tolist()
+        colour = 1 if winner == 0 else -1
+
+        def on_start(a: int) -> bool:
+            return a // size == 0 if winner == 0 else a % size == 0
+
+        def on_goal(a: int) -> bool:
+            return a // size == size - 1 if winner == 0 else a % size == size - 1
+
+        parent = {a: -1 for a in range(size * size) if board[a] == colour and on_start(a)}
+        queue = deque(parent)
+        while queue:
+            a = queue.popleft()
+            if on_goal(a):
+                path = []
+                while a != -1:
+                    path.append(a)
+                    a = parent[a]
+                return sorted(path)
+            r, c = divmod(a, size)
+            for dr, dc in _HEX_NEIGHBOURS:
+                rr, cc = r + dr, c + dc
+                b = rr * size + cc
+                if 0 <= rr < size and 0 <= cc < size and board[b] == colour and b not in parent:
+                    parent[b] = a
+                    queue.append(b)
+        return []
+
+    def heuristic(self, state: HexState) -> Tensor:
+        """FloatTensor[B] in (-1, 1): the difference of the two sides' shortest connection distances (0-1 shortest
+        path, own stones free, empty cells cost 1), for the player to move."""
+        h, w = self.board_shape
+        planes = self.planes(state)
+        own, opp = planes[:, 0] > 0, planes[:, 1] > 0  # [B, H, W]
+        rows = torch.arange(h, device=own.device)[:, None].expand(h, w)
+        cols = torch.arange(w, device=own.device)[None, :].expand(h, w)
+        top, bottom, left, right = rows == 0, rows == h - 1, cols == 0, cols == w - 1
+        first = (state.player == 0)[:, None, None]  # the mover joins top and bottom if it moved first, else sides
+        start = torch.cat([torch.where(first, top, left), torch.where(first, left, top)])
+        goal = torch.cat([torch.where(first, bottom, right), torch.where(first, right, bottom)])
+        d = _hex_distance(torch.cat([own, opp]), torch.cat([opp, own]), start, goal).clamp(max=h * w)
+        d_own, d_opp = d.chunk(2)
+        return torch.tanh((d_opp - d_own + 0.5) / 3.0)
+
 
 def _identity(x: Tensor) -> Tensor:
     return x
@@ -294,3 +361,24 @@ def _tables(size: int) -> tuple[Tensor, Tensor]:
     cells = torch.arange(n).view(size, size)
     edges = torch.stack([torch.stack([cells[0], cells[-1]]), torch.stack([cells[:, 0], cells[:, -1]])])
     return neighbours, edges
+
+
+_HEX_NEIGHBOURS = [(-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0)]
+
+
+def _hex_distance(stones: Tensor, blocked: Tensor, start: Tensor, goal: Tensor) -> Tensor:
+    """Fewest empty cells to fill to join the `start` cells to the `goal` cells ([B, H, W] masks), by relaxation
+    over the six hex neighbours (own stones cost 0, empty cells 1, the other side's stones block) -> [B]."""
+    h, w = stones.shape[-2:]
+    cost = torch.where(blocked, math.inf, torch.where(stones, 0.0, 1.0))  # [B, H, W]
+    dist = torch.where(start, cost, math.inf)
+    for _ in range(h * w):
+        p = torch.nn.functional.pad(dist, (1, 1, 1, 1), value=math.inf)  # [B, H+2, W+2]
+        up = torch.minimum(p[:, :h, 1 : w + 1], p[:, :h, 2:])  # (r-1, c), (r-1, c+1)
+        side = torch.minimum(p[:, 1 : h + 1, :w], p[:, 1 : h + 1, 2:])  # (r, c-1), (r, c+1)
+        down = torch.minimum(p[:, 2:, :w], p[:, 2:, 1 : w + 1])  # (r+1, c-1), (r+1, c)
+        new = torch.minimum(dist, cost + torch.minimum(torch.minimum(up, side), down))
+        if torch.equal(new, dist):
+            break
+        dist = new
+    return torch.where(goal, dist, math.inf).amin((-2, -1))

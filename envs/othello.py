@@ -29,6 +29,7 @@ Version history:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import torch
@@ -37,6 +38,7 @@ from torch import Tensor
 from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect
 from envs.draw import COLORS, draw_cell_grid, draw_last_move, draw_stone, fill_background
 from envs.state import where
+from envs.traits import OptionSpec
 
 __all__ = ["Othello", "OthelloState"]
 
@@ -266,6 +268,32 @@ class Othello:
         """The cell action under pixel `pos`, or None outside the board."""
         return grid_action_at(pos, size, self.board_shape)
 
+    # traits (envs.traits) ---------------------------------------------------------------------------------------
+
+    side_names = ("black", "white")
+    legal_marks = True  # few legal moves, and not obvious ones
+    frame_color = (22, 86, 44)
+    option_specs = {"size": OptionSpec(int, 8, choices=(6, 8), help="board size (6 or 8)")}
+
+    def score_lines(self, state: OthelloState, i: int) -> list[str]:
+        """The disc count of game i."""
+        board = state.board[i]
+        return [f"discs: black {int((board > 0).sum())}, white {int((board < 0).sum())}"]
+
+    def heuristic(self, state: OthelloState) -> Tensor:
+        """FloatTensor[B] in (-1, 1): corner and edge square weights plus mobility, for the player to move."""
+        h, w = self.board_shape
+        planes = self.planes(state)
+        own, opp = planes[:, 0].reshape(-1, h * w), planes[:, 1].reshape(-1, h * w)
+        wt = _square_weights(h).to(own.device)
+        positional = ((own - opp) * wt).sum(-1)
+        legal = self.legal_mask(state)
+        if self.pass_action is not None:
+            legal = legal.clone()
+            legal[:, self.pass_action] = False
+        mobility = legal.sum(-1).float()
+        return torch.tanh(0.15 * positional + 0.1 * mobility)
+
 
 def _runs(vals: Tensor) -> tuple[Tensor, Tensor]:
     """Opponent runs along rays.
@@ -305,3 +333,16 @@ def _ray_table(size: int) -> Tensor:
                         break
                     table[r * size + c, d, j - 1] = rr * size + cc
     return table
+
+
+@functools.lru_cache(maxsize=8)
+def _square_weights(n: int) -> Tensor:
+    """FloatTensor[n * n]: the heuristic's square weights (corners 5, edges 1, X squares -2, C squares -1)."""
+    wt = torch.zeros(n, n)
+    wt[0, :] = wt[-1, :] = wt[:, 0] = wt[:, -1] = 1.0
+    for r, c in ((0, 0), (0, n - 1), (n - 1, 0), (n - 1, n - 1)):
+        wt[r, c] = 5.0
+        dr, dc = (1 if r == 0 else -1), (1 if c == 0 else -1)
+        wt[r + dr, c + dc] = -2.0  # X squares
+        wt[r, c + dc] = wt[r + dr, c] = -1.0  # C squares
+    return wt.reshape(-1)

@@ -499,6 +499,7 @@ class Minishogi(Shogi):
     name = "minishogi"
     size = 5
     display_name = "Minishogi"
+    variant = "minishogi"  # its UCI_Variant in Fairy-Stockfish
     default_max_moves = 256
     repetition_loser = 0
     opening_plies = 2

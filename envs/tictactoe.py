@@ -75,3 +75,9 @@ class TicTacToe(MNKGame):
             if a == last:
                 y = inner.bottom + width
                 pygame.draw.line(surface, COLORS["line"], (inner.left, y), (inner.right, y), max(1, width // 2))
+
+    # traits (envs.traits)
+    display_name = "Tic-tac-toe"
+    side_names = ("X", "O")
+    side_colors = ((200, 40, 40), (30, 70, 170))
+    opening_plies = 0  # nine cells: random openings would leave little to play

@@ -15,6 +15,24 @@ Attributes and methods a game may define:
     record_formats: tuple[str, ...]                  record formats besides "jsonl" ("sgf", "pgn", "kif", ...)
     engine_protocols: tuple[str, ...]                line protocols it can be played through ("gtp", "uci", "usi")
     heuristic(state) -> Tensor[B]                    a static evaluation in [-1, 1] for the side to move
+    compact_moves: bool                              `gamelab agent` speaks the move text, a move list being one
+                                                     string of one-character moves ("4453"); else action ids
+    variant: str                                     the UCI_Variant / PGN Variant of a chess family ("": chess)
+    sgf_game_type: int                               the SGF GM[] number of a game with "sgf" records
+    line_length: int                                 k of a k-in-a-row game (also read by alpha-beta)
+Facts for pictures (the viewer):
+    legal_marks: bool                                mark every legal move (few or landing out of sight)
+    frame_color: RGB                                 the board fills its picture: coordinates go on a frame of
+                                                     this colour around it
+    label_offsets: tuple[float, float]               coordinates on the board's own picture, this many cells above
+                                                     the first row and left of the first column
+    cell_rect(cell, size) -> Rect                    the rectangle of board cell r * W + c (default: action_rect)
+    target_rect(state, i, action, size) -> Rect      where `action` puts a stone (default: action_rect)
+    winning_cells(state, i, winner) -> list[int]     cells that won (default: complete lines of `line_length`)
+    score_lines(state, i) -> list[str]               lines of score shown beside the board (Othello's discs)
+    area_score: bool                                 an area-scored game with `area_owner`, `score` and `komi` (Go)
+
+Functions here read attributes of the class as well as of an instance where the trait is a constant.
 """
 
 from __future__ import annotations
@@ -34,6 +52,18 @@ __all__ = [
     "record_formats",
     "engine_protocols",
     "heuristic",
+    "compact_moves",
+    "variant",
+    "sgf_game_type",
+    "line_length",
+    "legal_marks",
+    "frame_color",
+    "label_offsets",
+    "cell_rect",
+    "target_rect",
+    "winning_cells",
+    "score_lines",
+    "area_score",
 ]
 
 RGB = tuple[int, int, int]
@@ -57,15 +87,34 @@ class OptionSpec:
                 if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError
                 v: Any = value.lower() in ("true", "1", "yes")
+            elif self.type is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
             else:
                 v = self.type(value)
         except (TypeError, ValueError):
-            raise ValueError(f"option {name}={value!r} is not a {self.type.__name__}") from None
+            kind = self.type.__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"option {name}={value!r}: {name} must be {article} {kind}") from None
         if self.low is not None and v < self.low or self.high is not None and v > self.high:
-            raise ValueError(f"option {name}={value!r} is out of range {self.low}..{self.high}")
+            if self.low is not None and self.high is not None:
+                bounds = f"in {self.low:g}..{self.high:g}"
+            else:
+                bounds = f"at least {self.low:g}" if self.low is not None else f"at most {self.high:g}"
+            raise ValueError(f"option {name}={value!r}: {name} must be {bounds}")
         if self.choices is not None and v not in self.choices:
-            raise ValueError(f"option {name}={value!r} is not one of {', '.join(map(str, self.choices))}")
+            raise ValueError(f"option {name}={value!r}: {name} must be one of {', '.join(map(str, self.choices))}")
         return v
+
+    def describe(self) -> str:
+        """One line for --help: type, default, range or choices, help."""
+        if self.choices is not None:
+            allowed = "one of " + ", ".join(map(str, self.choices))
+        elif self.low is not None or self.high is not None:
+            allowed = (f"{self.low:g}" if self.low is not None else "") + ".." + (
+                f"{self.high:g}" if self.high is not None else "")  # fmt: skip
+        else:
+            allowed = self.type.__name__
+        return f"{allowed}, default {self.default}" + (f": {self.help}" if self.help else "")
 
 
 def display_name(game: Any) -> str:
@@ -80,7 +129,7 @@ def side_names(game: Any) -> tuple[str, str]:
 
 def side_colors(game: Any) -> tuple[RGB, RGB]:
     """Colours of player 0 and player 1 in pictures (default: near-black and near-white)."""
-    return tuple(getattr(game, "side_colors", ((30, 30, 30), (235, 235, 235))))  # type: ignore[return-value]
+    return tuple(getattr(game, "side_colors", ((25, 25, 25), (235, 235, 235))))  # type: ignore[return-value]
 
 
 def move_to_text(game: Any, state: Any, i: int, action: int) -> str:
@@ -127,3 +176,85 @@ def engine_protocols(game: Any) -> tuple[str, ...]:
 def heuristic(game: Any) -> Any:
     """The game's static evaluation function (state -> Tensor[B] in [-1, 1] for the side to move), or None."""
     return getattr(game, "heuristic", None)
+
+
+def compact_moves(game: Any) -> bool:
+    """Whether `gamelab agent` reads and writes a move list as one string of the game's one-character move texts."""
+    return bool(getattr(game, "compact_moves", False))
+
+
+def variant(game: Any) -> str | None:
+    """The UCI_Variant / PGN Variant tag of a chess-family game ("" for standard chess), or None for other games."""
+    return getattr(game, "variant", None)
+
+
+def sgf_game_type(game: Any) -> int | None:
+    """The SGF GM[] number of a game with SGF records (Go 1, Gomoku 4, Hex 11), or None."""
+    gm = getattr(game, "sgf_game_type", None)
+    return int(gm) if gm is not None else None
+
+
+def line_length(game: Any) -> int | None:
+    """k of a k-in-a-row game (Connect Four 4, Gomoku 5), or None."""
+    k = getattr(game, "line_length", None)
+    return int(k) if k else None
+
+
+def legal_marks(game: Any) -> bool:
+    """Whether pictures mark every legal move (default False: only the one under the mouse)."""
+    return bool(getattr(game, "legal_marks", False))
+
+
+def frame_color(game: Any) -> RGB | None:
+    """The colour of a frame around a board that fills its picture, which carries the coordinates; or None."""
+    color = getattr(game, "frame_color", None)
+    return tuple(color) if color is not None else None  # type: ignore[return-value]
+
+
+def label_offsets(game: Any) -> tuple[float, float] | None:
+    """Where coordinates sit on the board's own picture (cells above the first row, left of the first column)."""
+    offsets = getattr(game, "label_offsets", None)
+    return (float(offsets[0]), float(offsets[1])) if offsets is not None else None
+
+
+def cell_rect(game: Any, cell: int, size: tuple[int, int]) -> Any:
+    """The pygame.Rect of board cell `cell` (r * W + c) in a picture of `size` (default: the action's rectangle)."""
+    fn = getattr(game, "cell_rect", None)
+    return fn(cell, size) if fn is not None else game.action_rect(cell, size)
+
+
+def target_rect(game: Any, state: Any, i: int, action: int, size: tuple[int, int]) -> Any:
+    """The rectangle of the cell where `action` puts a stone in game `i` (default: the action's rectangle)."""
+    fn = getattr(game, "target_rect", None)
+    return fn(state, i, action, size) if fn is not None else game.action_rect(action, size)
+
+
+def winning_cells(game: Any, state: Any, i: int, winner: int | None) -> list[int]:
+    """The board cells that won game `i` for `winner` (0 or 1; None: nobody): the game's own answer, else every
+    complete line of `line_length` of the winner's stones (stones stored as 1 and 2 in `state.board`), else []."""
+    if winner is None:
+        return []
+    fn = getattr(game, "winning_cells", None)
+    if fn is not None:
+        return list(fn(state, i, winner))
+    k = line_length(game)
+    if k is None or not hasattr(state, "board"):
+        return []
+    from envs.base import line_windows
+
+    h, w = game.board_shape
+    board = state.board[i].reshape(-1).tolist()
+    colour = winner + 1
+    windows = {tuple(win) for win in line_windows(h, w, k).reshape(-1, k).tolist()}
+    return sorted({c for win in windows if all(board[c] == colour for c in win) for c in win})
+
+
+def score_lines(game: Any, state: Any, i: int) -> list[str]:
+    """Lines of score shown beside the board for game `i` (default: none)."""
+    fn = getattr(game, "score_lines", None)
+    return list(fn(state, i)) if fn is not None else []
+
+
+def area_score(game: Any) -> bool:
+    """Whether the game is area-scored as Go is (`area_owner`, `score` and `komi`)."""
+    return bool(getattr(game, "area_score", False))

@@ -25,6 +25,7 @@ from core.cli import main
 _FILES = {
     "{corrupt}": "corrupt.pt",  # random bytes where a checkpoint is expected
     "{damaged}": "damaged.jsonl",  # a replay file whose every line is damaged
+    "{go7}": str(Path(__file__).resolve().parents[1] / "agents" / "models" / "go_7.pt"),  # the bundled 7x7 model
 }
 
 
@@ -84,6 +85,9 @@ CASES = [
     ("gtp go --komi nan", "--komi"),
     ("gtp go --think-time -1", "--think-time"),
     ("gtp chess", "chess"),
+    ("gtp go --checkpoint {go7} --size 9", "--size 9"),  # never silently the model's size
+    ("train go --option komi=lots", "komi='lots'"),
+    ("train go --option sise=9", "sise"),
     ("gtp go --checkpoint {corrupt}", "corrupt.pt"),
     # export
     ("export nowhere out.pt", "nowhere"),

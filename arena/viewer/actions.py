@@ -12,6 +12,8 @@ from typing import Any
 
 import pygame
 
+from envs import traits
+
 __all__ = ["Action", "ACTIONS", "action_for_key", "available"]
 
 
@@ -123,7 +125,7 @@ ACTIONS: tuple[Action, ...] = (
         shown="E",
         button="Score",
         run=lambda v, k: v.toggle_score(),
-        when=lambda v: v.game.name == "go",
+        when=lambda v: traits.area_score(v.game),
         selected=lambda v: v.score_on,
     ),
     Action(

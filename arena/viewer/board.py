@@ -5,18 +5,15 @@ No pygame drawing here (only rectangles), so each fact is tested on its own.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import pygame
 import torch
 
 from arena.viewer.session import GameSession
-from envs.base import line_windows
+from envs import traits
 
 __all__ = [
-    "LEGAL_MARKS",
-    "SIDE_NAMES",
     "is_chess",
     "side_names",
     "winning_cells",
@@ -27,14 +24,6 @@ __all__ = [
     "hint_weights",
 ]
 
-# games whose legal moves are worth marking: few and not obvious (Othello) or landing out of sight (Connect Four);
-# elsewhere every empty point is legal and the marks would hide the board (star points), so only hover shows
-LEGAL_MARKS = frozenset({"othello", "connect_four"})
-SIDE_NAMES = {"connect_four": ("Red", "Yellow"), "hex": ("Red", "Blue"), "tictactoe": ("X", "O")}  # else Black, White
-_CHESS_SIDES = ("White", "Black")
-_LINE_LENGTH = {"connect_four": 4}  # m,n,k games (tic-tac-toe, gomoku) carry theirs as `k`
-_HEX_NEIGHBOURS = [(-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0)]
-
 
 def is_chess(game: Any) -> bool:
     """Whether the game has chess rules as the viewer needs them (any board size): FEN and UCI move text."""
@@ -42,79 +31,25 @@ def is_chess(game: Any) -> bool:
 
 
 def side_names(game: Any) -> tuple[str, str]:
-    """What the first and second player are called: White and Black in chess (white moves first), else by
-    SIDE_NAMES, else Black and White (Go, Othello, Gomoku: black moves first)."""
-    if is_chess(game):
-        return _CHESS_SIDES
-    return SIDE_NAMES.get(game.name, ("Black", "White"))
+    """What the first and second player are called, capitalised (the game's `side_names` trait)."""
+    return tuple(name[:1].upper() + name[1:] for name in traits.side_names(game))  # type: ignore[return-value]
 
 
 def winning_cells(game: Any, state: Any, winner: int | None) -> list[int]:
-    """The cells that won the game: every complete line of the winner (Connect Four, tic-tac-toe, Gomoku) or the
-    shortest chain of the winner's stones joining its two edges (Hex); [] for other games or without a winner.
+    """The board cells that won the game (the game's `winning_cells` trait: every complete line of a k-in-a-row
+    game, the shortest winning chain in Hex); [] for other games or without a winner.
 
     Args:
         state: a batch of one.
         winner: 0 or 1 (None: no winner, e.g. a draw).
     """
-    if winner is None:
-        return []
-    board = state.board[0].tolist()
-    h, w = game.board_shape
-    if game.name == "hex":
-        return _hex_path(board, h, winner)
-    k = _LINE_LENGTH.get(game.name, getattr(game, "k", None))
-    if k is None:
-        return []
-    colour = winner + 1  # line games store 1 for the first player's stones, 2 for the second's
-    windows = {tuple(win) for win in line_windows(h, w, k).reshape(-1, k).tolist()}
-    cells = {c for win in windows if all(board[c] == colour for c in win) for c in win}
-    return sorted(cells)
-
-
-def _hex_path(board: list[int], size: int, winner: int) -> list[int]:
-    """Breadth-first search through the winner's stones: first player from the top row to the bottom row, second
-    player from the left column to the right column."""
-    colour = 1 if winner == 0 else -1
-
-    def on_start(a: int) -> bool:
-        return a // size == 0 if winner == 0 else a % size == 0
-
-    def on_goal(a: int) -> bool:
-        return a // size == size - 1 if winner == 0 else a % size == size - 1
-
-    parent = {a: -1 for a in range(size * size) if board[a] == colour and on_start(a)}
-    queue = deque(parent)
-    while queue:
-        a = queue.popleft()
-        if on_goal(a):
-            path = []
-            while a != -1:
-                path.append(a)
-                a = parent[a]
-            return sorted(path)
-        r, c = divmod(a, size)
-        for dr, dc in _HEX_NEIGHBOURS:
-            rr, cc = r + dr, c + dc
-            b = rr * size + cc
-            if 0 <= rr < size and 0 <= cc < size and board[b] == colour and b not in parent:
-                parent[b] = a
-                queue.append(b)
-    return []
+    return traits.winning_cells(game, state, 0, winner)
 
 
 def target_rect(game: Any, state: Any, action: int, size: tuple[int, int]) -> pygame.Rect | None:
     """The rectangle of the cell where `action` puts a stone: in Connect Four the free cell a disc falls to (the
-    action's rectangle is the whole column), elsewhere the action's own cell."""
-    rect = game.action_rect(action, size)
-    if rect is None or game.name != "connect_four":
-        return rect
-    h = game.board_shape[0]
-    filled = int(state.heights[0, action])
-    if filled >= h:
-        return None
-    cell = rect.height / h
-    return pygame.Rect(rect.left, round(rect.top + (h - 1 - filled) * cell), rect.width, round(cell))
+    action's rectangle is the whole column), elsewhere the action's own cell (the game's `target_rect` trait)."""
+    return traits.target_rect(game, state, 0, action, size)
 
 
 def _areas(game: Any, state: Any) -> tuple[int, int]:
@@ -136,13 +71,11 @@ def go_score_text(game: Any, state: Any) -> str:
 
 
 def score_lines(game: Any, session: GameSession, show_score: bool) -> list[str]:
-    """The panel's score lines: Othello's disc count; Go's captures, and its area score at the end or on request."""
+    """The panel's score lines: the game's own (Othello's disc count); in an area-scored game (Go) the captures, and
+    the area score at the end or on request."""
     state = session.state
-    if game.name == "othello":
-        board = state.board[0]
-        return [f"discs: black {int((board > 0).sum())}, white {int((board < 0).sum())}"]
-    if game.name != "go":
-        return []
+    if not traits.area_score(game):
+        return traits.score_lines(game, state, 0)
     board = state.board[0]
     on_board = [int((board > 0).sum()), int((board < 0).sum())]
     placed = [0, 0]

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 import envs
+from agents.player import HumanPlayer, is_human
 from agents.players import MissingModelError, make_player
 from arena.records import move_info_from
 from arena.viewer import drawing, events
@@ -99,7 +100,7 @@ class Viewer:
         (agents.players.find_bundled_model), and where none fits, rollout MCTS instead (alpha-beta for chess), with
         a notice."""
         if spec == "human":
-            return None
+            return HumanPlayer()
         try:
             return make_player(spec, self.game, device=self.device, seed=self.seed)
         except (MissingModelError, ValueError) as err:  # none shipped, or one for other options (komi)
@@ -109,25 +110,23 @@ class Viewer:
             # chess: random playouts are hundreds of plies long, alpha-beta plays far better in the same time
             fallback = "alphabeta:3" if is_chess(self.game) else "rollout:" + (spec.partition(":")[2] or "400")
             options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
-            self.notice = f"no bundled model for {display_name(self.game.name)} {options}: playing {fallback}"
+            self.notice = f"no bundled model for {display_name(self.game)} {options}: playing {fallback}"
             print(f"gamelab play: {self.notice}", file=sys.stderr)
             return make_player(fallback, self.game, device=self.device, seed=self.seed)
 
     def _names(self) -> list[str]:
-        return [
-            getattr(p, "name", spec) if p is not None else "human" for p, spec in zip(self.players, self.seat_specs)
-        ]
+        return [p.name for p in self.players]
 
     def _person_plays_black(self) -> bool:
-        return self.players[0] is not None and self.players[1] is None
+        return not is_human(self.players[0]) and is_human(self.players[1])
 
     @property
     def agent_to_move(self) -> bool:
-        return self.players[self.session.to_move] is not None and not self.reviewing
+        return not is_human(self.players[self.session.to_move]) and not self.reviewing
 
     @property
     def humans(self) -> int:
-        return sum(p is None for p in self.players)
+        return sum(is_human(p) for p in self.players)
 
     # --- feedback ---
     def say(self, text: str, seconds: float = 2.5) -> None:
@@ -192,7 +191,7 @@ class Viewer:
         if self.session.over:
             return
         self._cancel_thinking()
-        humans = [i for i, p in enumerate(self.players) if p is None]
+        humans = [i for i, p in enumerate(self.players) if is_human(p)]
         loser = self.session.to_move if len(humans) != 1 else humans[0]
         self.session.resign(loser)
 
@@ -203,7 +202,7 @@ class Viewer:
         elif self.humans == 0:
             self.paused = not self.paused
             self.say("paused" if self.paused else "playing")
-        elif self.players[self.session.to_move] is not None and not self.session.at_end:
+        elif not is_human(self.players[self.session.to_move]) and not self.session.at_end:
             self._start_thinking(force=True)
 
     def toggle_hints(self) -> None:
@@ -266,7 +265,7 @@ class Viewer:
             return "the game is over: N for a new game"
         if self.reviewing:
             return "reviewing: C to continue from here"
-        if self.players[self.session.to_move] is not None:
+        if not is_human(self.players[self.session.to_move]):
             return "wait for the agent to move (M: move now)"
         return ""
 
@@ -295,7 +294,7 @@ class Viewer:
     # --- time passing ---
     def _start_thinking(self, force: bool = False) -> None:
         player = self.players[self.session.to_move]
-        if player is None or (not force and not self.session.at_end):
+        if is_human(player) or (not force and not self.session.at_end):
             return
         self.thinker = Thinker(player, self.game, self.session.state, think_time=self.think_time)
         self.thinker.position = (self.session.cursor, id(self.session.state))
@@ -368,6 +367,4 @@ class Viewer:
         self._record_if_needed()
         self._stop_thinkers(wait=10.0)
         for player in {id(p): p for p in [*self.players, self.hint_player] if p is not None}.values():
-            close = getattr(player, "close", None)  # external engines: their processes end with the viewer
-            if close is not None:
-                close()
+            player.close()  # external engines: their processes end with the viewer

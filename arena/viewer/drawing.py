@@ -16,7 +16,6 @@ import torch
 from arena.viewer import chessboard
 from arena.viewer.actions import available
 from arena.viewer.board import (
-    LEGAL_MARKS,
     go_margin,
     hint_weights,
     is_chess,
@@ -39,37 +38,28 @@ from arena.viewer.widgets import (
     font,
     wrap_text,
 )
+from envs import traits
 from envs.draw import action_name, coordinate_labels
 
-__all__ = ["draw", "layout", "display_name", "PANEL_WIDTH", "SIDE_COLORS"]
+__all__ = ["draw", "layout", "display_name", "PANEL_WIDTH"]
 
 PANEL_WIDTH = 310
 STRIP_HEIGHT = 44  # the strip under the board: result banner, "analysing"
-SIDE_COLORS = {  # stone colours of the first and second player, for the panel and the value bar
-    "connect_four": ((200, 40, 40), (240, 200, 30)),
-    "hex": ((200, 40, 40), (30, 70, 170)),
-    "tictactoe": ((200, 40, 40), (30, 70, 170)),
-}
-FRAME_COLORS = {"othello": (22, 86, 44), "connect_four": (24, 56, 140)}  # others: the board's own edge colour
 WIN_COLOR = (255, 215, 40)
-_COORDINATES = {"go", "gomoku", "hex", "othello", "connect_four"}
-_FRAMED = {"othello", "connect_four"}  # boards filled to their edge: their coordinates go on a frame around them
-# where the labels sit on boards that have room for them, in cells from the first row's / column's centre
-_INNER_OFFSETS = {"hex": (1.35, 1.5), "go": (0.62, 0.62), "gomoku": (0.62, 0.62)}
 
 
-def display_name(game_name: str) -> str:
-    """The name of a game as people write it ("connect_four" -> "Connect Four")."""
-    return {"tictactoe": "Tic-tac-toe"}.get(game_name, game_name.replace("_", " ").title())
+def display_name(game: Any) -> str:
+    """The name of a game as people write it ("Connect Four", "Tic-tac-toe": the game's `display_name` trait)."""
+    return traits.display_name(game)
 
 
 def _title(game: Any) -> str:
     size = game.options.get("size")
-    return display_name(game.name) + (f" {size}x{size}" if size else "")
+    return display_name(game) + (f" {size}x{size}" if size else "")
 
 
 def _label_margin(viewer: Any, area: pygame.Rect) -> int:
-    if viewer.game.name not in _FRAMED and not is_chess(viewer.game):
+    if traits.frame_color(viewer.game) is None and not is_chess(viewer.game):
         return 0  # Go, Gomoku and Hex have room for their labels on their own surface, beside the grid
     cells = max(viewer.game.board_shape)
     return max(16, min(28, min(area.size) // (cells + 2) // 2))
@@ -111,7 +101,7 @@ def draw(viewer: Any, surface: pygame.Surface) -> None:
     else:
         viewer.game.draw(board_surface, session.state, 0)
         _draw_frame(viewer, surface, board, margin)
-        if viewer.game.name == "go" and (viewer.score_on or session.over):
+        if traits.area_score(viewer.game) and (viewer.score_on or session.over):
             _draw_territory(viewer, board_surface)
         if viewer.ownership_on:
             _draw_ownership(viewer, board_surface)
@@ -140,16 +130,17 @@ def _text_color(background: tuple[int, ...]) -> tuple[int, int, int]:
 def _draw_frame(viewer: Any, surface: pygame.Surface, board: pygame.Rect, m: int) -> None:
     """Board coordinates: column names above the board, row names on its left, on a frame of the board's colour."""
     game = viewer.game
-    if game.name not in _COORDINATES:
+    frame_color, offsets = traits.frame_color(game), traits.label_offsets(game)
+    if frame_color is None and offsets is None:
         return
     columns, rows = coordinate_labels(game)
     size = board.size
     top_cells = [game.action_rect(c, size) for c in range(game.board_shape[1])]
     left_cells = [game.action_rect(r * game.board_shape[1], size) for r in range(len(rows))]
-    if game.name not in _FRAMED:  # labels on the board's own surface, beside the grid
+    if offsets is not None:  # labels on the board's own surface, beside the grid
         color = _text_color(surface.get_at((board.left + 1, board.top + 1)))
         fsize = max(12, min(22, top_cells[0].height // 2))
-        up, left = _INNER_OFFSETS[game.name]
+        up, left = offsets
         for label, rect in zip(columns, top_cells, strict=True):
             pos = (board.left + rect.centerx, board.top + rect.centery - round(rect.height * up))
             draw_text(surface, label, pos, size=fsize, color=color, anchor="center")
@@ -157,7 +148,6 @@ def _draw_frame(viewer: Any, surface: pygame.Surface, board: pygame.Rect, m: int
             pos = (board.left + rect.centerx - round(rect.width * left), board.top + rect.centery)
             draw_text(surface, label, pos, size=fsize, color=color, anchor="center")
         return
-    frame_color = FRAME_COLORS.get(game.name) or tuple(surface.get_at((board.left + 1, board.top + 1)))[:3]
     frame = board.inflate(2 * m, 2 * m)
     pygame.draw.rect(surface, frame_color, frame, m, border_radius=6)
     color = _text_color(frame_color)
@@ -201,7 +191,8 @@ def _draw_ownership(viewer: Any, board_surface: pygame.Surface) -> None:
 
 
 def _draw_legal(viewer: Any, board_surface: pygame.Surface, board: pygame.Rect) -> None:
-    """Legal-move marks where they help (LEGAL_MARKS), and a ring on the legal move under the mouse everywhere."""
+    """Legal-move marks where they help (the game's `legal_marks` trait), and a ring on the legal move under the
+    mouse everywhere."""
     session, game = viewer.session, viewer.game
     if session.over or viewer.agent_to_move or viewer.reviewing:
         return
@@ -209,7 +200,7 @@ def _draw_legal(viewer: Any, board_surface: pygame.Surface, board: pygame.Rect) 
     mouse = _mouse()
     hover = game.action_at((mouse[0] - board.left, mouse[1] - board.top), size)
     legal = session.legal
-    marks = game.name in LEGAL_MARKS
+    marks = traits.legal_marks(game)
     for a in legal.nonzero()[:, 0].tolist():
         if a != hover and not marks:
             continue
@@ -247,19 +238,11 @@ def _draw_win(viewer: Any, board_surface: pygame.Surface) -> None:
     if not cells:
         return
     size = board_surface.get_size()
-    rects = [target_rect(game, session.state, a, size) if game.name != "connect_four" else None for a in cells]
-    if game.name == "connect_four":  # cells here are board cells; the game's rectangles are whole columns
-        h, w = game.board_shape
-        rects = []
-        for a in cells:
-            r, c = divmod(a, w)
-            column = game.action_rect(c, size)
-            cell = column.height / h
-            rects.append(pygame.Rect(column.left, round(column.top + r * cell), column.width, round(cell)))
+    rects = [traits.cell_rect(game, a, size) for a in cells]  # board cells (a Connect Four action is a column)
     for rect in rects:
         radius = max(4, min(rect.size) // 2 - 1)
         pygame.draw.circle(board_surface, WIN_COLOR, rect.center, radius, max(3, radius // 6))
-    if game.name != "hex":
+    if traits.line_length(game):  # a straight winning row (a Hex chain bends)
         ends = sorted(rects, key=lambda r: (r.centery, r.centerx))
         if len({(r.centerx - ends[0].centerx, r.centery - ends[0].centery) for r in ends}) == len(ends):
             width = max(3, min(ends[0].size) // 10)
@@ -274,7 +257,7 @@ def _draw_strip(viewer: Any, surface: pygame.Surface, strip: pygame.Rect) -> Non
     session = viewer.session
     if session.over:
         sub = result_text(session, side_names(viewer.game))
-        if viewer.game.name == "go" and not session.resigned_here:
+        if traits.area_score(viewer.game) and not session.resigned_here:
             sub += f" ({go_margin(viewer.game, session.state)})"
         draw_banner(surface, strip, "Game over", sub)
     elif viewer.analysing:
@@ -407,10 +390,8 @@ def _draw_moves(viewer: Any, surface: pygame.Surface, box: pygame.Rect) -> None:
 
 
 def _side_colors(game: Any) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """The colours of the first and second player's pieces (chess: white first)."""
-    if is_chess(game):
-        return (235, 235, 235), (25, 25, 25)
-    return SIDE_COLORS.get(game.name, ((25, 25, 25), (235, 235, 235)))
+    """The colours of the first and second player's pieces (the game's `side_colors` trait; chess: white first)."""
+    return traits.side_colors(game)
 
 
 def _value_first_player(viewer: Any, hint: dict | None) -> float | None:

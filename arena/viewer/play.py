@@ -5,6 +5,7 @@
     gamelab play go --opponent human                # two people on one board
     gamelab play othello --opponent watch           # agent against agent, speed with + and -
     gamelab play connect_four --screenshot board.png --moves "4 4 3" --hints   # a PNG, no display needed
+    gamelab play go --screenshot go.png --moves "dd,ee,cc"                     # moves in the game's own text
     gamelab play chess --opponent stockfish --level 3 --side second     # Stockfish at skill level 3; you play black
     gamelab play chess --opponent alphabeta:3                          # any player spec (agents.players)
     gamelab play chess --opponent az:runs/train__chess__0__<time>:400   # a checkpoint (or run) with 400 simulations
@@ -21,6 +22,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 import pygame
 
@@ -28,7 +30,7 @@ from arena.viewer.controller import Viewer
 from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 from arena.viewer.session import GameSession
 from core.checkpoint import CheckpointError
-from envs import IllegalActionError, get_game
+from envs import IllegalActionError, get_game, traits
 
 __all__ = ["main", "render_screenshot"]
 
@@ -159,11 +161,29 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replays", default="replays", help="folder where games are recorded")
     p.add_argument("--no-record", action="store_true", help="do not record games")
     p.add_argument("--screenshot", default=None, metavar="PATH", help="write a PNG of the position and exit")
-    p.add_argument("--moves", default="", help="with --screenshot: space-separated actions to play first")
+    p.add_argument(
+        "--moves",
+        default="",
+        help="with --screenshot: moves to play first, separated by spaces or commas, in the game's move text: "
+        "Connect Four columns 1-7 (as `gamelab agent` and the number keys), Go and Gomoku SGF points (dd; pass), "
+        "Hex HexGui points (c5), chess UCI (e2e4); action ids in Go, Gomoku, Hex, chess and in other games",
+    )
     p.add_argument("--hints", action="store_true", help="start with the hint overlay on")
     p.add_argument("--window", default="1000x720", help="window size WxH")
     p.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _session_from_text(game: Any, text: str) -> GameSession:
+    """A session with the moves of `text` played (separated by spaces or commas, each read with the game's
+    `text_to_move` trait in the position it is played in). ValueError naming the move's number and text."""
+    session = GameSession(game)
+    for n, word in enumerate(text.replace(",", " ").split(), 1):
+        try:
+            session.play(traits.text_to_move(game, session.state, 0, word))
+        except ValueError as err:  # IllegalActionError too
+            raise ValueError(f"move {n} ({word}): {err}") from None
+    return session
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("--screenshot needs a GAME")
         game = get_game(args.game, **options)
         try:
-            review = GameSession.from_moves(game, [int(m) for m in args.moves.replace(",", " ").split()])
+            review = _session_from_text(game, args.moves)
         except (ValueError, IllegalActionError) as err:
             raise UsageError(f"--moves {args.moves!r}: {err}") from None
         seats = _seats(opponent, args.side, sims, depth, rng, level) if args.opponent else ("human", "human")

@@ -15,6 +15,7 @@ import envs
 from arena.pgn import load_pgn
 from arena.records import append_records, default_replay_path, load_replays, load_sgf
 from arena.viewer.session import GameSession
+from envs import traits
 
 __all__ = ["record_session", "load_session", "load_records"]
 
@@ -23,12 +24,11 @@ def record_session(session: GameSession, players: list[Any], directory: str | os
     """Append the session's game (up to its cursor) to today's replay file of its game in `directory`.
 
     Args:
-        players: the two seats' players in move order (None for a person).
+        players: the two seats' players in move order (agents.player.Player; a person is a HumanPlayer).
     Returns:
         The file written to.
     """
-    named = [player if player is not None else "human" for player in players]
-    return append_records(default_replay_path(directory, session.game.name), [session.record(named)])
+    return append_records(default_replay_path(directory, session.game.name), [session.record(list(players))])
 
 
 def _record_from_sgf(sgf: dict) -> dict:
@@ -37,7 +37,7 @@ def _record_from_sgf(sgf: dict) -> dict:
     if H != W:
         raise ValueError(f"SGF board {W}x{H}: only square boards are supported")
     options = {"size": H}
-    if sgf["game"] == "go" and sgf.get("komi") is not None:
+    if sgf.get("komi") is not None and "komi" in traits.option_specs(envs.game_class(sgf["game"])):
         options["komi"] = sgf["komi"]
     return {"game": {"name": sgf["game"], "options": options}, "players": sgf["players"], "moves": sgf["moves"]}
 

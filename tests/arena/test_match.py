@@ -69,14 +69,14 @@ def test_players_only_see_their_own_live_rows():
     game = get_game("tictactoe")
     seen = []
 
-    def spy(g, state):
-        seen.append(state.player.clone())
-        assert not bool(g.outcome(state)[0].any())
-        legal = g.legal_mask(state)
-        return torch.where(legal, 1.0, -1.0).argmax(-1)
+    class Spy(RandomPlayer):
+        def __call__(self, g, state):
+            seen.append(state.player.clone())
+            assert not bool(g.outcome(state)[0].any())
+            legal = g.legal_mask(state)
+            return torch.where(legal, 1.0, -1.0).argmax(-1)
 
-    spy.name = "spy"
-    play_games(game, spy, RandomPlayer(), 6, progress=False)
+    play_games(game, Spy(), RandomPlayer(), 6, progress=False)
     assert seen and all(p.shape[0] <= 3 and bool((p == p[0]).all()) for p in seen)  # its half of the games
 
 

@@ -245,3 +245,20 @@ def test_thinker_moves_now():
     t = Thinker(player, game, game.init(1))
     t.stop()
     assert t.wait(30) and t.error is None and 0 <= t.action < 7 and t.progress == 1.0
+
+
+def test_screenshot_moves_are_read_in_the_game_s_move_text(tmp_path, capsys):
+    from arena.viewer.play import _session_from_text
+
+    c4 = get_game("connect_four")
+    assert _session_from_text(c4, "4 4 3").actions == [3, 3, 2]  # 1-based columns, as `gamelab agent` writes them
+    assert _session_from_text(c4, "4,4, 3").actions == [3, 3, 2]  # commas too
+    go = get_game("go", size=9)
+    assert _session_from_text(go, "dd ee pass 60").actions == [30, 40, 81, 60]  # SGF points, the pass, an action id
+    chess = get_game("chess")
+    session = _session_from_text(chess, "e2e4,e7e5")
+    assert [chess.move_to_uci(session.states[k], 0, a) for k, a in enumerate(session.actions)] == ["e2e4", "e7e5"]
+    out = tmp_path / "shot.png"
+    assert main(["connect_four", "--opponent", "human", "--screenshot", str(out), "--moves", "4 8"]) == 2
+    err = capsys.readouterr().err
+    assert "move 2 (8)" in err and "column" in err and not out.exists()
