@@ -36,6 +36,8 @@ class UsiPlayer:
     def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
         self.name = label
         self.search = {"engine": argv, "options": dict(options), "go": dict(go)}
+        self.settings = self.search  # what records keep (the Player contract)
+        self.checkpoint = None
         self.info: dict | None = None
         self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
         self._proc = EngineProcess(argv, label)

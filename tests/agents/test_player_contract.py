@@ -2,6 +2,8 @@
 settings, info, a call that answers a legal move per live game, close()), engines included: the `gtp:` and `uci:`
 players here drive small engines that are real subprocess scripts speaking GTP and UCI."""
 
+import os
+import shutil
 import stat
 import sys
 import textwrap
@@ -85,12 +87,15 @@ KINDS = {  # spec kind -> (game, options, spec made from the test's files, plies
     "bundled": ("tictactoe", {}, None, 1),
     "gtp": ("go", {"size": 5}, lambda t, g: f"gtp:{_script(t, 'fakego', FAKE_GTP)}", 4),
     "uci": ("chess", {}, lambda t, g: f"uci:{_script(t, 'fakefish', FAKE_UCI)}", 2),
+    "usi": ("minishogi", {}, lambda t, g: "usi:fairy-stockfish:nodes=200", 2),  # a real USI engine
 }
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_spec_kind_keeps_the_player_contract(kind, tmp_path, model_dir):
     name, options, spec_of, plies = KINDS[kind]
+    if kind == "usi" and shutil.which("fairy-stockfish", path=os.environ.get("PATH", "") + ":/usr/games") is None:
+        pytest.skip("fairy-stockfish is not installed (apt-get install fairy-stockfish)")
     game = get_game(name, **options)
     if kind == "bundled":
         model_dir.add(game)
@@ -114,7 +119,7 @@ def test_every_spec_kind_keeps_the_player_contract(kind, tmp_path, model_dir):
     finally:
         player.close()
     player.close()  # closing twice is harmless
-    if kind in ("gtp", "uci"):
+    if kind in ("gtp", "uci", "usi"):
         procs = [s.client.proc.proc for s in player.sessions] if kind == "gtp" else [player._proc.proc]
         assert all(p.poll() is not None for p in procs)  # the engine processes are gone
 
