@@ -51,6 +51,7 @@ from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
 from agents.players import MissingModelError, find_bundled_model, make_player
+from agents.search_player import next_chunk
 from core.job import JobParser
 from envs import get_game
 from envs.chess import Chess, ChessState
@@ -149,6 +150,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._said_material = False
+        self._player: Any = None
 
     def _net_game(self) -> Chess:
         from agents.network import load_policy_value_net
@@ -316,11 +318,12 @@ class Engine:
             action = player.think(counter, root, should_stop, report)
         else:
             sims = limits.nodes or self.options["Simulations"]
-            player = make_player(f"az:{self.path}:{sims}", self.game, device=self.device)
-            tree, done, result = None, 0, None
+            player = self._network_player()
+            tree, done, result, k = None, 0, None, 1
             with torch.no_grad():
-                while done < sims:  # in chunks, with an info line after each
-                    k = min(16, sims - done)
+                while done < sims:  # in steps sized to the clock (next_chunk), with an info line after each
+                    k = min(k, sims - done)
+                    began = time.perf_counter()
                     result = search(
                         self.game, root, player.evaluate, player.search_settings, num_simulations=k, tree=tree
                     )
@@ -328,10 +331,17 @@ class Engine:
                     self._info_network(root, result, done, start)
                     if self._stop.is_set() or should_stop():
                         break
+                    k = next_chunk(k, time.perf_counter() - began, 16)
             action = result.action
         move = self.game.move_to_uci(root, 0, int(action[0]))
         self._wait_if_infinite(limits)
         self.emit(f"bestmove {move}")
+
+    def _network_player(self) -> Any:
+        """The checkpoint's network as a search player, loaded once (each `go` sets its own simulations)."""
+        if self._player is None:
+            self._player = make_player(f"az:{self.path}:{self.options['Simulations']}", self.game, device=self.device)
+        return self._player
 
     def _wait_if_infinite(self, limits: GoLimits) -> None:
         if limits.infinite:
