@@ -130,11 +130,19 @@ def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", n
 
 
 def rollout_player(
-    game: Game, num_simulations: int, *, settings: SearchSettings | None = None, rollouts: int = 1, seed: int = 0
+    game: Game,
+    num_simulations: int,
+    *,
+    settings: SearchSettings | None = None,
+    rollouts: int = 1,
+    seed: int = 0,
+    prior: Callable[[Any], Tensor] | None = None,
+    max_plies: int | None = None,
 ) -> SearchPlayer:
-    """MCTS with a uniform prior and random playouts to the end as leaf values ("rollout:N")."""
+    """MCTS with a uniform prior (or `prior`) and random playouts to the end (or of `max_plies`, then the game's
+    heuristic) as leaf values ("rollout:N"; see leaf_evaluators.rollout_evaluator)."""
     gen = torch.Generator().manual_seed(seed)
-    evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen)
+    evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen, prior=prior, max_plies=max_plies)
     settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
     return SearchPlayer(evaluate, settings, f"rollout:{num_simulations}")
 

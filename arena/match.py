@@ -32,6 +32,7 @@ from arena.records import append_records, default_replay_path, make_record, move
 from core.config import bounded
 from core.device import pick_device
 from core.job import JobParser, fail, option_type
+from core.paths import check_output_dir, check_output_file
 from core.progress import progress
 from envs import get_game, parse_options
 from envs import state as state_ops
@@ -293,11 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
+    record = None if args.no_record else args.record
     try:
+        if record is not None:  # a .jsonl file, else a folder: checked before any player starts
+            (check_output_file if Path(record).suffix == ".jsonl" else check_output_dir)(record)
         game, (a, b) = game_and_players(args, [args.player_a, args.player_b])
     except (KeyError, ValueError, OSError) as err:
         return fail(err)
-    record = None if args.no_record else args.record
     res = play_games(
         game,
         a,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.config import ConfigError, check_range, config_from_dict, config_to_dict, convert_value
+from core.paths import check_output_dir
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -151,6 +152,10 @@ def parse_job(
     args, rest = parser.parse_known_args(argv)
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    try:
+        check_output_dir(args.runs)
+    except ValueError as err:
+        raise ConfigError(f"--runs {err}") from None
     overrides = _overrides(rest, config_cls)
     if args.resume is not None:
         if args.preset is not None:

@@ -6,6 +6,8 @@ The table runs each command in-process (`core.cli.main`).
 
 from __future__ import annotations
 
+import functools
+
 import pygame
 import pytest
 
@@ -15,6 +17,7 @@ from core.cli import main
 _FILES = {
     "{corrupt}": "corrupt.pt",  # random bytes where a checkpoint is expected
     "{damaged}": "damaged.jsonl",  # a replay file whose every line is damaged
+    "{dir}": "adir",  # a folder where an output file is expected
 }
 
 
@@ -130,6 +133,29 @@ CASES = [
     ("bench gan --steps 0", "steps"),
     ("bench style --sizes 0", "sizes"),
     ("bench style --sizes 256,abc", "sizes"),
+    # output paths: a file path that is a folder, a folder path that is a file, checked before any work
+    ("export {corrupt} {dir}", "adir: is a directory"),
+    ("export --convert {corrupt} {dir} --trust-file", "adir: is a directory"),
+    ("style transfer chelsea brick -o {dir}", "adir: is a directory"),
+    ("style texture brick -o {dir}", "adir: is a directory"),
+    ("dream chelsea -o {dir}", "adir: is a directory"),
+    ("generate {corrupt} --grid {dir}", "adir: is a directory"),
+    ("generate {corrupt} --out {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("replay game.pgn --pgn {dir}", "adir: is a directory"),
+    ("replay game.jsonl --sgf {dir}", "adir: is a directory"),
+    ("replay game.jsonl --screenshot {dir}", "adir: is a directory"),
+    ("play connect_four --screenshot {dir}", "adir: is a directory"),
+    ("play connect_four --screenshot {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("play connect_four --replays {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("train tictactoe --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("gan train --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style train --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style transfer chelsea brick --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("match tictactoe random random --record {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("match tictactoe random random --record {corrupt}/games.jsonl", "corrupt.pt is a file, not a folder"),
+    ("tournament tictactoe random random --out {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style apply {corrupt} chelsea -o {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("style apply {corrupt} chelsea -o {corrupt}", "corrupt.pt: is a file, not a folder"),
 ]
 
 
@@ -139,6 +165,7 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corrupt.pt").write_bytes(bytes(range(256)) * 12)
     (tmp_path / "damaged.jsonl").write_text("garbage\n{not json\n")
+    (tmp_path / "adir").mkdir()
 
     def no_window(*args, **kwargs):
         raise AssertionError("a window opened before the bad input was refused")
@@ -164,7 +191,7 @@ def _check(code, err: list[str], named: str) -> None:
 
 @pytest.mark.parametrize("line, named", CASES)
 def test_bad_input_is_one_error_line(line, named, workdir, capsys):
-    argv = [_FILES.get(tok, tok) for tok in line.split()]
+    argv = [functools.reduce(lambda t, kv: t.replace(*kv), _FILES.items(), tok) for tok in line.split()]
     code, err = _run(main, argv, capsys)
     _check(code, err, named)
     assert not (workdir / "runs").exists() and not (workdir / "replays").exists()  # nothing started

@@ -26,6 +26,7 @@ from arena.viewer.controller import Viewer
 from arena.viewer.play import render_screenshot
 from arena.viewer.recording import load_records, load_session
 from core.checkpoint import atomic_write
+from core.paths import check_output_file
 
 __all__ = ["main"]
 
@@ -50,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pgn", default=None, metavar="PATH", help="write the game as PGN (chess) and exit")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    try:
+        for out in (args.sgf, args.pgn, args.screenshot):
+            if out:
+                check_output_file(out)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for out, convert in ((args.sgf, to_sgf), (args.pgn, to_pgn)):
         if not out:
             continue

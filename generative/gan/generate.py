@@ -19,6 +19,7 @@ import torch
 
 from core.checkpoint import CheckpointError
 from core.job import JobParser, fail
+from core.paths import check_output_dir, check_output_file
 from generative.images import make_gif, make_grid, save_grid, save_image
 
 from .models import load_generator
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.gif and not args.interpolate:
         parser.error("--gif needs --interpolate STEPS")
     try:
+        for path in (args.grid, args.gif):
+            if path:
+                check_output_file(path)
+        if args.out:
+            check_output_dir(args.out)
         g, info = load_generator(args.run, ema=args.ema)
         run = Path(args.run)
         written = []
