@@ -4,6 +4,9 @@ that is a file, or a folder that cannot be written, each refused with a message 
     check_output_file("out.png")     # ValueError("out.png: is a directory") when out.png is a folder
     check_output_dir("runs")         # ValueError("runs: is a file, not a folder") when runs is a file
 
+`read_text_file(path)` reads an input text file, its failures told the same way ("x.bin: not a text file (byte
+0xb6 at offset 3)", "adir: is a directory", "missing.txt: no such file").
+
 Commands call these right after parsing their arguments and print the message as their one `error:` line (exit 2);
 the files themselves are then written atomically (core.checkpoint.atomic_write, or a temporary name and
 os.replace), so a failure part-way leaves nothing half-written.
@@ -11,10 +14,11 @@ os.replace), so a failure part-way leaves nothing half-written.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
-__all__ = ["check_output_file", "check_output_dir"]
+__all__ = ["check_output_file", "check_output_dir", "read_text_file", "os_error_text"]
 
 
 def _check_parents(path: Path, shown: str) -> None:
@@ -68,3 +72,35 @@ def check_output_dir(path: str | os.PathLike) -> Path:
         return p
     _check_parents(p, shown)
     return p
+
+
+def os_error_text(path: str | os.PathLike, err: OSError) -> str:
+    """ "PATH: what is wrong" for an OSError met reading or writing `path` (no raw `[Errno N]`)."""
+    reason = {
+        errno.ENOENT: "no such file",
+        errno.EISDIR: "is a directory",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(err.errno or 0, (err.strerror or str(err)).lower())
+    return f"{os.fspath(path)}: {reason}"
+
+
+def read_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The text of an input file.
+
+    Raises:
+        ValueError: the file is missing, a folder, unreadable or not text in `encoding`; the message starts with
+            the path.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ValueError(os_error_text(path, err)) from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        byte = data[err.start]
+        raise ValueError(
+            f"{os.fspath(path)}: not a text file ({encoding}): byte 0x{byte:02x} at offset {err.start}"
+        ) from None

@@ -133,6 +133,14 @@ CASES = [
     ("bench gan --steps 0", "steps"),
     ("bench style --sizes 0", "sizes"),
     ("bench style --sizes 256,abc", "sizes"),
+    # input files named in their own terms
+    ("evaluate connect_four random --positions {corrupt}", "corrupt.pt: not a text file (ascii): byte 0x80"),
+    ("evaluate connect_four random --positions {dir}", "adir: is a directory"),
+    ("evaluate connect_four random --positions missing.txt", "missing.txt: no such file"),
+    ("evaluate connect_four random --positions {damaged}", "damaged.jsonl:1: expected 'SET moves score"),
+    ("replay {damaged}", "damaged.jsonl: holds no readable game record (2 damaged lines, the first: damaged.jsonl:1"),
+    ("replay illegal.sgf", "illegal.sgf: move 2 (W[ee]) is illegal in this position"),
+    ("replay illegal.jsonl", "illegal.jsonl: move 3 ("),
     # output paths: a file path that is a folder, a folder path that is a file, checked before any work
     ("export {corrupt} {dir}", "adir: is a directory"),
     ("export --convert {corrupt} {dir} --trust-file", "adir: is a directory"),
@@ -166,6 +174,8 @@ def workdir(tmp_path, monkeypatch):
     (tmp_path / "corrupt.pt").write_bytes(bytes(range(256)) * 12)
     (tmp_path / "damaged.jsonl").write_text("garbage\n{not json\n")
     (tmp_path / "adir").mkdir()
+    (tmp_path / "illegal.sgf").write_text("(;GM[1]FF[4]SZ[9]KM[7.5];B[ee];W[ee])\n")
+    (tmp_path / "illegal.jsonl").write_text('{"game": {"name": "tictactoe"}, "moves": [4, 0, 4]}\n')
 
     def no_window(*args, **kwargs):
         raise AssertionError("a window opened before the bad input was refused")
@@ -208,3 +218,11 @@ def test_bad_input_is_one_error_line(line, named, workdir, capsys):
 def test_evaluate_bad_input_is_one_error_line(argv, named, workdir, capsys):
     code, err = _run(evaluate.main, argv, capsys)
     _check(code, err, named)
+
+
+def test_a_damaged_line_among_good_ones_is_one_plain_warning(workdir, capsys):
+    (workdir / "mixed.jsonl").write_text('{"game": {"name": "tictactoe"}, "moves": [4, 0]}\n{cut off\n')
+    code, err = _run(main, ["replay", "--list", "mixed.jsonl"], capsys)
+    assert code == 0 and err == [
+        "warning: mixed.jsonl:2: damaged replay line skipped (Expecting property name enclosed in double quotes)"
+    ]
