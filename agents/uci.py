@@ -2,6 +2,7 @@
 
     gamelab uci chess                                  # the bundled model, else a material-and-mobility search
     gamelab uci chess --checkpoint runs/x/checkpoints/iter_000100.pt
+    gamelab uci chess --checkpoint runs/x                        # a run directory: its latest checkpoint
     gamelab uci gardner_chess                          # Gardner 5x5 minichess, as Fairy-Stockfish's `gardner`
 
 For gardner_chess the engine takes 5x5 FENs and moves on a1..e5 (`position startpos` is the Gardner start) and
@@ -50,8 +51,10 @@ from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
+from agents.network import checkpoint_path
 from agents.players import MissingModelError, find_bundled_model, make_player
 from agents.search_player import next_chunk
+from core.checkpoint import CheckpointError
 from core.job import JobParser
 from envs import get_game
 from envs.chess import Chess, ChessState
@@ -386,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run `gamelab uci chess` (or gardner_chess). Returns the exit code."""
     parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", help="chess or gardner_chess (the games with UCI)")
-    parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="an AlphaZero checkpoint of the game or a run directory (default: bundled)"
+    )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.game not in GAMES:
@@ -394,11 +399,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])
     try:
-        checkpoint = Path(args.checkpoint) if args.checkpoint else None
-        if checkpoint is not None and not checkpoint.is_file():
-            raise ValueError(f"checkpoint not found: {checkpoint}")
+        checkpoint = checkpoint_path(args.checkpoint) if args.checkpoint else None  # a file or a run directory
         engine = Engine(sys.stdout, checkpoint, args.device, args.game)
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:

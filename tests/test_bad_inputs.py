@@ -133,6 +133,9 @@ CASES = [
     ("bench gan --steps 0", "steps"),
     ("bench style --sizes 0", "sizes"),
     ("bench style --sizes 256,abc", "sizes"),
+    # engines: a misspelt engine option is refused, naming the engine's options; uci takes run folders
+    ("match chess random uci:stockfish:Nonexistent=3 --no-record", "no option 'Nonexistent'; its options: "),
+    ("uci chess --checkpoint {dir}", "adir: no checkpoint found"),
     # input files named in their own terms
     ("evaluate connect_four random --positions {corrupt}", "corrupt.pt: not a text file (ascii): byte 0x80"),
     ("evaluate connect_four random --positions {dir}", "adir: is a directory"),

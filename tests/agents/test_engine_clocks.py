@@ -206,3 +206,20 @@ def test_gtp_rollout_fallback_keeps_byo_yomi_and_opens_off_the_edge(busy_core, m
     assert max(took) < 0.8 + GRACE_S, took
     edge = [m for m in moves if m[0] in "AJ" or m[1:] in ("1", "9")]
     assert not edge and "PASS" not in moves, moves  # the first line is left alone while the board is empty
+
+
+def test_uci_takes_a_run_directory(tmp_path, monkeypatch, capsys):
+    """`gamelab uci chess --checkpoint RUN` plays the run's latest checkpoint, as `agent` and `gtp` do."""
+    import io
+    import types
+
+    from agents.uci import main
+
+    _tiny_checkpoint(tmp_path / "run" / "checkpoints", "chess").rename(
+        tmp_path / "run" / "checkpoints" / "iter_000003.pt"
+    )
+    stdin = types.SimpleNamespace(buffer=io.BytesIO(b"position startpos\ngo nodes 8\nisready\nquit\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["chess", "--checkpoint", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("bestmove ") for line in out) and not any("no network" in line for line in out)
