@@ -239,7 +239,11 @@ def _progress_bar(total: int, desc: str, show: bool) -> Any:
     return progress(total=total, desc=desc, unit="game", disable=None if show else True)
 
 
-PLAYER_SPECS = "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS]."
+PLAYER_SPECS = (
+    "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt or a run folder, bundled[:SIMS], "
+    "solver (connect four's perfect player), gtp:COMMAND (a Go engine, e.g. 'gtp:gnugo --mode gtp --level 1'), "
+    "uci:COMMAND[:name=value...] (a chess engine, e.g. 'uci:stockfish:Skill Level=0:nodes=200')."
+)
 
 
 def player_parser(prog: str, description: str, *, seed: int, device: str, what: str) -> argparse.ArgumentParser:

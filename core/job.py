@@ -105,7 +105,7 @@ def job_parser(prog: str, description: str, config_cls: type, *, presets: Iterab
         epilog=f"Config fields ({config_cls.__name__}), each as --key=value or --key value: {fields}",
     )
     names = ", ".join(presets)
-    parser.add_argument("--preset", default=None, help=f"named preset{f' ({names})' if names else ''}")
+    parser.add_argument("--preset", default=None, help=f"named preset: {names}" if names else "(no presets here)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
     parser.add_argument("--runs", default=DEFAULT_RUNS, metavar="DIR", help="folder holding run directories")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch CPU threads (default 1)")

@@ -1,7 +1,7 @@
 """`gamelab replay FILE`: review a recorded game in the viewer.
 
-    gamelab replay replays/connect_four-20261124.jsonl            # the last game in the file
-    gamelab replay replays/connect_four-20261124.jsonl --index 0  # the first one
+    gamelab replay replays/examples/connect_four.jsonl            # the last game in the file (it ships)
+    gamelab replay replays/examples/connect_four.jsonl --index 0  # the first one
     gamelab replay FILE --list                                     # one line per game in the file
 
 Step with Left/Right (or Home/End), A autoplays, C continues the game from the shown position against an

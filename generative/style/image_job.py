@@ -64,6 +64,7 @@ def run_image_job(
     argv = _normalize(sys.argv[1:] if argv is None else list(argv), images)
     usage = " ".join(name.upper() for name in images)
     parser = job_parser(prog, f"{description} Usage: {prog} {usage} [-o OUT] [--key=value ...]", config_cls)
+    parser.usage = f"{prog} {usage} [-o OUT] [--key=value ...] [--runs DIR] [--threads N] [--dry-run] [--print-config]"
     try:
         job = parse_job(parser, argv, config_cls, dry_run=dry_run)
         cfg = job.cfg
