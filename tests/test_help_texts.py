@@ -44,7 +44,7 @@ def test_image_commands_show_their_arguments(capsys, argv, usage):
 
 
 def test_replay_help_example_ships(capsys):
-    files = re.findall(r"gamelab replay (\S+\.jsonl)", _help(capsys, "replay"))
+    files = re.findall(r"gamelab replay (replays/\S+)", _help(capsys, "replay"))
     assert files and all((ROOT / f).is_file() for f in files)
 
 

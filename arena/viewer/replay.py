@@ -7,7 +7,7 @@
 Step with Left/Right (or Home/End), A autoplays, C continues the game from the shown position against an
 agent (`--opponent`, default the bundled model). SGF files (go, gomoku, hex) and PGN files (chess) open too.
 
-    gamelab replay replays/chess-20261127.jsonl --pgn game.pgn    # a recorded chess game as PGN
+    gamelab replay replays/examples/chess.pgn --screenshot end.png  # a PGN game's last position as a PNG
     gamelab replay game.pgn                                        # review a PGN game (--index picks one of several)
 The same command runs as `python -m arena.viewer.replay`.
 """
