@@ -29,6 +29,7 @@ from core.checkpoint import (
     save_checkpoint,
 )
 from core.job import JobParser, ranged
+from core.paths import check_output_file
 
 __all__ = ["export_model", "main"]
 
@@ -82,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give SOURCE and OUT (or --convert OLD NEW --trust-file)", file=sys.stderr)
         return 2
     try:
+        check_output_file(args.out)
         path = export_model(args.source, args.out, args.iteration)
-    except CheckpointError as err:
+    except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{path} ({path.stat().st_size / 1e6:.2f} MB)")
@@ -99,8 +101,9 @@ def _convert(old: str, new: str, *, trusted: bool) -> int:
         )
         return 2
     try:
+        check_output_file(new)
         path, version = convert_checkpoint(old, new)
-    except CheckpointError as err:
+    except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{path}: converted from checkpoint format {version} to {FORMAT_VERSION}")

@@ -49,6 +49,7 @@ from agents.gtp_analysis import ANALYSIS_COMMANDS, MAX_ANALYSIS_VISITS, parse_re
 from agents.gtp_coords import COLUMNS, GtpError, format_vertex, parse_colour, parse_vertex
 from agents.mcts import PLAY_SIMULATIONS
 from agents.network import load_policy_value_net
+from agents.search_player import rollout_player
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
 from core.job import JobParser, ranged
@@ -415,7 +416,16 @@ def _number(text: str) -> float:
 # --------------------------------------------------------------------------------------------------- players
 
 
-def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go], tuple[Any, str | None]]:
+def _rollout_fallback(game: Go, sims: int, seed: int) -> Any:
+    """Rollout search without a network: the game's move prior (opening play off the first two lines) and playouts
+    of 3 * size plies scored by area, so that one evaluation stays well inside a second's clock on 19x19."""
+    prior = getattr(game, "move_prior", None)
+    return rollout_player(game, sims, seed=seed, prior=prior, max_plies=3 * game.size)
+
+
+def _player_maker(
+    checkpoint: Path | None, sims: int, seed: int, budget: str | None = None
+) -> Callable[[Go], tuple[Any, str | None]]:
     """player_for(game) of GtpEngine: the checkpoint's net, else the bundled model of the size, else rollouts."""
 
     def player_for(game: Go) -> tuple[Any, str | None]:
@@ -427,9 +437,9 @@ def _player_maker(checkpoint: Path | None, sims: int, seed: int) -> Callable[[Go
                 sizes = ", ".join(f"{n}x{n}" for n in players.bundled_sizes(game.name)) or "none"
                 note = (
                     f"no bundled Go model fits the board size (bundled: {sizes}): "
-                    f"playing rollout search ({sims} simulations a move)"
+                    f"playing rollout search ({budget or f'{sims} simulations a move'})"
                 )
-                return players.make_player(f"rollout:{sims}", game, seed=seed), note
+                return _rollout_fallback(game, sims, seed), note
         _, net_game = load_policy_value_net(path)
         # the net plays in the game of its own options (komi is no input of the net); searches use the real one
         return players.make_player(f"az:{path}:{sims}", net_game, seed=seed), None
@@ -503,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.size is None:
         args.size = 9
     engine = GtpEngine(
-        _player_maker(args.checkpoint, sims, args.seed),
+        _player_maker(args.checkpoint, sims, args.seed, f"{args.think_time:g} s a move" if args.think_time else None),
         size=args.size,
         komi=args.komi,
         superko=args.superko,

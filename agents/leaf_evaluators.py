@@ -11,11 +11,13 @@ Dimension letters: B leaves, R rollouts per leaf, A actions, C/H/W planes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from agents.heuristics import heuristic
 from agents.mcts import Evaluator
 from core.device import autocast
 from envs import state as state_ops
@@ -34,27 +36,39 @@ def uniform_evaluator(game: Game) -> Evaluator:
     return evaluate
 
 
-def rollout_evaluator(game: Game, rollouts: int = 1, generator: torch.Generator | None = None) -> Evaluator:
-    """Uniform prior; value = mean outcome of `rollouts` uniformly random playouts to the end of the game.
+def rollout_evaluator(
+    game: Game,
+    rollouts: int = 1,
+    generator: torch.Generator | None = None,
+    *,
+    prior: Callable[[Any], Tensor] | None = None,
+    max_plies: int | None = None,
+) -> Evaluator:
+    """Uniform prior (or `prior(state)` logits [B, A]); value = mean outcome of `rollouts` uniformly random playouts
+    to the end of the game, or of `max_plies` plies, a playout still going then scored by the game's heuristic
+    (agents.heuristics; bounds the time of one evaluation in long games such as Go).
 
     All playouts of all leaves are stepped together, one batched `game.step` per move.
     """
+    plies = game.max_moves + 1 if max_plies is None else max_plies
 
     def evaluate(planes: Tensor, mask: Tensor, state: Any) -> tuple[Tensor, Tensor]:
         b = mask.shape[0]
         dev = mask.device
         start_player = state.player.repeat(rollouts)  # [R*B]
         s = state_ops.cat([state] * rollouts) if rollouts > 1 else state
-        for move in range(game.max_moves + 1):
+        for move in range(plies):
             if move % 4 == 0:
                 done, _ = game.outcome(s)
                 if bool(done.all()):
                     break
             s = game.step(s, random_actions(game.legal_mask(s), generator), check=False)
-        _, value = game.outcome(s)
+        done, value = game.outcome(s)
+        if max_plies is not None:
+            value = torch.where(done, value.float(), heuristic(game, s).float())
         value = torch.where(s.player == start_player, value.float(), -value.float())  # leaf player's view
-        logits = torch.zeros(mask.shape, device=dev).masked_fill(~mask, -math.inf)
-        return logits, value.view(rollouts, b).mean(0)
+        logits = torch.zeros(mask.shape, device=dev) if prior is None else prior(state).float().to(dev)
+        return logits.masked_fill(~mask, -math.inf), value.view(rollouts, b).mean(0)
 
     return evaluate
 

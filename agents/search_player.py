@@ -6,6 +6,7 @@ Dimension letters: B games, A actions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,9 @@ from agents.leaf_evaluators import network_evaluator, rollout_evaluator, uniform
 from agents.mcts import Evaluator, SearchResult, SearchSettings, search
 from envs.base import Game
 
-__all__ = ["SearchPlayer", "network_player", "policy_player", "rollout_player", "mcts_player"]
+__all__ = ["SearchPlayer", "network_player", "policy_player", "rollout_player", "mcts_player", "next_chunk", "STEP_S"]
+
+STEP_S = 0.05  # seconds one step of a stoppable search aims at
 
 
 class SearchPlayer:
@@ -70,18 +73,28 @@ class SearchPlayer:
         """Nothing to release (an in-process player)."""
 
     def think(self, game: Game, state: Any, should_stop: Callable[[], bool], report: Callable[[float], None]) -> Tensor:
-        """Search in steps of `chunk` simulations on one growing tree; report(fraction) after each step; stop early
-        with the most visited move so far when should_stop() is true."""
-        tree, done, result = None, 0, None
+        """Search in steps of up to `chunk` simulations on one growing tree; report(fraction) after each step; stop
+        early with the most visited move so far when should_stop() is true. A step is sized to take about STEP_S
+        seconds (see next_chunk), so a clock is kept however slow one simulation is."""
+        tree, done, result, k = None, 0, None, 1
         with torch.no_grad():
             while done < self.num_simulations:
-                k = min(self.chunk, self.num_simulations - done)
+                k = min(k, self.num_simulations - done)
+                start = time.perf_counter()
                 result = search(game, state, self.evaluate, self.search_settings, num_simulations=k, tree=tree)
                 tree, done = result.tree, done + k
                 report(done / self.num_simulations)
                 if should_stop():
                     break
+                k = next_chunk(k, time.perf_counter() - start, self.chunk)
         return self._finish(result)
+
+
+def next_chunk(k: int, seconds: float, cap: int) -> int:
+    """Simulations for the next step of a stoppable search, after `k` took `seconds`: about STEP_S seconds' worth,
+    at most double the last and at most `cap` (a clock is checked between steps, so a step bounds the overrun)."""
+    per_sim = max(seconds, 1e-6) / max(k, 1)
+    return max(1, min(cap, 2 * k, int(STEP_S / per_sim)))
 
 
 def network_player(
@@ -123,11 +136,19 @@ def policy_player(net: torch.nn.Module, *, device: str | torch.device = "cpu", n
 
 
 def rollout_player(
-    game: Game, num_simulations: int, *, settings: SearchSettings | None = None, rollouts: int = 1, seed: int = 0
+    game: Game,
+    num_simulations: int,
+    *,
+    settings: SearchSettings | None = None,
+    rollouts: int = 1,
+    seed: int = 0,
+    prior: Callable[[Any], Tensor] | None = None,
+    max_plies: int | None = None,
 ) -> SearchPlayer:
-    """MCTS with a uniform prior and random playouts to the end as leaf values ("rollout:N")."""
+    """MCTS with a uniform prior (or `prior`) and random playouts to the end (or of `max_plies`, then the game's
+    heuristic) as leaf values ("rollout:N"; see leaf_evaluators.rollout_evaluator)."""
     gen = torch.Generator().manual_seed(seed)
-    evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen)
+    evaluate = rollout_evaluator(game, rollouts=rollouts, generator=gen, prior=prior, max_plies=max_plies)
     settings = (settings or SearchSettings()).replace(num_simulations=num_simulations)
     return SearchPlayer(evaluate, settings, f"rollout:{num_simulations}")
 

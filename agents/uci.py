@@ -2,6 +2,7 @@
 
     gamelab uci chess                                  # the bundled model, else a material-and-mobility search
     gamelab uci chess --checkpoint runs/x/checkpoints/iter_000100.pt
+    gamelab uci chess --checkpoint runs/x                        # a run directory: its latest checkpoint
     gamelab uci gardner_chess                          # Gardner 5x5 minichess, as Fairy-Stockfish's `gardner`
 
 For gardner_chess the engine takes 5x5 FENs and moves on a1..e5 (`position startpos` is the Gardner start) and
@@ -51,7 +52,10 @@ from agents.alphabeta import WIN, AlphaBetaPlayer
 from agents.chess_eval import value_to_cp
 from agents.external_engine import MAX_LINE_BYTES, read_bounded_line
 from agents.mcts import search
+from agents.network import checkpoint_path
 from agents.players import MissingModelError, find_bundled_model, make_player
+from agents.search_player import next_chunk
+from core.checkpoint import CheckpointError
 from core.job import JobParser
 from envs import get_game, traits
 from envs.chess import Chess, ChessState
@@ -164,6 +168,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._said_material = False
+        self._player: Any = None
 
     def _net_game(self) -> Chess:
         from agents.network import load_policy_value_net
@@ -331,11 +336,12 @@ class Engine:
             action = player.think(counter, root, should_stop, report)
         else:
             sims = limits.nodes or self.options["Simulations"]
-            player = make_player(f"az:{self.path}:{sims}", self.game, device=self.device)
-            tree, done, result = None, 0, None
+            player = self._network_player()
+            tree, done, result, k = None, 0, None, 1
             with torch.no_grad():
-                while done < sims:  # in chunks, with an info line after each
-                    k = min(16, sims - done)
+                while done < sims:  # in steps sized to the clock (next_chunk), with an info line after each
+                    k = min(k, sims - done)
+                    began = time.perf_counter()
                     result = search(
                         self.game, root, player.evaluate, player.search_settings, num_simulations=k, tree=tree
                     )
@@ -343,10 +349,17 @@ class Engine:
                     self._info_network(root, result, done, start)
                     if self._stop.is_set() or should_stop():
                         break
+                    k = next_chunk(k, time.perf_counter() - began, 16)
             action = result.action
         move = self.game.move_to_uci(root, 0, int(action[0]))
         self._wait_if_infinite(limits)
         self.emit(f"bestmove {move}")
+
+    def _network_player(self) -> Any:
+        """The checkpoint's network as a search player, loaded once (each `go` sets its own simulations)."""
+        if self._player is None:
+            self._player = make_player(f"az:{self.path}:{self.options['Simulations']}", self.game, device=self.device)
+        return self._player
 
     def _wait_if_infinite(self, limits: GoLimits) -> None:
         if limits.infinite:
@@ -391,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run `gamelab uci chess` (or gardner_chess). Returns the exit code."""
     parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", help="chess or gardner_chess (the games with UCI)")
-    parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="an AlphaZero checkpoint of the game or a run directory (default: bundled)"
+    )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.game not in uci_games():
@@ -399,11 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])
     try:
-        checkpoint = Path(args.checkpoint) if args.checkpoint else None
-        if checkpoint is not None and not checkpoint.is_file():
-            raise ValueError(f"checkpoint not found: {checkpoint}")
+        checkpoint = checkpoint_path(args.checkpoint) if args.checkpoint else None  # a file or a run directory
         engine = Engine(sys.stdout, checkpoint, args.device, args.game)
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:

@@ -14,7 +14,8 @@ Fairy-Stockfish's strength knobs: `Skill Level` (-20 to 20, default 20), `UCI_Li
 
 The spec is split at colons: the first part is the command line (split like a shell does, so it may carry
 arguments), each later part is `name=value`. `nodes`, `movetime` (ms) and `depth` set the `go` command of every move
-(default: nodes=10000); any other name is sent as `setoption name NAME value VALUE`. The program is found on PATH
+(default: nodes=10000); any other name is sent as `setoption name NAME value VALUE`, after checking that the engine
+offers it (a misspelt option is refused, naming the engine's options). The program is found on PATH
 and then in /usr/games and /usr/local/games (where Debian installs Stockfish), by agents.external_engine, which also
 bounds every line and every wait: an engine that stops answering raises EngineError naming it.
 
@@ -89,7 +90,18 @@ class UciPlayer:
         self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
         self._proc = EngineProcess(argv, label)
         self._proc.send("uci")
-        self._read_until("uciok")
+        offered = []  # the engine's options, from its `option name NAME type ...` lines
+        while (line := self._proc.read_line(TIMEOUT_S)).split()[:1] != ["uciok"]:
+            words = line.split()
+            if words[:2] == ["option", "name"] and "type" in words[2:]:
+                offered.append(" ".join(words[2 : words.index("type", 2)]))
+        unknown = [name for name in options if name.lower() not in {o.lower() for o in offered}]
+        if unknown:
+            self.close()
+            raise EngineError(
+                f"{label}: the engine has no option {', '.join(map(repr, unknown))}; "
+                f"its options: {', '.join(offered) or 'none'}"
+            )
         for name, value in options.items():
             self._proc.send(f"setoption name {name} value {value}")
         self._proc.send("isready")

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from agents import connect4_solver as c4s
+from core.paths import read_text_file
 
 __all__ = ["OWN_SETS", "STAGES", "DATA_FILE", "own_sets", "load_own_set", "generate", "main"]
 
@@ -39,14 +40,21 @@ WIDTH, HEIGHT = 7, 6
 @cache
 def _read(path: Path) -> dict[str, list[tuple[str, list[int | None]]]]:
     sets: dict[str, list[tuple[str, list[int | None]]]] = {}
-    with open(path, encoding="ascii") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            if len(parts) != 10:
-                raise ValueError(f"{path}:{lineno}: expected 'SET moves score s1 .. s7', got {line.strip()!r}")
-            sets.setdefault(parts[0], []).append((parts[1], [None if x == "x" else int(x) for x in parts[3:]]))
+    for lineno, line in enumerate(read_text_file(path, "ascii").splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        scores = parts[3:]
+        if (
+            len(parts) != 10
+            or not all(ch in "1234567" for ch in parts[1])
+            or not all(x == "x" or x.lstrip("-").isdigit() for x in scores)
+        ):
+            raise ValueError(
+                f"{path}:{lineno}: expected 'SET moves score s1 .. s7' (moves as columns 1-7, scores or x), "
+                f"got {line.strip()[:80]!r}"
+            )
+        sets.setdefault(parts[0], []).append((parts[1], [None if x == "x" else int(x) for x in scores]))
     return sets
 
 

@@ -209,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for the JSON figures, logs and the training run")
     p.add_argument("--device", default="cuda", help="cuda (default), cuda:N; cpu only with --smoke")
     p.add_argument("--smoke", action="store_true", help="the same pipeline in tiny sizes (a check of the recipe)")
-    p.add_argument("--minutes", type=ranged(float, gt=0), default=None, help="budget of the whole recipe (default 9)")
+    p.add_argument(
+        "--minutes",
+        type=ranged(float, gt=0),
+        default=None,
+        help=f"budget of the whole recipe (default {FULL.budget_s / 60:g}; --smoke: at most {SMOKE.budget_s / 60:g}"
+        " minutes, the training run taking what the other steps leave)",
+    )
     args = p.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
     budget = args.minutes * 60 if args.minutes else sizes.budget_s

@@ -33,6 +33,7 @@ from arena.records import append_records, default_replay_path, make_record, move
 from core.config import bounded
 from core.device import pick_device
 from core.job import JobParser, fail, option_type
+from core.paths import check_output_dir, check_output_file
 from core.progress import progress
 from core.run import Interrupted, interrupts
 from envs import get_game, parse_options, traits
@@ -239,7 +240,11 @@ def _progress_bar(total: int, desc: str, show: bool) -> Any:
     return progress(total=total, desc=desc, unit="game", disable=None if show else True)
 
 
-PLAYER_SPECS = "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt, bundled[:SIMS]."
+PLAYER_SPECS = (
+    "Players: random, rollout:N, mcts:N, alphabeta:K, az:PATH[:SIMS], PATH.pt or a run folder, bundled[:SIMS], "
+    "solver (connect four's perfect player), gtp:COMMAND (a Go engine, e.g. 'gtp:gnugo --mode gtp --level 1'), "
+    "uci:COMMAND[:name=value...] (a chess engine, e.g. 'uci:stockfish:Skill Level=0:nodes=200')."
+)
 
 
 def player_parser(prog: str, description: str, *, seed: int, device: str, what: str) -> argparse.ArgumentParser:
@@ -294,11 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
+    record = None if args.no_record else args.record
     try:
+        if record is not None:  # a .jsonl file, else a folder: checked before any player starts
+            (check_output_file if Path(record).suffix == ".jsonl" else check_output_dir)(record)
         game, (a, b) = game_and_players(args, [args.player_a, args.player_b])
     except (KeyError, ValueError, OSError) as err:
         return fail(err)
-    record = None if args.no_record else args.record
     try:
         with interrupts():  # Ctrl-C or SIGTERM: the games recorded so far stay, one line says so
             res = play_games(

@@ -22,6 +22,7 @@ from arena.elo import EloTable, fit_bradley_terry, records_from_games
 from arena.match import game_and_players, play_games, player_parser
 from core.config import bounded
 from core.job import fail, option_type
+from core.paths import check_output_dir
 from core.run import make_run_dir, write_json_atomic
 
 __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
@@ -138,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.players) < 2:
         p.error("a tournament needs at least two players")
     try:
+        if args.out:
+            check_output_dir(args.out)
         game, players = game_and_players(args, args.players)
     except (KeyError, ValueError, OSError) as err:
         return fail(err)

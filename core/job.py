@@ -34,6 +34,7 @@ from core.config import (
     field_help,
     flat_fields,
 )
+from core.paths import check_output_dir
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -182,6 +183,10 @@ def parse_job(
     args, rest = parser.parse_known_args(argv)
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    try:
+        check_output_dir(args.runs)
+    except ValueError as err:
+        raise ConfigError(f"--runs {err}") from None
     overrides = _overrides(rest, config_cls)
     if args.resume is not None:
         if args.preset is not None:

@@ -6,6 +6,11 @@ A private Ray (`address=None`) is started on 127.0.0.1 with the dashboard and us
 in a fresh temporary folder that `RaySession.close` removes, and token authentication with a random token handed
 to Ray's processes through the environment (so no token file lands in the user's home). Joining a running cluster
 (`address="auto"` or `HOST:PORT`, started with `ray start`) uses that cluster's own settings.
+
+A learner killed with SIGKILL cannot stop its private Ray: Ray's agents run on for minutes and its session folder
+stays in /tmp. Every private start therefore first ends what such runs left (`reap_stale_sessions`): a
+`gamelab-ray-*` folder whose owner (the process that made it, named in its `owner` file and in Ray's session names)
+is gone, and every process whose command line names that folder, killed by id.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 
 import ray
 
-__all__ = ["START_ATTEMPTS", "RaySession", "start_ray"]
+__all__ = ["START_ATTEMPTS", "RaySession", "start_ray", "reap_stale_sessions"]
 
 START_ATTEMPTS = 3  # tries to start a private Ray (see start_ray)
 
@@ -66,7 +71,9 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
         os.environ["RAY_AUTH_MODE"] = "token"
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # Ray's processes inherit it
         ray._raylet.Config.initialize("")  # this process read RAY_AUTH_MODE when it imported Ray: read it again
+    reap_stale_sessions()
     temp_dir = Path(tempfile.mkdtemp(prefix="gamelab-ray-"))  # short: Ray's socket paths must stay under 108 bytes
+    (temp_dir / "owner").write_text(f"{os.getpid()}\n")
     try:
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
@@ -113,3 +120,59 @@ def _kill_children() -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _owners(folder: Path) -> set[int]:
+    """The processes that own a private Ray's folder: its `owner` file and the pid that ends Ray's session names."""
+    pids = set()
+    try:
+        pids.add(int((folder / "owner").read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        pass
+    for session in folder.glob("session_*"):
+        tail = session.name.rsplit("_", 1)[-1]
+        if tail.isdigit():
+            pids.add(int(tail))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def reap_stale_sessions(root: str | os.PathLike | None = None) -> list[Path]:
+    """End what private Rays of dead owners left under `root` (default: the temporary folder): kill, by id, every
+    process whose command line names such a folder, then remove the folder. A folder whose owner lives, or that
+    names no owner yet (being made), is left alone. Returns the folders removed."""
+    base = Path(root if root is not None else tempfile.gettempdir())
+    stale = []
+    for folder in base.glob("gamelab-ray-*"):
+        owners = _owners(folder)
+        if folder.is_dir() and owners and not any(_alive(pid) for pid in owners):
+            stale.append(folder)
+    if not stale:
+        return []
+    names = [str(folder) for folder in stale]
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            pid = int(entry.name)
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and any(name in cmdline for name in names):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale

@@ -11,10 +11,11 @@ is timed, so the figure is what a self-play or rollout loop gets, not the bare `
 `check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
 PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random
 legal moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours
-at the largest B (4096 by default) to it. A game with a `random_actions(state, generator)` method draws its uniformly
-random legal move with it instead of from `legal_mask`: chess (4672 actions) keeps its legal moves as 73 bitboards
-and draws from them without building the [B, 4672] mask (PettingZoo's chess_v6 is measured with its mask, as it has no
-other way). PettingZoo's chess_v6 is python-chess with its draw claims checked after every move.
+at the largest B (4096 by default) to it. Every game draws from the full `legal_mask`, as self-play does (its search
+needs the mask). A game with a `random_actions(state, generator)` method (chess, whose 4672 actions it keeps as 73
+legal bitboards) is measured a second time at the largest B drawing with that method, without building the [B, A]
+mask: the "no mask" column, a rollout's figure. PettingZoo's chess_v6 is python-chess with its draw claims checked
+after every move.
 
 Dimension letters: B games, A actions.
 """
@@ -118,8 +119,10 @@ def batched_steps_per_s(
     check: bool = False,
     seed: int = 0,
     repeats: int = 3,
+    mask: bool = True,
 ) -> dict[str, Any]:
-    """Moves per second of the random-play loop (see the module docstring) on B games.
+    """Moves per second of the random-play loop (see the module docstring) on B games; `mask=False` draws with the
+    game's own `random_actions` where it has one (no [B, A] mask).
 
     The time is split into `repeats` runs and the best run counts (as timeit does: on a shared machine the fastest
     run is the one least disturbed by other work).
@@ -131,7 +134,7 @@ def batched_steps_per_s(
     gen.manual_seed(seed)
     fresh = game.init(batch, device)
     state = fresh
-    sampler = getattr(game, "random_actions", None)  # chess draws from its legal bitboards (see module docstring)
+    sampler = None if mask else getattr(game, "random_actions", None)  # chess: its legal bitboards (module docstring)
 
     def draw(state: Any) -> Tensor:
         if sampler is not None:
@@ -262,13 +265,22 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
             game, cfg.checked_batch, cfg.seconds, device=device, check=True, seed=cfg.seed, repeats=cfg.repeats
         )
         row["checked"] = {"batch": cfg.checked_batch, **checked}
+        row["no_mask"] = None
+        if hasattr(game, "random_actions"):
+            log(f"{name}: B={ratio_batch}, drawn without the mask")
+            row["no_mask"] = batched_steps_per_s(
+                game, ratio_batch, cfg.seconds, device=device, seed=cfg.seed, repeats=cfg.repeats, mask=False
+            )
         row["pettingzoo"] = None
         row["ratio"] = None
+        row["ratio_no_mask"] = None
         if cfg.pettingzoo and name in PETTINGZOO:
             log(f"{name}: PettingZoo {PETTINGZOO[name][0]}")
             pz = pettingzoo_steps_per_s(name, cfg.seconds, seed=cfg.seed, repeats=cfg.repeats)
             row["pettingzoo"] = pz
             row["ratio"] = row["batched"][str(ratio_batch)]["steps_per_s"] / pz["steps_per_s"]
+            if row["no_mask"] is not None:
+                row["ratio_no_mask"] = row["no_mask"]["steps_per_s"] / pz["steps_per_s"]
         row["references"] = []  # outside libraries of the game (envs.shogi_bench), one game at a time
         for library in references(name) if cfg.pettingzoo else []:
             log(f"{name}: {library}")
@@ -296,9 +308,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"(best of {result['repeats']} runs), "
         f"torch {result['torch']}\n"
         "moves per second over the whole batch: batched mask -> random legal move -> step -> outcome -> reset "
-        "finished games\n"
+        "finished games (no mask: drawn from the game's own legal sets)\n"
     )
     cols = ["game"] + [f"B={b}" for b in batches] + [f"checked B={cb}", "PettingZoo", "env", f"ours B={rb} / PZ"]
+    cols += [f"no mask B={rb}", "no mask / PZ"]
     rows = []
     for name, row in result["games"].items():
         if not row["available"]:
@@ -308,6 +321,9 @@ def format_table(result: dict[str, Any]) -> str:
         cells.append(_si(row["checked"]["steps_per_s"]))
         pz = row["pettingzoo"]
         cells += [_si(pz["steps_per_s"]), pz["env"], f"{row['ratio']:.0f}x"] if pz else ["-", "-", "-"]
+        free = row.get("no_mask")
+        cells.append(_si(free["steps_per_s"]) if free else "-")
+        cells.append(f"{row['ratio_no_mask']:.0f}x" if row.get("ratio_no_mask") else "-")
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in [cols] + rows) for i in range(len(cols))]
     lines = [

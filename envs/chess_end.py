@@ -88,8 +88,11 @@ def insufficient_material(pieces: Tensor) -> Tensor:
 def dense_mask(legal: Tensor) -> Tensor:
     """BoolTensor[B, 4672] from legal bitboards int64 [B, 73] (action = (file * 8 + rank) * 73 + plane)."""
     b = legal.shape[0]
-    bits = (legal.contiguous().view(torch.uint8).view(b, 73, 8, 1) & cm.tables(legal.device).byte_bits) != 0
-    return bits.permute(0, 3, 2, 1).reshape(b, 64 * cm.PLANES)
+    ranks = legal.contiguous().view(torch.uint8).view(b, cm.PLANES, 8).transpose(1, 2).contiguous()  # [B, rank, plane]
+    out = torch.empty(b, 8, 8, cm.PLANES, dtype=torch.bool, device=legal.device)  # [B, file, rank, plane]
+    for file in range(8):  # one contiguous slice per file: twice as fast as permuting the [B, 73, 8, 8] bits
+        torch.ne(ranks & (1 << file), 0, out=out[:, file])
+    return out.view(b, 64 * cm.PLANES)
 
 
 @functools.cache

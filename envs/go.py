@@ -328,6 +328,20 @@ class Go:
         """FloatTensor[B]: the area (Tromp-Taylor) score of the current boards, black - white - komi."""
         return self._area_score(state.board)
 
+    def move_prior(self, state: GoState) -> Tensor:
+        """FloatTensor[B, A]: prior logits of a search without a network (rollouts): while under a quarter of the
+        board is filled, the first line (-2), the second (-0.5) and a pass (-3) are played less than the third line
+        and inwards (0), as opening play does; later only a pass is held back (-1)."""
+        n = self.size
+        r = torch.arange(n, device=state.board.device)
+        line = torch.minimum(torch.minimum(r, n - 1 - r)[:, None], torch.minimum(r, n - 1 - r)[None, :]).flatten()
+        by_line = torch.tensor([-2.0, -0.5, 0.0], device=line.device)  # first, second, third line and inwards
+        early = torch.cat([by_line[line.clamp(max=2)], torch.tensor([-3.0], device=line.device)])
+        late = torch.zeros_like(early)
+        late[-1] = -1.0
+        opening = (state.board != 0).sum(-1) * 4 < self.num_points  # [B]
+        return torch.where(opening[:, None], early[None], late[None])
+
     def dead_stones(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
         """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them):
         a stone is dead when its point ends up owned by the other colour in more than half of the playouts of

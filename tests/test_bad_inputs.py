@@ -6,6 +6,7 @@ The table runs each command in-process (`core.cli.main`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -26,6 +27,7 @@ _FILES = {
     "{corrupt}": "corrupt.pt",  # random bytes where a checkpoint is expected
     "{damaged}": "damaged.jsonl",  # a replay file whose every line is damaged
     "{go7}": str(Path(__file__).resolve().parents[1] / "agents" / "models" / "go_7.pt"),  # the bundled 7x7 model
+    "{dir}": "adir",  # a folder where an output file is expected
 }
 
 
@@ -149,6 +151,40 @@ CASES = [
     ("bench gan --steps 0", "steps"),
     ("bench style --sizes 0", "sizes"),
     ("bench style --sizes 256,abc", "sizes"),
+    # engines: a misspelt engine option is refused, naming the engine's options; uci takes run folders
+    ("match chess random uci:stockfish:Nonexistent=3 --no-record", "no option 'Nonexistent'; its options: "),
+    ("uci chess --checkpoint {dir}", "adir: no checkpoint found"),
+    # input files named in their own terms
+    ("evaluate connect_four random --positions {corrupt}", "corrupt.pt: not a text file (ascii): byte 0x80"),
+    ("evaluate connect_four random --positions {dir}", "adir: is a directory"),
+    ("evaluate connect_four random --positions missing.txt", "missing.txt: no such file"),
+    ("evaluate connect_four random --positions {damaged}", "damaged.jsonl:1: expected 'SET moves score"),
+    ("replay {damaged}", "damaged.jsonl: holds no readable game record (2 damaged lines, the first: damaged.jsonl:1"),
+    ("replay illegal.sgf", "illegal.sgf: move 2 (W[ee]) is illegal in this position"),
+    ("replay illegal.jsonl", "illegal.jsonl: move 3 ("),
+    # output paths: a file path that is a folder, a folder path that is a file, checked before any work
+    ("export {corrupt} {dir}", "adir: is a directory"),
+    ("export --convert {corrupt} {dir} --trust-file", "adir: is a directory"),
+    ("style transfer chelsea brick -o {dir}", "adir: is a directory"),
+    ("style texture brick -o {dir}", "adir: is a directory"),
+    ("dream chelsea -o {dir}", "adir: is a directory"),
+    ("generate {corrupt} --grid {dir}", "adir: is a directory"),
+    ("generate {corrupt} --out {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("replay game.pgn --pgn {dir}", "adir: is a directory"),
+    ("replay game.jsonl --sgf {dir}", "adir: is a directory"),
+    ("replay game.jsonl --screenshot {dir}", "adir: is a directory"),
+    ("play connect_four --screenshot {dir}", "adir: is a directory"),
+    ("play connect_four --screenshot {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("play connect_four --replays {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("train tictactoe --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("gan train --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style train --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style transfer chelsea brick --runs {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("match tictactoe random random --record {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("match tictactoe random random --record {corrupt}/games.jsonl", "corrupt.pt is a file, not a folder"),
+    ("tournament tictactoe random random --out {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("style apply {corrupt} chelsea -o {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("style apply {corrupt} chelsea -o {corrupt}", "corrupt.pt: is a file, not a folder"),
 ]
 
 
@@ -158,6 +194,9 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corrupt.pt").write_bytes(bytes(range(256)) * 12)
     (tmp_path / "damaged.jsonl").write_text("garbage\n{not json\n")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "illegal.sgf").write_text("(;GM[1]FF[4]SZ[9]KM[7.5];B[ee];W[ee])\n")
+    (tmp_path / "illegal.jsonl").write_text('{"game": {"name": "tictactoe"}, "moves": [4, 0, 4]}\n')
 
     def no_window(*args, **kwargs):
         raise AssertionError("a window opened before the bad input was refused")
@@ -183,7 +222,7 @@ def _check(code, err: list[str], named: str) -> None:
 
 @pytest.mark.parametrize("line, named", CASES)
 def test_bad_input_is_one_error_line(line, named, workdir, capsys):
-    argv = [_FILES.get(tok, tok) for tok in line.split()]
+    argv = [functools.reduce(lambda t, kv: t.replace(*kv), _FILES.items(), tok) for tok in line.split()]
     code, err = _run(main, argv, capsys)
     _check(code, err, named)
     assert not (workdir / "runs").exists() and not (workdir / "replays").exists()  # nothing started
@@ -262,3 +301,11 @@ def test_an_interrupted_command_says_one_line_and_resumes(case, signame, tmp_pat
     name = done.replace("{n+1:06d}", f"{n + 1:06d}").replace("{last+2:07d}", f"{last + 2:07d}")
     name = name.replace("{last+1:06d}", f"{last + 1:06d}")
     assert (tmp_path / resume[resume.index("--resume") + 1] / "checkpoints" / name).is_file(), err
+
+
+def test_a_damaged_line_among_good_ones_is_one_plain_warning(workdir, capsys):
+    (workdir / "mixed.jsonl").write_text('{"game": {"name": "tictactoe"}, "moves": [4, 0]}\n{cut off\n')
+    code, err = _run(main, ["replay", "--list", "mixed.jsonl"], capsys)
+    assert code == 0 and err == [
+        "warning: mixed.jsonl:2: damaged replay line skipped (Expecting property name enclosed in double quotes)"
+    ]

@@ -325,6 +325,10 @@ def _draw_arrows(viewer: Any, surface: pygame.Surface, hint: dict, shape: tuple[
         to = square_rect(uci[2:4], size, shape, flipped).center
         width = max(3, round(size[0] / shape[1] * (0.22 if rank == 0 else 0.12)))
         _arrow(surface, frm, to, width, (*_ARROW, 200 if rank == 0 else 140))
+        label = pygame.Rect(0, 0, 50, 24)  # a light tag under the share: readable on dark pieces and squares
+        label.center = to
+        pygame.draw.rect(surface, (250, 250, 245), label, border_radius=6)
+        pygame.draw.rect(surface, _ARROW, label, width=2, border_radius=6)
         draw_text(surface, f"{100 * float(share[a]):.0f}%", to, size=20, color=(10, 10, 10), bold=True, anchor="center")
 
 

@@ -324,13 +324,13 @@ def _draw_panel(viewer: Any, surface: pygame.Surface, panel: pygame.Rect, hint: 
     if value is not None:
         draw_text(surface, f"value for first player: {value:+.2f}", (x, y), size=19, color=THEME["muted"])
         draw_value_bar(surface, pygame.Rect(x, y + 19, width, 10), value, colors)
-        y += 36
-    if viewer.message and time.monotonic() < viewer.message_until:
-        for line in wrap_text(viewer.message, 20, width, max_lines=2):
-            draw_text(surface, line, (x, y), size=20, color=THEME["accent"])
-            y += 21
+    y += 36  # kept whether or not the value shows: the buttons below never move under the mouse
     y += 8
     y = _draw_buttons(viewer, surface, x, y, width, panel.bottom)
+    if viewer.message and time.monotonic() < viewer.message_until:  # under the buttons, above the move list
+        for line in wrap_text(viewer.message, 20, width, max_lines=2):
+            draw_text(surface, line, (x, y + 4), size=20, color=THEME["accent"])
+            y += 21
     _draw_moves(viewer, surface, pygame.Rect(x, y + 6, width, panel.bottom - y - 16))
 
 

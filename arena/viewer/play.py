@@ -30,6 +30,7 @@ from arena.viewer.controller import Viewer
 from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 from arena.viewer.session import GameSession
 from core.checkpoint import CheckpointError
+from core.paths import check_output_dir, check_output_file
 from envs import IllegalActionError, get_game, traits
 
 __all__ = ["main", "render_screenshot"]
@@ -137,7 +138,12 @@ def render_screenshot(viewer: Viewer, path: str | os.PathLike, size: tuple[int, 
     viewer.draw(surface)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface, str(path))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix or '.png'}")  # pygame picks the format by it
+    try:
+        pygame.image.save(surface, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -202,6 +208,13 @@ def _run(args: argparse.Namespace) -> int:
         _check_game(args.game, options)
     opponent = args.opponent or "bundled"
     _check_opponent(opponent)
+    try:
+        if args.screenshot:
+            check_output_file(args.screenshot)
+        elif not args.no_record:
+            check_output_dir(args.replays)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     for flag, value in (("--sims", args.sims), ("--depth", args.depth)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, got {value}")

@@ -8,12 +8,16 @@ review.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import envs
 from arena.pgn import load_pgn
-from arena.records import append_records, default_replay_path, load_replays, load_sgf
+from arena.records import _sgf_point, append_records, default_replay_path, load_replays, load_sgf
 from arena.viewer.session import GameSession
 from envs import traits
 
@@ -56,9 +60,14 @@ def load_records(path: str | os.PathLike) -> list[dict]:
         return [_record_from_sgf(load_sgf(path))]
     if path.suffix.lower() == ".pgn":
         return load_pgn(path)
-    records = load_replays(path)
+    with warnings.catch_warnings(record=True) as skipped:  # damaged lines: one plain line each, no source lines
+        warnings.simplefilter("always")
+        records = load_replays(path)
     if not records:
-        raise ValueError(f"{path}: holds no readable game record")
+        detail = f" ({len(skipped)} damaged lines, the first: {skipped[0].message})" if skipped else ""
+        raise ValueError(f"{path}: holds no readable game record{detail}")
+    for w in skipped:
+        print(f"warning: {w.message}", file=sys.stderr)
     return records
 
 
@@ -74,9 +83,31 @@ def load_session(path: str | os.PathLike, index: int = -1) -> GameSession:
     record = records[index]
     game = envs.get_game(record["game"]["name"], **record["game"].get("options", {}))
     names = [p.get("name", "?") if isinstance(p, dict) else str(p or "?") for p in record.get("players", ["?", "?"])]
+    _check_moves(Path(path), game, record["moves"])
     session = GameSession.from_moves(game, record["moves"], players=names)
     session.infos = list(record.get("move_info") or [None] * len(record["moves"]))
     if record.get("reason") == "resignation" and record.get("winner") is not None:
         session.resigned = 1 - int(record["winner"])
     session.jump(0)
     return session
+
+
+def _check_moves(path: Path, game: Any, moves: list) -> None:
+    """ValueError "FILE: move N (TEXT) is illegal ..." at the first move that cannot be played, the move written in
+    the file's own terms (an SGF point, else the game's move text)."""
+    state = game.init(1)
+    for n, action in enumerate(moves):
+        done = bool(game.outcome(state)[0][0])
+        valid = isinstance(action, int) and 0 <= action < game.num_actions
+        if valid and not done and bool(game.legal_mask(state)[0, action]):
+            state = game.step(state, torch.tensor([action]))
+            continue
+        if not valid:
+            text = repr(action)
+        elif path.suffix.lower() == ".sgf":
+            colour = "B" if int(state.player[0]) == 0 else "W"
+            text = f"{colour}[{_sgf_point(game.name, action, game.board_shape)}]"
+        else:
+            text = traits.move_to_text(game, state, 0, action)
+        why = "comes after the end of the game" if done and valid else "is illegal in this position"
+        raise ValueError(f"{path}: move {n + 1} ({text}) {why}")

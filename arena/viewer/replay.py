@@ -1,13 +1,13 @@
 """`gamelab replay FILE`: review a recorded game in the viewer.
 
-    gamelab replay replays/connect_four-20261124.jsonl            # the last game in the file
-    gamelab replay replays/connect_four-20261124.jsonl --index 0  # the first one
+    gamelab replay replays/examples/connect_four.jsonl            # the last game in the file (it ships)
+    gamelab replay replays/examples/connect_four.jsonl --index 0  # the first one
     gamelab replay FILE --list                                     # one line per game in the file
 
 Step with Left/Right (or Home/End), A autoplays, C continues the game from the shown position against an
 agent (`--opponent`, default the bundled model). SGF files (go, gomoku, hex) and PGN files (chess) open too.
 
-    gamelab replay replays/chess-20261127.jsonl --pgn game.pgn    # a recorded chess game as PGN
+    gamelab replay replays/examples/chess.pgn --screenshot end.png  # a PGN game's last position as a PNG
     gamelab replay game.pgn                                        # review a PGN game (--index picks one of several)
 The same command runs as `python -m arena.viewer.replay`.
 """
@@ -28,6 +28,7 @@ from arena.viewer.play import render_screenshot
 from arena.viewer.recording import load_records, load_session
 from core.checkpoint import atomic_write
 from core.job import ranged
+from core.paths import check_output_file
 
 __all__ = ["main"]
 
@@ -53,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pgn", default=None, metavar="PATH", help="write the game as PGN (chess) and exit")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
+    try:
+        for out in (args.sgf, args.pgn, args.screenshot):
+            if out:
+                check_output_file(out)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for out, convert in ((args.sgf, to_sgf), (args.pgn, to_pgn)):
         if not out:
             continue

@@ -128,6 +128,10 @@ class Button:
         text_color = THEME["text"] if self.enabled else THEME["muted"]
         label = f"{self.label}  [{self.key}]" if self.key else self.label
         size = 20 if self.rect.height >= 26 else 17
+        if font(size).size(label)[0] > self.rect.width - 8:  # a small window: one space before the key, smaller type
+            label = label.replace("  [", " [")
+            while size > 14 and font(size).size(label)[0] > self.rect.width - 8:
+                size -= 1
         label = fit_text(label, size, self.rect.width - 8)
         draw_text(surface, label, self.rect.center, size=size, color=text_color, anchor="center")
 

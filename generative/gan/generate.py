@@ -27,6 +27,7 @@ import torch
 
 from core.checkpoint import CheckpointError
 from core.job import JobParser, fail
+from core.paths import check_output_dir, check_output_file
 from generative.images import load_image, make_gif, make_grid, save_grid, save_image
 
 from . import latent
@@ -124,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.project_steps < 1:
         parser.error(f"--project-steps must be at least 1, got {args.project_steps}")
     try:
+        for path in (args.grid, args.gif):
+            if path:
+                check_output_file(path)
+        if args.out:
+            check_output_dir(args.out)
         g, info = load_generator(args.run, ema=args.ema)
         run = Path(args.run)
         where = run / "generated" if run.is_dir() else Path(".")

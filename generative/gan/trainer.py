@@ -182,14 +182,14 @@ class _Bar:
 
     def __init__(self, cfg: GanConfig, step: int, show: bool):
         self.timed, self.steps, self.start = cfg.minutes > 0, cfg.steps, time.time()
-        total, unit = (cfg.minutes * 60, "s") if self.timed else (cfg.steps, "step")
+        total, unit = (round(cfg.minutes * 60), "s") if self.timed else (cfg.steps, "step")  # whole seconds
         self.bar = progress(total=total, desc="gan", unit=unit, disable=None if show else True)
         if not self.timed:
             self.bar.update(step)
 
     def update(self, step: int, **postfix) -> None:
         if self.timed:
-            self.bar.update(min(time.time() - self.start, self.bar.total) - self.bar.n)
+            self.bar.update(int(min(time.time() - self.start, self.bar.total)) - self.bar.n)
         else:
             self.bar.update(step - self.bar.n)
         if postfix:

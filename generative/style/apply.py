@@ -24,6 +24,7 @@ import torch
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from core.device import autocast, pick_device, set_cpu_threads
 from core.job import DEFAULT_THREADS, JobParser
+from core.paths import check_output_dir, check_output_file
 
 from ..data import IMAGE_SUFFIXES
 from ..images import ImageError, load_image, save_image
@@ -108,9 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     set_cpu_threads(args.threads)
     try:
+        out = Path(args.out)
+        if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+            check_output_file(out)
+        else:
+            check_output_dir(out)
+        if args.onnx:
+            check_output_file(args.onnx)
         net = load_style_net(args.checkpoint, pick_device(args.device))
         items = _expand(args.inputs)
-        out = Path(args.out)
         single = len(items) == 1 and out.suffix.lower() in IMAGE_SUFFIXES
         tic = time.perf_counter()
         for source, stem in items:

@@ -22,6 +22,7 @@ from core.checkpoint import CheckpointError
 from core.config import ConfigError, config_to_dict
 from core.device import pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job
+from core.paths import check_output_file
 from core.run import make_run_dir, write_json_atomic
 
 from ..images import ImageError, save_image
@@ -63,12 +64,15 @@ def run_image_job(
     argv = _normalize(sys.argv[1:] if argv is None else list(argv), images)
     usage = " ".join(name.upper() for name in images)
     parser = job_parser(prog, f"{description} Usage: {prog} {usage} [-o OUT] [--key=value ...]", config_cls)
+    parser.usage = f"{prog} {usage} [-o OUT] [--key=value ...] [--runs DIR] [--threads N] [--dry-run] [--print-config]"
     try:
         job = parse_job(parser, argv, config_cls, dry_run=dry_run)
         cfg = job.cfg
         missing = [name for name in images if not getattr(cfg, name)]
         if missing:
             raise ConfigError(f"give the {' and '.join(m.upper() for m in missing)} image (a file or a built-in name)")
+        if cfg.out:
+            check_output_file(cfg.out)
         set_cpu_threads(job.args.threads)
         device = pick_device(cfg.device)
         net = make_loss_network(cfg.weights or None, seed=RANDOM_SEED).to(device)

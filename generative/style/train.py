@@ -277,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         StyleTrainConfig,
         presets=PRESETS,
     )
+    parser.usage = (
+        "gamelab style train STYLE [--data builtin|DIR] [--preset NAME] [--key=value ...] [--resume RUN] [--runs DIR] "
+        "[--threads N] [--dry-run] [--print-config]"
+    )
     try:
         job = parse_job(
             parser, argv, StyleTrainConfig, presets=PRESETS, default_preset="tiny" if "--dry-run" in argv else None,

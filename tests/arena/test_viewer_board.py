@@ -169,10 +169,9 @@ def test_corrupt_checkpoint_opponent_is_one_error_line(tmp_path, capsys):
 def test_replay_list_of_a_wholly_damaged_file_fails(tmp_path, capsys):
     path = tmp_path / "broken.jsonl"
     path.write_text('{"format": "gamelab-repl\nnot json\n')
-    with pytest.warns(UserWarning):
-        assert replay_main([str(path), "--list"]) == 2
+    assert replay_main([str(path), "--list"]) == 2  # the damaged lines are told in the error, not as warnings
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and str(path) in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and str(path) in err[0] and "2 damaged lines" in err[0]
 
 
 def test_replay_screenshot_shows_the_final_position(tmp_path):

@@ -69,3 +69,12 @@ def test_random_legal_actions_are_legal_and_uniform() -> None:
     assert mask.gather(1, a[:, None]).all()
     counts = torch.bincount(a[0::2], minlength=4).float() / 2000
     assert counts[[0, 2]].tolist() == pytest.approx([0.5, 0.5], abs=0.05)
+
+
+def test_chess_is_measured_with_its_mask_and_without(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--games", "chess", "--batches", "4", "--seconds", "0.05", "--checked-batch", "2", "--threads", "1"]
+    assert bench.main(argv + ["--repeats", "1", "--no-pettingzoo", "--json"]) == 0
+    chess = json.loads(capsys.readouterr().out)["games"]["chess"]
+    assert chess["batched"]["4"]["steps_per_s"] > 0 and chess["no_mask"]["steps_per_s"] > 0
+    assert bench.main(argv + ["--repeats", "1", "--no-pettingzoo"]) == 0
+    assert "no mask B=4" in capsys.readouterr().out
