@@ -15,6 +15,8 @@ Attributes and methods a game may define:
     record_formats: tuple[str, ...]                  record formats besides "jsonl" ("sgf", "pgn", "kif", ...)
     engine_protocols: tuple[str, ...]                line protocols it can be played through ("gtp", "uci", "usi")
     heuristic(state) -> Tensor[B]                    a static evaluation in [-1, 1] for the side to move
+    ownership(state) -> Tensor[B, H*W]               auxiliary target: each point's owner, +1 mover / -1 opponent / 0
+    final_score(state) -> Tensor[B]                  auxiliary target: the score from the mover's view (Go: points)
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ __all__ = [
     "record_formats",
     "engine_protocols",
     "heuristic",
+    "ownership",
+    "final_score",
 ]
 
 RGB = tuple[int, int, int]
@@ -127,3 +131,15 @@ def engine_protocols(game: Any) -> tuple[str, ...]:
 def heuristic(game: Any) -> Any:
     """The game's static evaluation function (state -> Tensor[B] in [-1, 1] for the side to move), or None."""
     return getattr(game, "heuristic", None)
+
+
+def ownership(game: Any) -> Any:
+    """The game's ownership function (state -> Tensor[B, H*W], the owner of each board cell from the view of the
+    player to move: +1 own, -1 opponent, 0 neither), an auxiliary training target read at a game's end; or None."""
+    return getattr(game, "ownership", None)
+
+
+def final_score(game: Any) -> Any:
+    """The game's score function (state -> Tensor[B], the score from the view of the player to move), an auxiliary
+    training target read at a game's end; or None."""
+    return getattr(game, "final_score", None)
