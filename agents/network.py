@@ -23,6 +23,7 @@ from torch import Tensor, nn
 import envs
 from core.blocks import ConvNormAct, ResidualBlock, init_weights
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+from envs import traits
 
 __all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net", "checkpoint_path", "check_same_game"]
 
@@ -156,12 +157,15 @@ def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
 
 
 def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
-    """Refuse a network trained on another game or board than `game`.
+    """Refuse a network trained on another game or board than `game` (options that change only the input planes,
+    `envs.traits.input_options`, may differ: the net reads its planes from `net_game`).
 
     Raises:
         ValueError: naming the checkpoint, the game and options it holds and those asked for.
     """
-    if net_game.name != game.name or dict(net_game.options) != dict(game.options):
+    inputs = set(traits.input_options(net_game)) | set(traits.input_options(game))
+    rules = [{k: v for k, v in dict(g.options).items() if k not in inputs} for g in (net_game, game)]
+    if net_game.name != game.name or rules[0] != rules[1]:
         raise ValueError(
             f"{path} holds a model for {_describe(net_game)}, not {_describe(game)}"
             + (" (choose its board with --option KEY=VALUE)" if net_game.name == game.name else "")

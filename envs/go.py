@@ -136,6 +136,7 @@ class Go:
         if handicap:
             self.options["handicap"] = handicap
         self.features = features
+        self.input_options = ("features",)  # changes the planes only: a features model plays plain Go
         if features:
             self.options["features"] = True
         n = size * size

@@ -17,6 +17,7 @@ Attributes and methods a game may define:
     heuristic(state) -> Tensor[B]                    a static evaluation in [-1, 1] for the side to move
     ownership(state) -> Tensor[B, H*W]               auxiliary target: each point's owner, +1 mover / -1 opponent / 0
     final_score(state) -> Tensor[B]                  auxiliary target: the score from the mover's view (Go: points)
+    input_options: tuple[str, ...]                   options that change only the input planes, not the rules
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "heuristic",
     "ownership",
     "final_score",
+    "input_options",
 ]
 
 RGB = tuple[int, int, int]
@@ -143,3 +145,9 @@ def final_score(game: Any) -> Any:
     """The game's score function (state -> Tensor[B], the score from the view of the player to move), an auxiliary
     training target read at a game's end; or None."""
     return getattr(game, "final_score", None)
+
+
+def input_options(game: Any) -> tuple[str, ...]:
+    """The options that change only the network's input planes, not the rules (default: none): a model trained with
+    them plays a game without them, reading its planes from its own game."""
+    return tuple(getattr(game, "input_options", ()))

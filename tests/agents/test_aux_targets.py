@@ -142,3 +142,24 @@ def test_bundled_go_model_loads_and_plays_unchanged():
     missing = with_heads.load_state_dict(net.state_dict(), strict=False).missing_keys
     assert missing and all(k.startswith(("ownership", "score")) for k in missing)
     torch.testing.assert_close(with_heads.eval()(planes)[0], logits)  # the shared trunk and policy are the same
+
+
+def test_a_features_model_plays_plain_go(tmp_path):
+    from agents.players import make_player
+    from core.checkpoint import save_checkpoint
+
+    feat, plain = Go(size=5, features=True), Go(size=5)
+    torch.manual_seed(0)
+    net = PolicyValueNet(feat.planes_shape, feat.num_actions, blocks=1, channels=8).eval()
+    path = tmp_path / "feat.pt"
+    payload = {"game": {"name": "go", "options": feat.options}, "net_config": net.config, "model": net.state_dict()}
+    save_checkpoint(path, payload, kind="alphazero")
+    player = make_player(f"az:{path}:4", plain)  # the rules agree; the net reads its own 12 planes
+    state = plain.step(plain.init(2), torch.tensor([6, 12]))
+    logits, _ = player.evaluate(plain.planes(state), plain.legal_mask(state), state)
+    expected, _ = net(feat.planes(state))
+    legal = plain.legal_mask(state)
+    torch.testing.assert_close(logits[legal], expected[legal])
+    assert plain.legal_mask(state).gather(1, player(plain, state)[:, None]).all()
+    with pytest.raises(ValueError, match="holds a model for go"):
+        make_player(f"az:{path}:4", Go(size=5, komi=0.5))  # other rules: refused
