@@ -59,7 +59,10 @@ def main(argv: list[str]) -> None:
         ax.set_title(title)
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "no evaluation reached", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle("7x7 Go, cpu preset: baseline vs auxiliary targets vs + input features")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
