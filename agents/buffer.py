@@ -11,6 +11,9 @@ Dimension letters: P positions, S sampled batch, A actions, C/H/W planes.
 Shard fields: planes float16 [P, C, H, W], policy float32 [P, A] (search policy target), mask bool [P, A] (legal moves),
 value float32 [P] (final outcome from the view of the position's player to move), full bool [P] (position searched
 with the full simulation budget; only these train the policy head).
+Optional auxiliary fields (`AUX_FIELDS`; a shard has all of them or those its run records): ownership float16
+[P, H*W], score float32 [P], reply float32 [P, A] (the opponent's reply policy), reply_valid bool [P]. The window
+offers one only when every shard in it has it.
 
 Merging duplicates (`merge_duplicates=True`, off by default): the window is sampled as its distinct positions, each
 with the mean of its copies' targets (Clausen 2020, on Connect Four). Two positions are the same when their
@@ -37,10 +40,12 @@ import torch
 
 from core.checkpoint import atomic_write
 
-__all__ = ["FIELDS", "ReplayBuffer", "apply_symmetry", "group_positions", "merge_duplicates"]
+__all__ = ["FIELDS", "AUX_FIELDS", "ReplayBuffer", "apply_symmetry", "group_positions", "merge_duplicates"]
 
 FIELDS = ("planes", "policy", "mask", "value", "full")
-_DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_}
+AUX_FIELDS = ("ownership", "score", "reply", "reply_valid")
+_DTYPES = {"planes": np.float16, "policy": np.float32, "mask": np.bool_, "value": np.float32, "full": np.bool_,
+           "ownership": np.float16, "score": np.float32, "reply": np.float32, "reply_valid": np.bool_}  # fmt: skip
 _SHARD = re.compile(r"^shard_(\d{6})\.npz$")
 _CHUNK = 1 << 13  # rows hashed and compared at a time
 _HASH_MUL = np.random.default_rng(20261127).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)  # odd
@@ -75,6 +80,16 @@ def merge_duplicates(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarra
         "value": (value_sum / counts).astype(np.float32),  # [U]
         "full": any_full,
     }
+    for key in ("ownership", "score"):
+        if key in arrays:
+            total = np.add.reduceat(arrays[key][order].astype(np.float64), starts, axis=0)
+            merged[key] = (total / (counts[:, None] if total.ndim == 2 else counts)).astype(_DTYPES[key])
+    if "reply" in arrays:
+        valid = arrays["reply_valid"].astype(np.float64)
+        total = np.add.reduceat(arrays["reply"][order].astype(np.float64) * valid[order, None], starts, axis=0)
+        n_valid = np.add.reduceat(valid[order], starts)
+        merged["reply"] = (total / np.maximum(n_valid, 1)[:, None]).astype(np.float32)
+        merged["reply_valid"] = n_valid > 0
     return merged, counts
 
 
@@ -190,7 +205,8 @@ class ReplayBuffer:
         Returns:
             The shard path (None when P == 0).
         """
-        arrays = {k: _to_numpy(data[k]).astype(_DTYPES[k], copy=False) for k in FIELDS}
+        keys = FIELDS + tuple(k for k in AUX_FIELDS if k in data)
+        arrays = {k: _to_numpy(data[k]).astype(_DTYPES[k], copy=False) for k in keys}
         count = len(arrays["value"])
         if count == 0:
             return None
@@ -223,7 +239,8 @@ class ReplayBuffer:
         if self._cache is None:
             if not self._shards:
                 raise ValueError("replay buffer is empty")
-            cat = {k: np.concatenate([arrays[k] for _, arrays in self._shards]) for k in FIELDS}
+            keys = FIELDS + tuple(k for k in AUX_FIELDS if all(k in arrays for _, arrays in self._shards))
+            cat = {k: np.concatenate([arrays[k] for _, arrays in self._shards]) for k in keys}
             self._cache = {k: v[-self.window :] for k, v in cat.items()}
         return self._cache
 
@@ -248,22 +265,36 @@ class ReplayBuffer:
             generator: numpy random generator (part of the run's saved RNG state through numpy's global seed).
             device: where the returned tensors live.
         Returns:
-            dict with planes float32 [S, C, H, W], policy [S, A], mask bool [S, A], value [S], full bool [S].
+            dict with planes float32 [S, C, H, W], policy [S, A], mask bool [S, A], value [S], full bool [S], and
+            the auxiliary fields the window has (ownership float32 [S, H*W], score [S], reply [S, A], reply_valid).
         """
         arrays = self._sampled_arrays()
         idx = generator.integers(0, len(arrays["value"]), size=batch)
-        out = {k: torch.from_numpy(np.ascontiguousarray(arrays[k][idx])).to(device) for k in FIELDS}
+        out = {k: torch.from_numpy(np.ascontiguousarray(v[idx])).to(device) for k, v in arrays.items()}
         out["planes"] = out["planes"].float()
+        if "ownership" in out:
+            out["ownership"] = out["ownership"].float()
         if self.symmetries and len(self.symmetries) > 1:
             which = torch.from_numpy(generator.integers(0, len(self.symmetries), size=batch)).to(device)
             planes, policy, mask = out["planes"].clone(), out["policy"].clone(), out["mask"].clone()
+            reply = out["reply"].clone() if "reply" in out else None
+            ownership = out["ownership"].clone() if "ownership" in out else None
             for s, sym in enumerate(self.symmetries):
                 rows = (which == s).nonzero().squeeze(1)
                 if s == 0 or rows.numel() == 0:
                     continue  # identity first
                 p, q, m = apply_symmetry(sym, out["planes"][rows], out["policy"][rows], out["mask"][rows])
                 planes[rows], policy[rows], mask[rows] = p, q, m
+                if "reply" in out:
+                    reply[rows] = out["reply"][rows][:, sym[1].to(device)]
+                if "ownership" in out:
+                    h, w = out["planes"].shape[-2:]
+                    ownership[rows] = sym[0](out["ownership"][rows].view(-1, 1, h, w)).flatten(1)
             out.update(planes=planes, policy=policy, mask=mask)
+            if "reply" in out:
+                out["reply"] = reply
+            if "ownership" in out:
+                out["ownership"] = ownership
         return out
 
     def state_dict(self) -> dict:
@@ -315,7 +346,7 @@ class ReplayBuffer:
         path = self.directory / f"shard_{index:06d}.npz"
         try:
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in FIELDS}
+                arrays = {k: z[k] for k in FIELDS + tuple(k for k in AUX_FIELDS if k in z.files)}
         except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
             first = (str(err).strip().splitlines() or [""])[0]
             raise ValueError(f"replay buffer shard {path} is damaged ({type(err).__name__}: {first})") from None

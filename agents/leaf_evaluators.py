@@ -73,15 +73,18 @@ def rollout_evaluator(
     return evaluate
 
 
-def network_evaluator(net: nn.Module, device: str | torch.device) -> Evaluator:
+def network_evaluator(net: nn.Module, device: str | torch.device, planes_game: Any = None) -> Evaluator:
     """Evaluate with a policy-value net (no grad, eval mode, bf16 autocast on CUDA); illegal logits are -inf.
 
     The net is switched to eval mode for the call and back to its previous mode after it. Outputs come back on the
-    device of the mask.
+    device of the mask. With `planes_game` (the net's own game, where it differs from the one played only in
+    options of the input planes), the planes are that game's planes of the states.
     """
     device = torch.device(device)
 
     def evaluate(planes: Tensor, mask: Tensor, state: Any = None) -> tuple[Tensor, Tensor]:
+        if planes_game is not None and state is not None:
+            planes = planes_game.planes(state)
         was_training = net.training  # switching modes walks every submodule: only when needed
         if was_training:
             net.eval()

@@ -24,6 +24,7 @@ from core.config import bounded, embedded, load_toml_presets
 from core.device import autocast
 from core.optim import clip_gradients
 from core.progress import progress
+from envs import traits
 from envs.base import Game
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "PRESET_DIR",
     "load_presets",
     "derive_presets",
+    "aux_targets",
     "make_net",
     "make_buffer",
     "search_settings",
@@ -103,10 +105,17 @@ class TrainConfig:
     # the fallback when the newest is damaged) plus every `milestone_every`-th iteration (0: no milestones)
     keep_checkpoints: int = bounded(3, ge=1)  # newest checkpoints kept on disk
     milestone_every: int = bounded(10, ge=0)  # also keep every this-many-th iteration's checkpoint (0: none)
+    # KataGo's auxiliary targets (Wu 2019) and input features; 0 / false: off, and the net has no such head. Ownership
+    # and score apply to games with those traits (Go), and are ignored for others; the reply applies to every game.
+    ownership_weight: float = bounded(0.0, ge=0)  # ownership head: mean per-cell cross-entropy (KataGo 1.5)
+    score_weight: float = bounded(0.0, ge=0)  # score head: squared error of the final score / board cells
+    reply_weight: float = bounded(0.0, ge=0)  # opponent's reply policy head: cross-entropy (KataGo 0.15)
+    input_features: bool = False  # the game's option features=true (Go: liberties 3+, captures, self-atari planes)
 
 
 # fields a resumed run cannot change: the saved network, games in progress and random streams depend on them
 FIXED_ON_RESUME = ("seed", "size", "blocks", "channels", "global_pool", "num_games")
+FIXED_ON_RESUME += ("ownership_weight", "score_weight", "reply_weight", "input_features")
 
 
 def load_presets(game_name: str) -> dict[str, dict]:
@@ -154,14 +163,25 @@ def derive_presets(game: Game) -> dict[str, dict]:
     return {"tiny": tiny, "cpu": cpu, "gpu": gpu}
 
 
+def aux_targets(game: Game, cfg: TrainConfig) -> tuple[str, ...]:
+    """The auxiliary targets the run trains: those with a weight above 0 that apply to `game`."""
+    applies = {"ownership": traits.ownership(game) is not None, "score": traits.final_score(game) is not None}
+    weights = {"ownership": cfg.ownership_weight, "score": cfg.score_weight, "reply": cfg.reply_weight}
+    return tuple(k for k, w in weights.items() if w > 0 and applies.get(k, True))
+
+
 def make_net(game: Game, cfg: TrainConfig) -> PolicyValueNet:
     """The policy-value network the config describes, for `game`."""
+    heads = aux_targets(game, cfg)
     return PolicyValueNet(
         tuple(game.planes_shape),
         game.num_actions,
         blocks=cfg.blocks,
         channels=cfg.channels,
         global_pool=cfg.global_pool,
+        ownership_head="ownership" in heads,
+        score_head="score" in heads,
+        reply_head="reply" in heads,
     )
 
 
@@ -181,6 +201,7 @@ def make_selfplay(game: Game, cfg: TrainConfig, device: torch.device) -> SelfPla
         game, cfg.num_games, search_settings(cfg), device=device, temperature=cfg.temperature,
         temperature_moves=cfg.temperature_moves, tree_reuse=cfg.tree_reuse, full_search_prob=cfg.full_search_prob,
         fast_simulations=cfg.fast_simulations, value_mix=cfg.value_mix, seed=cfg.seed,
+        aux_targets=aux_targets(game, cfg),
     )  # fmt: skip
 
 
@@ -199,19 +220,25 @@ def train_steps(
     """Run `steps` optimizer steps on batches sampled from the buffer.
 
     Loss = policy cross-entropy against the search policy (full-search positions only) + value_weight * value MSE
-    against the game outcome; weight decay comes from the optimizer.
+    against the game outcome, + the auxiliary losses of the heads the net has and the batch has targets for:
+    ownership_weight * mean per-cell cross-entropy of (1 + tanh) / 2 against (1 + owner) / 2, score_weight *
+    squared error of score / cells, reply_weight * cross-entropy against the next position's policy (where valid).
+    Weight decay comes from the optimizer.
     Returns:
-        means of loss, policy_loss, value_loss, policy_entropy over the steps, and lr: the optimizer's learning rate
-        in the last step (the next step's when no step ran).
+        means of loss, policy_loss, value_loss, policy_entropy (and ownership_loss, score_loss, reply_loss when
+        trained) over the steps, and lr: the optimizer's learning rate in the last step (the next step's when no
+        step ran).
     """
     net.train()
     sums = {"loss": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "policy_entropy": 0.0}
+    heads = set(getattr(net, "aux_heads", ()))
     lr = optimizer.param_groups[0]["lr"]
     bar = progress(range(steps), desc="train", unit="step", disable=not show_progress or None)
     for i in bar:
         batch = buffer.sample(cfg.batch_size, generator, device)
         with autocast(device):
-            logits, value = net(batch["planes"])
+            out = net(batch["planes"], aux=True) if heads else None
+            logits, value = (out["logits"], out["value"]) if heads else net(batch["planes"])
         logits = logits.float().masked_fill(~batch["mask"], -1e9)  # [S, A]
         log_p = F.log_softmax(logits, dim=-1)
         full = batch["full"].float()  # [S]
@@ -219,6 +246,11 @@ def train_steps(
         policy_loss = (cross * full).sum() / full.sum().clamp(min=1.0)
         value_loss = F.mse_loss(value.float(), batch["value"])
         loss = policy_loss + cfg.value_weight * value_loss
+        aux = _aux_losses(out, batch, heads) if heads else {}
+        weights = {"ownership_loss": cfg.ownership_weight, "score_loss": cfg.score_weight,
+                   "reply_loss": cfg.reply_weight}  # fmt: skip
+        for key, v in aux.items():
+            loss = loss + weights[key] * v
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -233,10 +265,28 @@ def train_steps(
             ("policy_loss", policy_loss),
             ("value_loss", value_loss),
             ("policy_entropy", entropy),
+            *aux.items(),
         ):
-            sums[key] += float(v.detach())
+            sums[key] = sums.get(key, 0.0) + float(v.detach())
         bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.3f}", refresh=False)
     net.eval()
     out = {k: v / max(steps, 1) for k, v in sums.items()}
     out["lr"] = float(lr)
     return out
+
+
+def _aux_losses(out: dict, batch: dict, heads: set) -> dict[str, torch.Tensor]:
+    """The auxiliary losses of the heads in `out` whose targets are in `batch` (see `train_steps`)."""
+    losses = {}
+    if "ownership" in heads and "ownership" in batch:
+        # tanh(x) = 2 sigmoid(2x) - 1: a cross-entropy on the owner as a probability of "own"
+        target = (1.0 + batch["ownership"]) / 2
+        losses["ownership_loss"] = F.binary_cross_entropy_with_logits(2 * out["ownership"].float(), target)
+    if "score" in heads and "score" in batch:
+        cells = batch["planes"].shape[-1] * batch["planes"].shape[-2]
+        losses["score_loss"] = F.mse_loss(out["score"].float(), batch["score"] / cells)
+    if "reply" in heads and "reply" in batch:
+        valid = batch["reply_valid"].float()
+        cross = -(batch["reply"] * F.log_softmax(out["reply"].float(), dim=-1)).sum(-1)
+        losses["reply_loss"] = (cross * valid).sum() / valid.sum().clamp(min=1.0)
+    return losses

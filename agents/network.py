@@ -4,6 +4,11 @@ A residual trunk (He et al. 2016; Silver et al. 2017) with a policy head (logits
 value head (tanh, the expected outcome for the player to move). With `global_pool`, every third residual block
 (at least one) carries KataGo's global pooling bias.
 
+Optional auxiliary heads (KataGo; Wu 2019), trained but not used by search: ownership (tanh per board cell, the
+final owner from the view of the player to move), score (the mean final score, divided by the number of board
+cells; a mean, not a distribution) and the opponent's reply (logits of the policy at the next position). A net
+without them has the same weights and config as before they existed; `forward(planes, aux=True)` returns them.
+
 Dimension letters: B batch, C/H/W input planes, A actions, F trunk channels.
 """
 
@@ -18,6 +23,7 @@ from torch import Tensor, nn
 import envs
 from core.blocks import ConvNormAct, ResidualBlock, init_weights
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+from envs import traits
 
 __all__ = ["PolicyValueNet", "PRESETS", "load_policy_value_net", "checkpoint_path", "check_same_game"]
 
@@ -40,6 +46,7 @@ class PolicyValueNet(nn.Module):
         channels: F, trunk width.
         global_pool: put a global pooling bias in every third block (KataGo).
         norm: normalization of every conv ("batch", "group", "instance", "none").
+        ownership_head, score_head, reply_head: build these auxiliary heads (module docstring).
     """
 
     def __init__(
@@ -50,6 +57,9 @@ class PolicyValueNet(nn.Module):
         channels: int = 64,
         global_pool: bool = False,
         norm: str = "batch",
+        ownership_head: bool = False,
+        score_head: bool = False,
+        reply_head: bool = False,
     ):
         super().__init__()
         c, h, w = (int(x) for x in planes_shape)
@@ -61,6 +71,8 @@ class PolicyValueNet(nn.Module):
             "global_pool": bool(global_pool),
             "norm": str(norm),
         }
+        heads = {"ownership_head": ownership_head, "score_head": score_head, "reply_head": reply_head}
+        self.config.update({k: True for k, on in heads.items() if on})  # absent keys: the config of older nets
         pool_at = ({i for i in range(blocks) if i % 3 == 2} or {blocks - 1}) if global_pool else set()
         self.stem = ConvNormAct(c, channels, norm=norm)
         self.trunk = nn.Sequential(
@@ -70,10 +82,30 @@ class PolicyValueNet(nn.Module):
         self.policy_fc = nn.Linear(2 * h * w, num_actions)
         self.value_conv = ConvNormAct(channels, 1, kernel=1, norm=norm)
         self.value_fc = nn.Sequential(nn.Linear(h * w, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
+        self.ownership_conv = nn.Conv2d(channels, 1, 1) if ownership_head else None
+        self.score_fc = (
+            nn.Sequential(nn.Linear(h * w, channels), nn.ReLU(inplace=True), nn.Linear(channels, 1))
+            if score_head
+            else None
+        )
+        if reply_head:
+            self.reply_conv = ConvNormAct(channels, 2, kernel=1, norm=norm)
+            self.reply_fc = nn.Linear(2 * h * w, num_actions)
+        else:
+            self.reply_conv = self.reply_fc = None
         init_weights(self, "he")
         # small final layers: a fresh net starts near a uniform policy and a zero value
         for layer in (self.policy_fc, self.value_fc[-1]):
             nn.init.normal_(layer.weight, 0.0, 0.01)
+        for layer in (self.ownership_conv, self.score_fc[-1] if score_head else None, self.reply_fc):
+            if layer is not None:
+                nn.init.normal_(layer.weight, 0.0, 0.01)
+
+    @property
+    def aux_heads(self) -> tuple[str, ...]:
+        """Names of the auxiliary heads this net has ("ownership", "score", "reply")."""
+        heads = (("ownership", self.ownership_conv), ("score", self.score_fc), ("reply", self.reply_fc))
+        return tuple(name for name, module in heads if module is not None)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PolicyValueNet:
@@ -82,12 +114,27 @@ class PolicyValueNet(nn.Module):
         kw["planes_shape"] = tuple(kw["planes_shape"])
         return cls(**kw)
 
-    def forward(self, planes: Tensor) -> tuple[Tensor, Tensor]:
-        """Args: planes [B, C, H, W]. Returns: (logits [B, A], value [B] in [-1, 1])."""
+    def forward(self, planes: Tensor, aux: bool = False) -> tuple[Tensor, Tensor] | dict[str, Tensor]:
+        """Args: planes [B, C, H, W].
+
+        Returns:
+            (logits [B, A], value [B] in [-1, 1]); with `aux`, a dict of those ("logits", "value") and of the
+            auxiliary heads the net has: "ownership" [B, H*W] (pre-tanh), "score" [B] (score / H*W), "reply" [B, A].
+        """
         x = self.trunk(self.stem(planes))  # [B, F, H, W]
         logits = self.policy_fc(self.policy_conv(x).flatten(1))
-        value = torch.tanh(self.value_fc(self.value_conv(x).flatten(1))).squeeze(1)
-        return logits, value
+        v = self.value_conv(x).flatten(1)  # [B, H*W]
+        value = torch.tanh(self.value_fc(v)).squeeze(1)
+        if not aux:
+            return logits, value
+        out = {"logits": logits, "value": value}
+        if self.ownership_conv is not None:
+            out["ownership"] = self.ownership_conv(x).flatten(1)
+        if self.score_fc is not None:
+            out["score"] = self.score_fc(v).squeeze(1)
+        if self.reply_fc is not None:
+            out["reply"] = self.reply_fc(self.reply_conv(x).flatten(1))
+        return out
 
 
 def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
@@ -110,12 +157,15 @@ def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
 
 
 def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
-    """Refuse a network trained on another game or board than `game`.
+    """Refuse a network trained on another game or board than `game` (options that change only the input planes,
+    `envs.traits.input_options`, may differ: the net reads its planes from `net_game`).
 
     Raises:
         ValueError: naming the checkpoint, the game and options it holds and those asked for.
     """
-    if net_game.name != game.name or dict(net_game.options) != dict(game.options):
+    inputs = set(traits.input_options(net_game)) | set(traits.input_options(game))
+    rules = [{k: v for k, v in dict(g.options).items() if k not in inputs} for g in (net_game, game)]
+    if net_game.name != game.name or rules[0] != rules[1]:
         raise ValueError(
             f"{path} holds a model for {_describe(net_game)}, not {_describe(game)}"
             + (" (choose its board with --option KEY=VALUE)" if net_game.name == game.name else "")

@@ -132,7 +132,9 @@ def _az_player(path: Path, settings: SearchSettings, game: Game, device: str, la
     check_same_game(path, net_game, game)
     digest = file_hash(path)
     name = f"{label or 'az'}:{digest}:{settings.num_simulations}"
-    return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)})
+    planes_game = net_game if dict(net_game.options) != dict(game.options) else None  # input options differ
+    return network_player(net, settings, device=device, name=name, checkpoint=digest, extra={"path": str(path)},
+                          planes_game=planes_game)  # fmt: skip
 
 
 def make_player(

@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         path = checkpoint_path(path)
         net, net_game = load_policy_value_net(path, device=device)
         check_same_game(path, net_game, game)  # a 6x6 model never plays 8x8 silently
+        game = net_game  # the same rules (at most options of the input planes differ): its own planes
     except (CheckpointError, ValueError, KeyError) as err:
         return fail(err)
     player = _player(net, device, args.sims)

@@ -105,9 +105,12 @@ def network_player(
     name: str = "az",
     checkpoint: str | None = None,
     extra: dict | None = None,
+    planes_game: Any = None,
 ) -> SearchPlayer:
-    """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one."""
-    player = SearchPlayer(network_evaluator(net, device), settings, name, checkpoint=checkpoint, extra=extra)
+    """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one
+    (`planes_game`: the net's own game where its input planes differ from the game played's)."""
+    evaluate = network_evaluator(net, device, planes_game)
+    player = SearchPlayer(evaluate, settings, name, checkpoint=checkpoint, extra=extra)
     player.net = net
     return player
 

@@ -8,7 +8,10 @@ running when `SelfPlay.run` returns continue in the next call (with the newer ne
 Options: root Dirichlet noise, tree reuse between moves, Gumbel root search, and KataGo's playout cap randomization
 (with probability `full_search_prob` a move gets the full budget and noise and its policy is a training target; else a
 fast search with `fast_simulations` and no noise; every position still trains the value head), and value targets
-mixed with the search's root value (`value_mix`). `state_dict` / `load_state_dict` carry the games in progress
+mixed with the search's root value (`value_mix`). Auxiliary targets (KataGo), as asked by `aux_targets`:
+"ownership" and "score" of each game's final position (the game's `ownership` / `final_score` traits) seen by each
+position's player to move, and "reply": the search policy of the next position (the opponent's reply), valid where
+that position had a full search. `state_dict` / `load_state_dict` carry the games in progress
 across a checkpoint, so a resumed run continues them exactly.
 
 Dimension letters: G games in the batch, P positions, A actions, C/H/W planes.
@@ -26,6 +29,7 @@ from agents import mcts
 from agents.mcts import Evaluator, SearchSettings
 from core.progress import progress
 from envs import state as state_ops
+from envs import traits
 from envs.base import Game
 
 __all__ = ["SelfPlay"]
@@ -48,6 +52,7 @@ class SelfPlay:
         value_mix: value target = (1 - value_mix) * game outcome + value_mix * the search's root value (lowers the
             noise of outcomes of games played with exploration).
         seed: seed of the generator used for noise-free move sampling and playout cap draws.
+        aux_targets: auxiliary targets to record: any of "ownership", "score" (games with those traits), "reply".
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class SelfPlay:
         fast_simulations: int = 16,
         value_mix: float = 0.0,
         seed: int = 0,
+        aux_targets: tuple[str, ...] = (),
     ) -> None:
         self.game = game
         self.num_games = int(num_games)
@@ -77,6 +83,13 @@ class SelfPlay:
         self.fast_simulations = int(fast_simulations)
         self.fast_settings = settings.replace(num_simulations=self.fast_simulations, dirichlet_fraction=0.0)
         self.value_mix = float(value_mix)
+        self.aux_targets = tuple(aux_targets)
+        self._final = {"ownership": traits.ownership(game), "score": traits.final_score(game)}
+        for name in self.aux_targets:
+            if name not in ("ownership", "score", "reply"):
+                raise ValueError(f"unknown auxiliary target {name!r} (ownership, score, reply)")
+            if name != "reply" and self._final[name] is None:
+                raise ValueError(f"{game.name} has no {name} target")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
         self.rng = np.random.default_rng(int(seed))
@@ -90,6 +103,7 @@ class SelfPlay:
         self.episode = torch.arange(g)  # [G] id of the episode in each slot (host)
         self.next_episode = g
         self.outcomes: dict[int, float] = {}  # episode id -> outcome from the first player's view
+        self.finals: dict[str, dict[int, torch.Tensor]] = {}  # "ownership"/"score" -> episode id -> first player's view
         self.records: list[dict[str, torch.Tensor]] = []  # one per move, on the host
         self.ready = 0  # recorded positions of finished games
 
@@ -131,6 +145,12 @@ class SelfPlay:
             z_first = torch.where(state.player == 0, value, -value)[done].float().cpu()  # first player's view
             for ep, z in zip(self.episode[rows].tolist(), z_first.tolist(), strict=True):
                 self.outcomes[ep] = z
+            for name in self.aux_targets:
+                if name != "reply":
+                    final = self._final[name](state)[done].float().cpu()  # the final position, mover's view
+                    sign = torch.where(state.player[done] == 0, 1.0, -1.0).cpu()
+                    final = final * (sign[:, None] if final.dim() == 2 else sign)
+                    self.finals.setdefault(name, {}).update(zip(self.episode[rows].tolist(), final, strict=True))
             self.ready += int(state.moves[done].sum())  # every move of a game is one recorded position
             finished = len(rows)
             self.episode[rows] = torch.arange(self.next_episode, self.next_episode + finished)
@@ -193,6 +213,7 @@ class SelfPlay:
             "episode": self.episode.clone(),
             "next_episode": self.next_episode,
             "outcomes": dict(self.outcomes),
+            "finals": {k: dict(v) for k, v in self.finals.items()},
             "records": list(self.records),
             "ready": self.ready,
             "generator": self.generator.get_state(),
@@ -205,6 +226,7 @@ class SelfPlay:
         self.episode = sd["episode"].clone()
         self.next_episode = int(sd["next_episode"])
         self.outcomes = dict(sd["outcomes"])
+        self.finals = {k: dict(v) for k, v in sd.get("finals", {}).items()}
         self.records = list(sd["records"])
         self.ready = int(sd["ready"])
         self.generator.set_state(sd["generator"].cpu())
@@ -231,8 +253,30 @@ class SelfPlay:
             "value": value.numpy(),
             "full": cat["full"][ready].numpy(),
         }
+        sign = torch.where(cat["player"][ready] == 0, 1.0, -1.0)
+        for name in self.aux_targets:
+            if name == "reply":
+                data["reply"], data["reply_valid"] = self._replies(cat["episode"][ready], cat["policy"][ready],
+                                                                   cat["full"][ready])  # fmt: skip
+            else:
+                final = torch.stack([self.finals[name][i] for i in ids.tolist()])[pos]  # [P] or [P, N]
+                data[name] = (final * (sign[:, None] if final.dim() == 2 else sign)).numpy()
         keep = ~ready
         self.records = [{k: v[keep] for k, v in cat.items()}] if bool(keep.any()) else []
         self.outcomes = {}
+        self.finals = {}
         self.ready = 0
         return data, z_games
+
+    @staticmethod
+    def _replies(episode: torch.Tensor, policy: torch.Tensor, full: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(reply [P, A], valid [P]): each position's next position's policy in its episode (rows are in move order
+        within an episode), valid where there is a next position and it had a full search."""
+        order = torch.argsort(episode, stable=True)
+        same = episode[order[1:]] == episode[order[:-1]]
+        nxt = torch.arange(len(episode))
+        nxt[order[:-1][same]] = order[1:][same]
+        valid = torch.zeros(len(episode), dtype=torch.bool)
+        valid[order[:-1][same]] = True
+        valid &= full[nxt]
+        return (policy[nxt] * valid[:, None]).numpy(), valid.numpy()

@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
         device = pick_device(args.device)
-        game = get_game(args.game, **_game_options(cfg, args, resume))
+        options = _game_options(cfg, args, resume)
+        game = get_game(args.game, **{**options, **({"features": True} if cfg.input_features else {})})
         _check_baselines(cfg, game)
     except (ConfigError, ValueError, KeyError) as err:
         return fail(err)

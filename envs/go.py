@@ -32,6 +32,14 @@ Planes (C = 8), from the view of the player to move:
     4 opponent stones in chains with 1 liberty, 5 opponent stones in chains with 2 liberties,
     6 the ko point (the one point the player to move may not play because of ko), 7 all ones if black is to move
     (komi makes the colours unequal).
+With `features=True` (C = 12), KataGo's tactical input features as well:
+    8 own stones in chains with 3 or more liberties, 9 opponent stones in chains with 3 or more liberties,
+    10 legal moves of the player to move that capture (an adjacent opponent chain in atari),
+    11 legal moves of the player to move that would be captured: the chain they make has one liberty (self-atari).
+
+Auxiliary training targets (KataGo): `ownership(state)` (+1 own, -1 opponent, 0 neither, per point under area
+scoring, from the view of the player to move) and `final_score(state)` (the area score from the view of the player
+to move, komi included); self-play reads them from each game's final position.
 
 Outcome: when the game is over, `score(state)` = black area - white area - komi; black wins if it is positive,
 white if negative, a draw at 0 (only with an integer komi). `outcome` gives +1 / -1 / 0 from the view of the
@@ -113,14 +121,18 @@ class Go:
         komi: points added to white's area score.
         superko: forbid moves that recreate an earlier board (positional superko) on top of simple ko.
         handicap: 0, or 2 or more black stones placed at the start on GTP's fixed handicap points (white moves first).
+        features: add the four tactical input planes (liberties 3+, captures, self-atari) to the 8 default ones.
     """
 
-    def __init__(self, size: int = 9, komi: float = 7.5, superko: bool = False, handicap: int = 0) -> None:
+    def __init__(
+        self, size: int = 9, komi: float = 7.5, superko: bool = False, handicap: int = 0, features: bool = False
+    ) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or not 5 <= size <= 19:
             raise ValueError(f"go: size must be an integer from 5 to 19, got {size!r}")
         if isinstance(komi, bool) or not isinstance(komi, (int, float)) or not -1000 <= komi <= 1000:
             raise ValueError(f"go: komi must be a number from -1000 to 1000, got {komi!r}")
         superko = _flag(superko, "superko")
+        features = _flag(features, "features")
         self.handicap_points = fixed_handicap_points(size, handicap)  # validates the handicap
         self.size = size
         self.komi = float(komi)
@@ -133,12 +145,16 @@ class Go:
             self.options["superko"] = True
         if handicap:
             self.options["handicap"] = handicap
+        self.features = features
+        self.input_options = ("features",)  # changes the planes only: a features model plays plain Go
+        if features:
+            self.options["features"] = True
         n = size * size
         self.num_points = n
         self.num_actions = n + 1
         self.pass_action = n
         self.board_shape = (size, size)
-        self.planes_shape = (8, size, size)
+        self.planes_shape = (12 if features else 8, size, size)
         self.max_moves = 2 * n
         self._tables: dict[torch.device, tuple[Tensor, Tensor, Tensor]] = {}
         self._zobrist: dict[torch.device, Tensor] = {}
@@ -342,6 +358,19 @@ class Go:
         opening = (state.board != 0).sum(-1) * 4 < self.num_points  # [B]
         return torch.where(opening[:, None], early[None], late[None])
 
+    def ownership(self, state: GoState) -> Tensor:
+        """FloatTensor[B, N]: the area owner of each point from the view of the player to move: +1 own (a stone of
+        the mover's, or an empty point whose empty region reaches only the mover's stones), -1 the opponent's, 0
+        neither (the auxiliary ownership target, read from a game's final position)."""
+        colour = (1 - 2 * state.player).to(torch.int8)[:, None]
+        return (self._owner(state.board) * colour).float()
+
+    def final_score(self, state: GoState) -> Tensor:
+        """FloatTensor[B]: the area score from the view of the player to move (own - opponent, komi counted for
+        white); at the end of a game, `score` of its final position seen by the player to move."""
+        black = self._area_score(state.board)
+        return torch.where(state.player == 0, black, -black)
+
     def dead_stones(self, state: GoState, playouts: int = 64, generator: torch.Generator | None = None) -> Tensor:
         """BoolTensor[B, N]: the stones judged dead, by random playouts (as Monte-Carlo Go programs judge them):
         a stone is dead when its point ends up owned by the other colour in more than half of the playouts of
@@ -398,7 +427,40 @@ class Go:
             ],
             dim=1,
         )
-        return out.view(batch, 8, self.size, self.size).float()
+        if self.features:
+            capture, self_atari = self._tactics(state)
+            out = torch.cat([out, torch.stack([own & (libs >= 3), opp & (libs >= 3), capture, self_atari], 1)], 1)
+        return out.view(batch, self.planes_shape[0], self.size, self.size).float()
+
+    def _tactics(self, state: GoState) -> tuple[Tensor, Tensor]:
+        """(capture, self_atari) BoolTensor[B, N]: legal moves of the player to move that capture an opponent
+        chain, and those whose own chain after the move (and its captures) has exactly one liberty.
+
+        For each empty point p: the stones of the chain a stone at p makes (p and the own chains next to it) and the
+        opponent stones it captures (adjacent opponent chains in atari) are [B, N, N] masks, compared by chain id;
+        the liberties after the move are the empty or captured points next to that chain, p excluded.
+        """
+        board, libs = state.board, state.libs
+        batch, n = board.shape
+        s = self.size
+        _, nbr_flat, arange = self._table(board.device)
+        colour = (1 - 2 * state.player).to(torch.int8)[:, None]
+        chain = state.chain.long()
+        idx = nbr_flat.expand(batch, -1)
+        nb_col = _pad(board, _EDGE).gather(1, idx).view(batch, 4, n)  # [B, 4, N]
+        nb_chain = _pad(chain, n).gather(1, idx).view(batch, 4, n)
+        nb_libs = _pad(libs, 0).gather(1, idx).view(batch, 4, n)
+        own_nb = torch.where(nb_col == colour[:, :, None], nb_chain, -1)  # chain ids of own neighbours, -1 else
+        cap_nb = torch.where((nb_col == -colour[:, :, None]) & (nb_libs == 1), nb_chain, -1)
+        legal = self.legal_mask(state)[:, :n]
+        capture = legal & (cap_nb >= 0).any(1)
+        q_chain = chain[:, None, None, :]  # [B, 1, 1, N(q)]
+        member = (own_nb.transpose(1, 2)[:, :, :, None] == q_chain).any(2) | (arange[:, None] == arange)  # [B, p, q]
+        captured = (cap_nb.transpose(1, 2)[:, :, :, None] == q_chain).any(2)  # [B, p, q]
+        free = ((board == 0)[:, None, :] | captured) & ~(arange[:, None] == arange)  # [B, p, q]: empty after move
+        near = _dilate(member.view(batch, n, s, s)).view(batch, n, n)
+        libs_after = (near & free).sum(-1)  # [B, p]
+        return capture, legal & (libs_after == 1)
 
     def symmetries(self) -> list[Symmetry]:
         """The 8 symmetries of the square (identity first); the pass maps to itself."""

@@ -33,6 +33,9 @@ Facts for pictures (the viewer):
     area_score: bool                                 an area-scored game with `area_owner`, `score` and `komi` (Go)
 
 Functions here read attributes of the class as well as of an instance where the trait is a constant.
+    ownership(state) -> Tensor[B, H*W]               auxiliary target: each point's owner, +1 mover / -1 opponent / 0
+    final_score(state) -> Tensor[B]                  auxiliary target: the score from the mover's view (Go: points)
+    input_options: tuple[str, ...]                   options that change only the input planes, not the rules
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ __all__ = [
     "winning_cells",
     "score_lines",
     "area_score",
+    "ownership",
+    "final_score",
+    "input_options",
 ]
 
 RGB = tuple[int, int, int]
@@ -258,3 +264,21 @@ def score_lines(game: Any, state: Any, i: int) -> list[str]:
 def area_score(game: Any) -> bool:
     """Whether the game is area-scored as Go is (`area_owner`, `score` and `komi`)."""
     return bool(getattr(game, "area_score", False))
+
+
+def ownership(game: Any) -> Any:
+    """The game's ownership function (state -> Tensor[B, H*W], the owner of each board cell from the view of the
+    player to move: +1 own, -1 opponent, 0 neither), an auxiliary training target read at a game's end; or None."""
+    return getattr(game, "ownership", None)
+
+
+def final_score(game: Any) -> Any:
+    """The game's score function (state -> Tensor[B], the score from the view of the player to move), an auxiliary
+    training target read at a game's end; or None."""
+    return getattr(game, "final_score", None)
+
+
+def input_options(game: Any) -> tuple[str, ...]:
+    """The options that change only the network's input planes, not the rules (default: none): a model trained with
+    them plays a game without them, reading its planes from its own game."""
+    return tuple(getattr(game, "input_options", ()))

@@ -70,6 +70,8 @@ CASES = [
     ("train tictactoe --actors 1 --max_policy_lag=-1", "max_policy_lag"),
     ("train tictactoe --ray-address auto", "--actors"),  # Ray options without actors: refused, Ray never started
     ("train tictactoe --actor-gpus=0.5", "--actors"),
+    ("train tictactoe --input_features=true", "features"),  # a game without input features
+    ("train go --ownership_weight=-1", "ownership_weight"),
     ("train tictactoe --actors 2 --actor-gpus 3", "--actor-gpus"),
     # agent
     ("agent connect_four --sims -5", "--sims"),
