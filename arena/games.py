@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -249,8 +249,10 @@ def _sgf_record(parsed: dict) -> dict:
     return make_record(game, parsed["moves"], score, [parsed["players"][0] or "?", parsed["players"][1] or "?"])
 
 
-def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+def iter_records(path: str | os.PathLike, on_bad: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict]]:
     """(game number from 1, record) for every game of a PGN, SGF or JSONL file, read a game at a time.
+
+    `on_bad`: called with the message of each game that cannot be read, which is then skipped (None: raise).
 
     Raises:
         FileNotFoundError: no such file.
@@ -263,7 +265,7 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     if fmt is None:
         raise ValueError(f"{path}: unknown record format {path.suffix or '(no extension)'!r}; use .pgn, .sgf or .jsonl")
     if fmt == "pgn":
-        yield from iter_pgn(path)
+        yield from iter_pgn(path, on_bad)
     elif fmt == "sgf":
         size = path.stat().st_size
         if size > 64 * MAX_SGF_BYTES:
@@ -275,9 +277,11 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         number = 0
         for number, tree in enumerate(_sgf_trees(text), 1):
             try:
-                yield number, _sgf_record(parse_sgf(tree))
+                record = _sgf_record(parse_sgf(tree))
             except (ValueError, KeyError) as err:
-                raise ValueError(f"{path}: game {number}: {err}") from None
+                _bad(f"{path}: game {number}: {err}", on_bad)
+                continue
+            yield number, record
         if number == 0:
             raise ValueError(f"{path}: holds no SGF game")
     else:
@@ -294,12 +298,18 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                         warnings.simplefilter("error")
                         rec = _parse_record_line(path, lineno, line)
                 except (ValueError, Warning) as err:
-                    what = _tail(str(err), path, lineno)
-                    raise ValueError(f"{path}: game {number} (line {lineno}): {what}") from None
+                    _bad(f"{path}: game {number} (line {lineno}): {_tail(str(err), path, lineno)}", on_bad)
+                    continue
                 if rec is not None:
                     yield number, rec
         if number == 0:
             raise ValueError(f"{path}: holds no game record")
+
+
+def _bad(message: str, on_bad: Callable[[str], None] | None) -> None:
+    if on_bad is None:
+        raise ValueError(message)
+    on_bad(message)
 
 
 def _tail(message: str, path: Path, lineno: int) -> str:

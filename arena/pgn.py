@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -233,10 +233,11 @@ def load_pgn(path: str | os.PathLike) -> list[dict]:
 MAX_PGN_GAME_BYTES = 4 * 2**20  # one game of a streamed PGN file
 
 
-def iter_pgn(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+def iter_pgn(path: str | os.PathLike, on_bad: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict]]:
     """(game number from 1, replay record) for every game of a PGN file of any size, read a game at a time.
 
     Lines are UTF-8, or ISO 8859-1 where they are not. A game is split off where a tag line follows movetext.
+    `on_bad`: called with the message of each game that cannot be read, which is then skipped (None: raise).
 
     Raises:
         FileNotFoundError: no such file.
@@ -247,8 +248,15 @@ def iter_pgn(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
         raise FileNotFoundError(f"{path}: no such PGN file")
     number, tags, body, size = 0, {}, [], 0
 
-    def finish() -> tuple[int, dict]:
-        return number, _read_game(tags, "\n".join(body), f"{path}: game {number}")
+    def finish() -> Iterator[tuple[int, dict]]:
+        try:
+            record = _read_game(tags, "\n".join(body), f"{path}: game {number}")
+        except ValueError as err:
+            if on_bad is None:
+                raise
+            on_bad(str(err))
+            return
+        yield number, record
 
     with open(path, "rb") as f:
         for raw in f:
@@ -262,7 +270,7 @@ def iter_pgn(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             m = _TAG.match(stripped)
             if m and any(b.strip() for b in body):
                 number += 1
-                yield finish()
+                yield from finish()
                 tags, body, size = {}, [], 0
             size += len(raw)
             if size > MAX_PGN_GAME_BYTES:
@@ -273,6 +281,6 @@ def iter_pgn(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 body.append(line.rstrip("\r\n"))
     if tags or any(b.strip() for b in body):
         number += 1
-        yield finish()
+        yield from finish()
     if number == 0:
         raise ValueError(f"{path}: holds no PGN game")
