@@ -2,7 +2,8 @@
 
     gamelab train gardner_chess --pretrain games.pgn more.pgn --pretrain-epochs 3
 
-The files (PGN, SGF, JSONL: arena.games.iter_records) are streamed game by game, every epoch in the same order;
+The files (PGN, SGF, JSONL: arena.games.iter_records) are streamed game by game, every epoch in the same order
+(PGN and SGF files are parsed once, streamed into the run's pretrain/NNN.jsonl, and read from there after);
 their positions pass through a bounded shuffle buffer (`pretrain_shuffle` positions) into batches of
 `pretrain_batch`, each position under a random symmetry of the game (agents.pretrain). Every k-th game
 (`pretrain_holdout`: 0.1 holds out games 10, 20, ...) is held out: up to HELDOUT_MAX of their positions measure the
@@ -22,6 +23,8 @@ A game that cannot be read or replayed is an error naming the file and the game 
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.pretrain import POSITION_FIELDS, batches, evaluate_positions, record_positions, shuffled, supervised_step
+from agents.pretrain import POSITION_FIELDS, batches, evaluate_positions, games_positions, shuffled, supervised_step
 from arena.games import iter_records
 from core.metrics import MetricsLog, keep_metrics, plot_metrics, read_metrics
 from core.optim import make_optimizer
@@ -40,6 +43,7 @@ from envs.base import Game
 __all__ = ["HELDOUT_MAX", "check_files", "run_pretrain"]
 
 HELDOUT_MAX = 4000  # held-out positions kept for the evaluation
+GROUP = 64  # games replayed together in one batch
 _PLOT_KEYS = ["heldout_top1", "heldout_chance", "train_top1", "pretrain_policy_loss", "heldout_policy_loss",
               "pretrain_value_loss", "heldout_value_loss"]  # fmt: skip
 
@@ -57,37 +61,82 @@ def _held_out(index: int, share: float) -> bool:
 
 
 def _positions(game: Game, files: tuple[str, ...], cfg: Any, held_out: bool) -> Iterator[dict[str, np.ndarray]]:
-    """The positions of every training (or held-out) game of the files, one game's worth at a time."""
+    """The positions of every training (or held-out) game of the files, one game's worth at a time, in file order
+    (the games are replayed GROUP at a time, in one batch)."""
 
     def warn(message: str) -> None:
         print(f"warning: {message}; skipped", file=sys.stderr)
 
+    def bad(message: str) -> None:
+        if on_bad is None:
+            raise ValueError(message)
+        warn(message)
+
     on_bad = warn if cfg.pretrain_skip_bad else None
-    index = 0
+    index, group = 0, []
     for path in files:
         for number, record in iter_records(path, on_bad):
             index += 1
             if _held_out(index - 1, cfg.pretrain_holdout) != held_out:
                 continue
-            where = f"{path}: game {number}"
-            try:
-                info = record.get("game") or {}
-                if info.get("name") != game.name:
-                    raise ValueError(f"a {info.get('name')} game, the run trains {game.name}")
-                if list(info.get("board_shape") or game.board_shape) != list(game.board_shape):
-                    raise ValueError(f"board {info.get('board_shape')}, the run's is {list(game.board_shape)}")
-                positions = record_positions(game, record["moves"], record.get("result"))
-            except (ValueError, KeyError, TypeError) as err:
-                if on_bad is None:
-                    raise ValueError(f"{where}: {err}") from None
-                warn(f"{where}: {err}")
+            where = record.get("origin") or f"{path}: game {number}"
+            info = record.get("game") or {}
+            if info.get("name") != game.name:
+                bad(f"{where}: a {info.get('name')} game, the run trains {game.name}")
                 continue
-            yield positions
+            if list(info.get("board_shape") or game.board_shape) != list(game.board_shape):
+                bad(f"{where}: board {info.get('board_shape')}, the run's is {list(game.board_shape)}")
+                continue
+            try:
+                moves = [int(m) for m in record["moves"]]
+            except (KeyError, TypeError, ValueError):
+                bad(f"{where}: its moves are not a list of action ids")
+                continue
+            group.append((where, record, moves))
+            if len(group) == GROUP:
+                yield from _replayed(game, group, bad)
+                group = []
+    if group:
+        yield from _replayed(game, group, bad)
 
 
-def _heldout_set(game: Game, cfg: Any) -> dict[str, np.ndarray]:
+def _replayed(game: Game, group: list, bad: Callable[[str], None]) -> Iterator[dict[str, np.ndarray]]:
+    games = [(moves, r.get("result")) for _, r, moves in group]
+    for (where, _, _), out in zip(group, games_positions(game, games), strict=True):
+        if isinstance(out, str):
+            bad(f"{where}: {out}")
+            continue
+        yield out
+
+
+def _cached(files: tuple[str, ...], run_dir: Path, skip_bad: bool) -> tuple[str, ...]:
+    """The record files as the stage reads them: PGN and SGF files are read (and their moves parsed) once, streamed
+    into the run's pretrain/NNN.jsonl with each game's origin ("FILE: game N") kept for messages; JSONL as is."""
+    out = []
+    for i, path in enumerate(files):
+        if Path(path).suffix.lower() == ".jsonl":
+            out.append(path)
+            continue
+        cache = run_dir / "pretrain" / f"{i:03d}.jsonl"
+        if not cache.is_file():
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f".{cache.name}.part")
+            on_bad = (lambda m: print(f"warning: {m}; skipped", file=sys.stderr)) if skip_bad else None
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    for number, record in iter_records(path, on_bad):
+                        record["origin"] = f"{path}: game {number}"
+                        f.write(json.dumps(record, separators=(",", ":")) + "\n")
+                os.replace(tmp, cache)
+            finally:
+                tmp.unlink(missing_ok=True)
+        out.append(str(cache))
+    return tuple(out)
+
+
+def _heldout_set(game: Game, files: tuple[str, ...], cfg: Any) -> dict[str, np.ndarray]:
     parts, n = [], 0
-    for chunk in _positions(game, cfg.pretrain, cfg, held_out=True):
+    for chunk in _positions(game, files, cfg, held_out=True):
         parts.append(chunk)
         n += len(chunk["action"])
         if n >= HELDOUT_MAX:
@@ -97,9 +146,9 @@ def _heldout_set(game: Game, cfg: Any) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts])[:HELDOUT_MAX] for k in POSITION_FIELDS}
 
 
-def _epoch_batches(game: Game, cfg: Any, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+def _epoch_batches(game: Game, files: tuple[str, ...], cfg: Any, epoch: int) -> Iterator[dict[str, np.ndarray]]:
     generator = np.random.default_rng([cfg.seed, 1, epoch])
-    stream = shuffled(_positions(game, cfg.pretrain, cfg, held_out=False), cfg.pretrain_shuffle, generator)
+    stream = shuffled(_positions(game, files, cfg, held_out=False), cfg.pretrain_shuffle, generator)
     return batches(stream, cfg.pretrain_batch)
 
 
@@ -131,7 +180,8 @@ def run_pretrain(
         optimizer.load_state_dict(saved["optimizer"])
         if metrics.is_file():  # lines written after the checkpoint: the resumed stage writes them again
             keep_metrics(metrics, lambda r: r.get("stage") != "pretrain" or r["pretrain_step"] <= state["step"])
-    heldout = _heldout_set(game, cfg)
+    files = _cached(cfg.pretrain, run_dir, cfg.pretrain_skip_bad)
+    heldout = _heldout_set(game, files, cfg)
     symmetries = game.symmetries()
     log = MetricsLog(metrics)
     bar = progress(total=cfg.pretrain_steps or None, desc="pretrain", unit="step", disable=not show or None)
@@ -167,7 +217,7 @@ def run_pretrain(
             checkpoint()  # step 0: the untrained network's agreement, the curve's first point
         while not state["done"]:
             skip = state["batch"]
-            for k, batch in enumerate(_epoch_batches(game, cfg, state["epoch"])):
+            for k, batch in enumerate(_epoch_batches(game, files, cfg, state["epoch"])):
                 if k < skip:
                     continue  # a resumed epoch: the batches trained before the checkpoint
                 out = supervised_step(
