@@ -52,6 +52,7 @@ def test_a_generated_file_reads_back_as_the_games_played(tmp_path, game, white, 
     assert len({tuple(r["moves"]) for _, r in jsonl}) == 4  # random openings and noise: four different games
 
 
+@pytest.mark.slow
 def test_games_in_two_processes(tmp_path):
     out = _generate(tmp_path, "tictactoe", "alphabeta:9", "alphabeta:9", "t.jsonl", "--games", "6", "--jobs", "2",
                     "--opening-plies", "1", "--noise", "0.5")  # fmt: skip

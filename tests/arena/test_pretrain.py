@@ -64,6 +64,7 @@ def test_pretraining_then_self_play_in_one_run(expert_games, tmp_path, capsys):
     assert any(not torch.equal(v, fresh[k]) for k, v in done["model"].items())
 
 
+@pytest.mark.slow
 def test_resume_in_the_middle_of_pretraining_is_exact(expert_games, tmp_path, monkeypatch, capsys):
     argv = ["tictactoe", "--pretrain", str(expert_games), *STAGE, *TINY, "--iterations=1"]
     assert train.main([*argv, "--runs", str(tmp_path / "a")]) == 0
