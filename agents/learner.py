@@ -111,6 +111,16 @@ class TrainConfig:
     score_weight: float = bounded(0.0, ge=0)  # score head: squared error of the final score / board cells
     reply_weight: float = bounded(0.0, ge=0)  # opponent's reply policy head: cross-entropy (KataGo 0.15)
     input_features: bool = False  # the game's option features=true (Go: liberties 3+, captures, self-atari planes)
+    # pretraining on game records (PGN, SGF, JSONL) before self-play, a stage of the run (arena.pretrain)
+    pretrain: tuple[str, ...] = ()  # record files; (): no pretraining
+    pretrain_epochs: int = bounded(1, ge=1)  # passes over the record files
+    pretrain_steps: int = bounded(0, ge=0)  # stop after this many steps (0: when the epochs are done)
+    pretrain_batch: int = bounded(256, ge=1)  # positions per pretraining step
+    pretrain_lr: float = bounded(1e-3, gt=0)  # learning rate of the pretraining optimizer (AdamW)
+    pretrain_holdout: float = bounded(0.1, ge=0, lt=1)  # share of the games held out for the accuracy
+    pretrain_shuffle: int = bounded(20000, ge=1)  # positions in the shuffle buffer
+    pretrain_eval_every: int = bounded(100, ge=1)  # steps between held-out evaluations and checkpoints
+    pretrain_skip_bad: bool = False  # skip games that cannot be read (a warning line each) instead of stopping
 
 
 # fields a resumed run cannot change: the saved network, games in progress and random streams depend on them

@@ -13,13 +13,16 @@ Commands (one per line on stdin; every answer is flushed at once; stdout carries
     uci                 id name / id author, the options, uciok
     isready             readyok (also while searching)
     setoption name N value V    Simulations (search simulations with a network, default 200), ThinkTime (ms per
-                        move when `go` gives no limit, default 1000), Threads (torch CPU threads, default 1)
+                        move when `go` gives no limit, default 1000), Threads (torch CPU threads, default 1),
+                        Hash (MB for the search: caps a network's search tree at the nodes that fit, sets how many
+                        positions alpha-beta evaluates at once; default 64), MultiPV (root moves reported, default
+                        1), UCI_ShowWDL (check: `wdl W D L` in info lines, default false)
     ucinewgame          forget the position
     position startpos|fen FEN [moves M1 M2 ...]
     go [movetime MS] [nodes N] [depth D] [wtime MS btime MS winc MS binc MS movestogo K] [infinite]
-                        search in the background; `info` lines (depth, score cp or mate, nodes, nps, time, pv) as it
-                        goes, then `bestmove M` (`bestmove (none)` without a legal move). With `infinite` the
-                        bestmove waits for `stop`.
+                        search in the background; `info` lines (depth, multipv, score cp or mate, wdl, nodes, nps,
+                        time, pv) as it goes, one per reported root move (the best first), then `bestmove M`
+                        (`bestmove (none)` without a legal move). With `infinite` the bestmove waits for `stop`.
     go perft N          Stockfish's extension: one `e2e4: 20` line per legal root move, a blank line,
                         `Nodes searched: N` and a blank line, counted by our own move generator
     stop                end the search now (bestmove follows)
@@ -31,6 +34,7 @@ The search: with a network (the checkpoint, else the bundled agents/models/chess
 with `Simulations` simulations (nodes = simulations; the score is the value in centipawns, 90 * tan(1.5637 * v) as
 Leela Chess Zero maps it). Without one, iterative-deepening alpha-beta over the batched rules with the material and
 mobility evaluation of agents.chess_eval (nodes = positions stepped); the engine says so once in an `info string`.
+The value v of a move is also given as win/draw/loss per mille (`wdl`): draw share (1 - |v|) / 2, win - loss = v.
 Draws that are only claimed (threefold, fifty moves) do not end a position that a GUI plays on: they are waived at
 the root (envs.chess.Chess.unclaimed) and count as draws inside the search.
 """
@@ -60,11 +64,13 @@ from core.job import JobParser
 from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
-__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "MAX_LINE", "main"]
+__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "wdl_permille", "MAX_LINE", "main"]
 
 MAX_LINE = MAX_LINE_BYTES  # 64 KB
-DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1}
-OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256)}
+DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1, "Hash": 64, "MultiPV": 1}
+OPTION_RANGES = {"Simulations": (1, 1_000_000), "ThinkTime": (1, 3_600_000), "Threads": (1, 256),
+                 "Hash": (1, 65536), "MultiPV": (1, 500)}  # fmt: skip
+CHECK_OPTIONS = {"UCI_ShowWDL": False}
 MAX_DEPTH = 64
 
 
@@ -169,6 +175,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._said_material = False
         self._player: Any = None
+        self.checks = dict(CHECK_OPTIONS)
 
     def _net_game(self) -> Chess:
         from agents.network import load_policy_value_net
@@ -201,6 +208,8 @@ class Engine:
                 for name, default in DEFAULT_OPTIONS.items():
                     lo, hi = OPTION_RANGES[name]
                     self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
+                for name, default in CHECK_OPTIONS.items():
+                    self.emit(f"option name {name} type check default {str(default).lower()}")
                 if self.variant is not None:
                     self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
                 self.emit("uciok")
@@ -238,8 +247,13 @@ class Engine:
             if value.strip() != self.variant:
                 raise ValueError(f"UCI_Variant must be {self.variant} (this engine plays {self.game_name})")
             return
+        if name in CHECK_OPTIONS:
+            if value.strip().lower() not in ("true", "false"):
+                raise ValueError(f"option {name} must be true or false, got {value.strip()!r}")
+            self.checks[name] = value.strip().lower() == "true"
+            return
         if name not in DEFAULT_OPTIONS:
-            raise ValueError(f"unknown option {name!r}; options: {', '.join(DEFAULT_OPTIONS)}")
+            raise ValueError(f"unknown option {name!r}; options: {', '.join([*DEFAULT_OPTIONS, *CHECK_OPTIONS])}")
         lo, hi = OPTION_RANGES[name]
         if not value.strip().isdigit() or not lo <= int(value) <= hi:
             raise ValueError(f"option {name} must be an integer from {lo} to {hi}, got {value.strip()!r}")
@@ -326,7 +340,7 @@ class Engine:
             if not self._said_material:
                 self.emit("info string no network: alpha-beta search with a material and mobility evaluation")
                 self._said_material = True
-            player = AlphaBetaPlayer(min(limits.depth or MAX_DEPTH, MAX_DEPTH))
+            player = AlphaBetaPlayer(min(limits.depth or MAX_DEPTH, MAX_DEPTH), batch_leaves=self.leaf_budget())
             depth = [0]
 
             def report(fraction: float) -> None:
@@ -335,7 +349,7 @@ class Engine:
 
             action = player.think(counter, root, should_stop, report)
         else:
-            sims = limits.nodes or self.options["Simulations"]
+            sims = min(limits.nodes or self.options["Simulations"], self.node_budget())
             player = self._network_player()
             tree, done, result, k = None, 0, None, 1
             with torch.no_grad():
@@ -361,31 +375,64 @@ class Engine:
             self._player = make_player(f"az:{self.path}:{self.options['Simulations']}", self.game, device=self.device)
         return self._player
 
+    def _state_bytes(self) -> int:
+        state = self.game.init(1)
+        return sum(int(v.nbytes) for v in vars(state).values() if isinstance(v, torch.Tensor)) or 64
+
+    def node_budget(self) -> int:
+        """The network search's tree nodes that fit in `Hash` MB (priors, legal moves, children and the state)."""
+        per_node = 9 * int(self.game.num_actions) + 24 + self._state_bytes()
+        return max(2, self.options["Hash"] * 2**20 // per_node)
+
+    def leaf_budget(self) -> int:
+        """Positions alpha-beta steps and evaluates at once within `Hash` MB (a few copies of each state)."""
+        return max(64, self.options["Hash"] * 2**20 // (8 * self._state_bytes()))
+
     def _wait_if_infinite(self, limits: GoLimits) -> None:
         if limits.infinite:
             self._stop.wait()
 
     def _info_alphabeta(self, root: ChessState, player: AlphaBetaPlayer, depth: int, nodes: int, start: float) -> None:
         scores = player.info["scores"][0]
-        best = int(scores.argmax())
-        v = float(scores[best])
-        if abs(v) >= 1.0:  # a forced result: WIN - plies to it
-            plies = max(1, round(WIN - abs(v)))
-            score = f"mate {(plies + 1) // 2 * (1 if v > 0 else -1)}"
-        else:
-            score = f"cp {value_to_cp(v)}"
-        self._info(depth, score, nodes, start, self.game.move_to_uci(root, 0, best))
+        finite = torch.isfinite(scores)
+        order = torch.where(finite, scores, -math.inf).argsort(descending=True)[: self.options["MultiPV"]]
+        for k, a in enumerate(order.tolist(), 1):
+            if k > 1 and not bool(finite[a]):
+                break
+            v = float(scores[a])
+            if abs(v) >= 1.0:  # a forced result: WIN - plies to it
+                plies = max(1, round(WIN - abs(v)))
+                score = f"mate {(plies + 1) // 2 * (1 if v > 0 else -1)}"
+            else:
+                score = f"cp {value_to_cp(v)}"
+            self._info(depth, k, score, max(-1.0, min(1.0, v)), nodes, start, self.game.move_to_uci(root, 0, a))
 
     def _info_network(self, root: ChessState, result: Any, nodes: int, start: float) -> None:
-        v = max(-0.9999, min(0.9999, float(result.value[0])))
-        best = int(result.visits[0].argmax())
-        self._info(
-            1, f"cp {round(90 * math.tan(1.5637541897 * v))}", nodes, start, self.game.move_to_uci(root, 0, best)
+        visits, q = result.visits[0], result.q[0]
+        order = visits.argsort(descending=True, stable=True)[: self.options["MultiPV"]]
+        for k, a in enumerate(order.tolist(), 1):
+            if k > 1 and float(visits[a]) <= 0:
+                break
+            v = float(result.value[0]) if k == 1 else float(q[a])
+            v = max(-0.9999, min(0.9999, v))
+            score = f"cp {round(90 * math.tan(1.5637541897 * v))}"
+            self._info(1, k, score, v, nodes, start, self.game.move_to_uci(root, 0, a))
+
+    def _info(self, depth: int, multipv: int, score: str, value: float, nodes: int, start: float, pv: str) -> None:
+        ms = max(1, round((time.perf_counter() - start) * 1000))
+        wdl = f" wdl {' '.join(map(str, wdl_permille(value)))}" if self.checks["UCI_ShowWDL"] else ""
+        self.emit(
+            f"info depth {depth} multipv {multipv} score {score}{wdl} nodes {nodes} nps {nodes * 1000 // ms} "
+            f"time {ms} pv {pv}"
         )
 
-    def _info(self, depth: int, score: str, nodes: int, start: float, pv: str) -> None:
-        ms = max(1, round((time.perf_counter() - start) * 1000))
-        self.emit(f"info depth {depth} score {score} nodes {nodes} nps {nodes * 1000 // ms} time {ms} pv {pv}")
+
+def wdl_permille(value: float) -> tuple[int, int, int]:
+    """(win, draw, loss) per mille of a value in [-1, 1]: draw (1 - |v|) / 2, win - loss = v, summing to 1000."""
+    v = max(-1.0, min(1.0, value))
+    draw = round(500 * (1 - abs(v)))
+    win = round((1000 - draw + 1000 * v) / 2)
+    return win, draw, 1000 - win - draw
 
 
 def _read_lines(stream: Any, engine: Engine) -> Any:

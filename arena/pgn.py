@@ -3,6 +3,7 @@
     text = to_pgn(record)                 # a replay record (arena.records) of a chess game -> one PGN game
     records = read_pgn(text)              # every game of a PGN text -> replay records (moves as action ids)
     records = load_pgn(path)              # the same from a file, with the bounds of every file read here
+    for number, record in iter_pgn(path): # a file of any size (a downloaded database), a game at a time
 
 Written: the seven-tag roster (Event, Site, Date, Round, White, Black, Result; the players are the record's
 player names in move order), then PlyCount and Termination ("normal" for a game that ended, "unterminated"
@@ -27,6 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from arena.records import MAX_MOVES, make_record
 from envs import traits
 from envs.chess_san import game_san, parse_san
 
-__all__ = ["to_pgn", "read_pgn", "load_pgn", "MAX_PGN_BYTES", "RESULTS"]
+__all__ = ["to_pgn", "read_pgn", "load_pgn", "iter_pgn", "MAX_PGN_GAME_BYTES", "MAX_PGN_BYTES", "RESULTS"]
 
 MAX_PGN_BYTES = 64 * 2**20
 RESULTS = {1.0: "1-0", 0.5: "1/2-1/2", 0.0: "0-1", None: "*"}
@@ -163,6 +165,50 @@ def _mainline(movetext: str) -> tuple[list[str], str | None]:
     return moves, result
 
 
+def _read_game(tags: dict[str, str], movetext: str, where: str) -> dict:
+    """One game (its tags and movetext) as a replay record; errors start with `where`."""
+    name = _games_by_tag().get(tags.get("Variant", "").strip().lower())
+    if name is None:
+        raise ValueError(f"{where}: variant {tags['Variant']!r} is neither chess nor gardner")
+    words, result = _mainline(movetext)
+    if len(words) > MAX_MOVES:
+        raise ValueError(f"{where}: more than {MAX_MOVES} moves")
+    game = envs.get_game(name)
+    if len(words) >= game.max_moves:  # longer than our cap: read under a higher one (kept in the record)
+        game = envs.get_game(name, max_moves=MAX_MOVES)
+    fen = tags.get("FEN")
+    start = game.to_fen(game.init(1))[0]
+    if fen is not None and fen.split()[:4] != start.split()[:4]:
+        raise ValueError(f"{where}: starts from a set-up position ({fen}); only games from the start are read")
+    state, moves = game.init(1), []
+    for n, word in enumerate(words):
+        if bool(state.done[0]):
+            raise ValueError(f"{where}: move {n // 2 + 1} ({word}) comes after the game ended")
+        try:
+            action = parse_san(game, state, word)
+        except ValueError as err:
+            raise ValueError(f"{where}: move {n // 2 + 1}{'.' if n % 2 == 0 else '...'} {word}: {err}") from None
+        moves.append(action)
+        state = game.step(state, torch.tensor([action]))
+    result = tags.get("Result", result) if tags.get("Result") in _SCORES else result
+    score = _SCORES.get(result or "*")
+    over = bool(state.done[0])
+    if over:  # the rules decide; a contradicting tag loses to them
+        winner = int(state.winner[0])
+        score = 0.5 if winner < 0 else float(winner == 0)
+    extra: dict[str, Any] = {}
+    if over:
+        extra = {"reason": "draw" if score == 0.5 else "win", "termination": game.termination(state)[0]}
+    elif score in (0.0, 1.0):
+        extra = {"reason": "resignation"}
+    elif score == 0.5:
+        extra = {"reason": "draw", "termination": "agreement"}
+    players = [tags.get("White", "?"), tags.get("Black", "?")]
+    record = make_record(game, moves, score, players, **extra)
+    record["pgn_tags"] = tags
+    return record
+
+
 def read_pgn(text: str, source: str = "PGN") -> list[dict]:
     """Every game of a PGN text as a replay record (game "chess", moves as action ids, players White and Black).
 
@@ -170,49 +216,10 @@ def read_pgn(text: str, source: str = "PGN") -> list[dict]:
         ValueError: naming `source`, the game and what is wrong (no games, a set-up position, another variant, a
             move that is no legal move where it stands, too many moves).
     """
-    records = []
-    for number, (tags, movetext) in enumerate(_split_games(text), 1):
-        where = f"{source}: game {number}"
-        name = _games_by_tag().get(tags.get("Variant", "").strip().lower())
-        if name is None:
-            raise ValueError(f"{where}: variant {tags['Variant']!r} is neither chess nor gardner")
-        words, result = _mainline(movetext)
-        if len(words) > MAX_MOVES:
-            raise ValueError(f"{where}: more than {MAX_MOVES} moves")
-        game = envs.get_game(name)
-        if len(words) >= game.max_moves:  # longer than our cap: read under a higher one (kept in the record)
-            game = envs.get_game(name, max_moves=MAX_MOVES)
-        fen = tags.get("FEN")
-        start = game.to_fen(game.init(1))[0]
-        if fen is not None and fen.split()[:4] != start.split()[:4]:
-            raise ValueError(f"{where}: starts from a set-up position ({fen}); only games from the start are read")
-        state, moves = game.init(1), []
-        for n, word in enumerate(words):
-            if bool(state.done[0]):
-                raise ValueError(f"{where}: move {n // 2 + 1} ({word}) comes after the game ended")
-            try:
-                action = parse_san(game, state, word)
-            except ValueError as err:
-                raise ValueError(f"{where}: move {n // 2 + 1}{'.' if n % 2 == 0 else '...'} {word}: {err}") from None
-            moves.append(action)
-            state = game.step(state, torch.tensor([action]))
-        result = tags.get("Result", result) if tags.get("Result") in _SCORES else result
-        score = _SCORES.get(result or "*")
-        over = bool(state.done[0])
-        if over:  # the rules decide; a contradicting tag loses to them
-            winner = int(state.winner[0])
-            score = 0.5 if winner < 0 else float(winner == 0)
-        extra: dict[str, Any] = {}
-        if over:
-            extra = {"reason": "draw" if score == 0.5 else "win", "termination": game.termination(state)[0]}
-        elif score in (0.0, 1.0):
-            extra = {"reason": "resignation"}
-        elif score == 0.5:
-            extra = {"reason": "draw", "termination": "agreement"}
-        players = [tags.get("White", "?"), tags.get("Black", "?")]
-        record = make_record(game, moves, score, players, **extra)
-        record["pgn_tags"] = tags
-        records.append(record)
+    records = [
+        _read_game(tags, movetext, f"{source}: game {number}")
+        for number, (tags, movetext) in enumerate(_split_games(text), 1)
+    ]
     if not records:
         raise ValueError(f"{source}: holds no PGN game")
     return records
@@ -235,3 +242,59 @@ def load_pgn(path: str | os.PathLike) -> list[dict]:
     except UnicodeDecodeError:
         text = path.read_bytes().decode("latin-1")  # older PGN files are ISO 8859-1, as the standard says
     return read_pgn(text, str(path))
+
+
+MAX_PGN_GAME_BYTES = 4 * 2**20  # one game of a streamed PGN file
+
+
+def iter_pgn(path: str | os.PathLike, on_bad: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict]]:
+    """(game number from 1, replay record) for every game of a PGN file of any size, read a game at a time.
+
+    Lines are UTF-8, or ISO 8859-1 where they are not. A game is split off where a tag line follows movetext.
+    `on_bad`: called with the message of each game that cannot be read, which is then skipped (None: raise).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a game read_pgn refuses, or over MAX_PGN_GAME_BYTES (naming the file and the game number).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such PGN file")
+    number, tags, body, size = 0, {}, [], 0
+
+    def finish() -> Iterator[tuple[int, dict]]:
+        try:
+            record = _read_game(tags, "\n".join(body), f"{path}: game {number}")
+        except ValueError as err:
+            if on_bad is None:
+                raise
+            on_bad(str(err))
+            return
+        yield number, record
+
+    with open(path, "rb") as f:
+        for raw in f:
+            try:
+                line = raw.decode("utf-8-sig" if number == 0 and not tags and not body else "utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("latin-1")
+            stripped = line.strip()
+            if stripped.startswith("%"):
+                continue
+            m = _TAG.match(stripped)
+            if m and any(b.strip() for b in body):
+                number += 1
+                yield from finish()
+                tags, body, size = {}, [], 0
+            size += len(raw)
+            if size > MAX_PGN_GAME_BYTES:
+                raise ValueError(f"{path}: game {number + 1}: longer than {MAX_PGN_GAME_BYTES >> 20} MB")
+            if m:
+                tags[m.group(1)] = re.sub(r'\\([\\"])', r"\1", m.group(2))
+            else:
+                body.append(line.rstrip("\r\n"))
+    if tags or any(b.strip() for b in body):
+        number += 1
+        yield from finish()
+    if number == 0:
+        raise ValueError(f"{path}: holds no PGN game")

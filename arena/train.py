@@ -52,6 +52,7 @@ from agents.network import load_policy_value_net
 from agents.players import make_player
 from agents.selfplay import SelfPlay
 from arena.elo import format_elo
+from arena.pretrain import check_files, run_pretrain
 from arena.strength import measure_strength
 from core.config import ConfigError, config_to_dict
 from core.device import pick_device, set_cpu_threads
@@ -142,6 +143,7 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
         resumed.update(payload=payload, path=path)
         return {k: v for k, v in payload["config"].items() if k not in _RETIRED_FIELDS}
 
+    argv = _join_pretrain(argv)
     job = parse_job(
         parser, argv, TrainConfig, presets=lambda args: load_presets(args.game), default_preset=DEFAULT_PRESET,
         saved_config=saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
@@ -169,6 +171,22 @@ def _game_options(cfg: TrainConfig, args, resume: dict | None) -> dict:
     return saved
 
 
+def _join_pretrain(argv: list[str]) -> list[str]:
+    """`--pretrain A B C` (several record files) as the one config value `--pretrain=A,B,C`."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--pretrain":
+            j = i + 1
+            while j < len(argv) and not argv[j].startswith("--"):
+                j += 1
+            out.append("--pretrain=" + ",".join(argv[i + 1 : j]))
+            i = j
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab train`. Returns the exit code."""
     start = time.perf_counter()
@@ -178,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         options = _game_options(cfg, args, resume)
         game = get_game(args.game, **{**options, **({"features": True} if cfg.input_features else {})})
         _check_baselines(cfg, game)
-    except (ConfigError, ValueError, KeyError) as err:
+        check_files(cfg.pretrain)
+    except (ConfigError, ValueError, KeyError, OSError) as err:
         return fail(err)
     set_cpu_threads(args.threads)
     show = not args.quiet
@@ -219,6 +238,20 @@ def main(argv: list[str] | None = None) -> int:
 
     with run.interruptible("iteration", f"gamelab train {game.name} --resume {run_dir}") as at:
         at.value = iteration
+        stage = (resume or {}).get("pretrain")
+        if cfg.pretrain and iteration == 0 and not (stage or {}).get("done"):  # learn from records first
+
+            def save_stage(state: dict) -> None:
+                extra = {"eval_state": eval_state, "positions_total": buffer.positions_total, "pretrain": state}
+                payload = _checkpoint_payload(
+                    game, net, optimizer, scheduler, cfg, 0, 0, buffer, np_gen, selfplay, extra
+                )
+                run.save(0, payload)
+
+            try:
+                run_pretrain(game, net, cfg, run_dir, device, saved=stage, save=save_stage, show=show)
+            except (OSError, ValueError) as err:
+                return fail(err)
         log = run.metrics()
         record, last_plot, pool = None, time.perf_counter(), None
         try:

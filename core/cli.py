@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("arena.evaluate", "mistakes against perfect play: connect four solved positions, all of tic-tac-toe"),
     "match": ("arena.match", "a match between two players with W/D/L and an Elo difference"),
     "tournament": ("arena.tournament", "round robin between players with an Elo table"),
+    "games": ("arena.games", "game collections: games generate GAME --white SPEC --black SPEC --out FILE"),
     "replay": ("arena.viewer.replay", "open a recorded game in the viewer"),
     "gan": ("generative.gan.cli", "train or evaluate a GAN (gan train, gan eval)"),
     "generate": ("generative.gan.generate", "generate images from a GAN run or checkpoint"),

@@ -630,6 +630,7 @@ class Go:
         "komi": OptionSpec(float, 7.5, -1000, 1000, help="points added to white's area score"),
         "superko": OptionSpec(bool, False, help="forbid recreating an earlier board (positional superko)"),
         "handicap": OptionSpec(int, 0, 0, 9, help="black stones on GTP's fixed handicap points (0 or 2..9)"),
+        "features": OptionSpec(bool, False, help="extra input planes: liberties 3+, captures, self-atari moves"),
     }
 
     def move_to_text(self, state: Any, i: int, action: int) -> str:

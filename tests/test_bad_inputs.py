@@ -50,7 +50,17 @@ CASES = [
     ("tournament connect_four random random --games 0", "--games"),
     ("tournament connect_four random", "two players"),
     ("tournament connect_four random random --anchor zzz", "zzz"),
+    # games generate
+    ("games generate tictactoe --white random --black banana --out t.jsonl", "banana"),
+    ("games generate tictactoe --white random --black random --out t.txt", "t.txt"),
+    ("games generate tictactoe --white random --black random --out t.pgn", "PGN"),
+    ("games generate tictactoe --white random --black random --out nowhere/t.jsonl", "nowhere"),
+    ("games generate tictactoe --white random --black random --out t.jsonl --games 0", "--games"),
+    ("games generate tictactoe --white random --black random --out t.jsonl --noise 2", "--noise"),
+    ("games fly", "fly"),
     # train
+    ("train tictactoe --pretrain nosuch.pgn", "nosuch.pgn"),
+    ("train tictactoe --pretrain_holdout=1", "pretrain_holdout"),
     ("train tictactoe --lr=-1", "lr"),
     ("train tictactoe --batch_size=0", "batch_size"),
     ("train tictactoe --minutes -5", "minutes"),
