@@ -158,12 +158,13 @@ def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
 
 def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
     """Refuse a network trained on another game or board than `game` (options that change only the input planes,
-    `envs.traits.input_options`, may differ: the net reads its planes from `net_game`).
+    `envs.traits.input_options`, may differ: the net reads its planes from `net_game`; so may those that change only
+    the scoring of a finished game, `envs.traits.scoring_options`, such as Go's komi).
 
     Raises:
         ValueError: naming the checkpoint, the game and options it holds and those asked for.
     """
-    inputs = set(traits.input_options(net_game)) | set(traits.input_options(game))
+    inputs = {k for g in (net_game, game) for k in (*traits.input_options(g), *traits.scoring_options(g))}
     rules = [{k: v for k, v in dict(g.options).items() if k not in inputs} for g in (net_game, game)]
     if net_game.name != game.name or rules[0] != rules[1]:
         raise ValueError(

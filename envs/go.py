@@ -625,6 +625,7 @@ class Go:
     sgf_game_type = 1
     engine_protocols = ("gtp",)
     area_score = True
+    scoring_options = ("komi",)  # a model plays under any komi: komi is not among its input planes
     option_specs = {
         "size": OptionSpec(int, 9, 5, 19, help="board size (size x size)"),
         "komi": OptionSpec(float, 7.5, -1000, 1000, help="points added to white's area score"),

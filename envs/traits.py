@@ -36,6 +36,7 @@ Functions here read attributes of the class as well as of an instance where the 
     ownership(state) -> Tensor[B, H*W]               auxiliary target: each point's owner, +1 mover / -1 opponent / 0
     final_score(state) -> Tensor[B]                  auxiliary target: the score from the mover's view (Go: points)
     input_options: tuple[str, ...]                   options that change only the input planes, not the rules
+    scoring_options: tuple[str, ...]                 options that change only how a finished game is scored (komi)
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ __all__ = [
     "ownership",
     "final_score",
     "input_options",
+    "scoring_options",
 ]
 
 RGB = tuple[int, int, int]
@@ -282,3 +284,9 @@ def input_options(game: Any) -> tuple[str, ...]:
     """The options that change only the network's input planes, not the rules (default: none): a model trained with
     them plays a game without them, reading its planes from its own game."""
     return tuple(getattr(game, "input_options", ()))
+
+
+def scoring_options(game: Any) -> tuple[str, ...]:
+    """The options that change only how a finished game is scored, not its moves or input planes (default: none):
+    a model trained under one value plays under another (Go's komi)."""
+    return tuple(getattr(game, "scoring_options", ()))

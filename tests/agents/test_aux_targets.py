@@ -161,5 +161,8 @@ def test_a_features_model_plays_plain_go(tmp_path):
     legal = plain.legal_mask(state)
     torch.testing.assert_close(logits[legal], expected[legal])
     assert plain.legal_mask(state).gather(1, player(plain, state)[:, None]).all()
+    other_komi = Go(size=5, komi=0.5)  # komi changes only the scoring of a finished game (scoring_options): played
+    assert other_komi.legal_mask(other_komi.init(1)).gather(1, make_player(f"az:{path}:4", other_komi)(
+        other_komi, other_komi.init(1))[:, None]).all()  # fmt: skip
     with pytest.raises(ValueError, match="holds a model for go"):
-        make_player(f"az:{path}:4", Go(size=5, komi=0.5))  # other rules: refused
+        make_player(f"az:{path}:4", Go(size=5, superko=True))  # other rules of play: refused
