@@ -14,6 +14,7 @@ Dimension letters: B batch, C/H/W input planes, A actions, F trunk channels.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,8 @@ def checkpoint_path(source: str | Path, iteration: int | None = None) -> Path:
 def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
     """Refuse a network trained on another game or board than `game` (options that change only the input planes,
     `envs.traits.input_options`, may differ: the net reads its planes from `net_game`; so may those that change only
-    the scoring of a finished game, `envs.traits.scoring_options`, such as Go's komi).
+    the scoring of a finished game, `envs.traits.scoring_options`, such as Go's komi: played, and said once on
+    stderr, since the net's values were learnt under its own).
 
     Raises:
         ValueError: naming the checkpoint, the game and options it holds and those asked for.
@@ -171,6 +173,10 @@ def check_same_game(path: str | Path, net_game: Any, game: Any) -> None:
             f"{path} holds a model for {_describe(net_game)}, not {_describe(game)}"
             + (" (choose its board with --option KEY=VALUE)" if net_game.name == game.name else "")
         )
+    scoring = [k for k in traits.scoring_options(game) if net_game.options.get(k) != game.options.get(k)]
+    if scoring:
+        shown = ", ".join(f"{k}={game.options.get(k)} (trained with {net_game.options.get(k)})" for k in scoring)
+        print(f"note: {path} plays {shown}: its values were learnt under its own", file=sys.stderr, flush=True)
 
 
 def _describe(game: Any) -> str:

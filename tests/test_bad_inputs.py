@@ -126,7 +126,7 @@ CASES = [
     ("bench ladder --opponents 0,11", "'11'"),
     ("bench ladder --opponents mc,x", "'x'"),
     ("bench ladder --player banana", "banana"),
-    ("bench ladder --size 9 --player bundled --opponents 0", "go_9.pt"),
+    ("bench ladder --size 11 --player bundled --opponents 0", "go_11.pt"),
     ("bench agent --sims -1", "--sims"),
     ("bench envs --seconds -1", "--seconds"),
     ("bench envs --repeats 0", "--repeats"),

@@ -170,7 +170,7 @@ class _Gtp:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [["--size", "9"], ["--size", "7"]], ids=["9x9 rollouts", "7x7 bundled network"])
+@pytest.mark.parametrize("args", [["--size", "9"], ["--size", "7"]], ids=["9x9", "7x7"])
 def test_gtp_genmove_keeps_time_settings(busy_core, args):
     engine = _Gtp(*args)
     try:

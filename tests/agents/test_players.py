@@ -70,7 +70,7 @@ def test_bundled_missing_names_the_path(tmp_path, monkeypatch):
         make_player("bundled", get_game("go", size=7))
 
 
-def test_bundled_model_per_board_size(model_dir):
+def test_bundled_model_per_board_size(model_dir, capsys):
     go7, go9 = get_game("go", size=7), get_game("go")
     assert (
         players_mod.bundled_model_path(go7).name == "go_7.pt" and players_mod.bundled_model_path(go9).name == "go_9.pt"
@@ -87,8 +87,12 @@ def test_bundled_model_per_board_size(model_dir):
         players_mod.MissingModelError, match=r"go_9\.pt does not exist; bundled go models: size=7, size=13"
     ):
         make_player("bundled", go9)
-    with pytest.raises(ValueError, match="komi"):  # the 7x7 model was trained with komi 7.5: never played silently
-        make_player("bundled", get_game("go", size=7, komi=5.5))
+    # the 7x7 model was trained with komi 7.5: another komi (not among its inputs) plays, never silently
+    capsys.readouterr()
+    assert make_player("bundled", get_game("go", size=7, komi=5.5)).name.startswith("bundled:")
+    assert "komi=5.5 (trained with 7.5)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="superko"):  # other rules of play: refused
+        make_player("bundled", get_game("go", size=7, superko=True))
 
 
 def test_checkpoint_players(tmp_path, monkeypatch):
