@@ -46,10 +46,22 @@ def font(size: int, bold: bool = False) -> pygame.font.Font:
     """pygame's bundled default font at a pixel size (works offline, no system fonts needed).
 
     Fonts are cached until `pygame.quit()`, which drops the cache (a Font from before it crashes the process).
+    pygame forgets its quit functions once it has called them, so the cache asks again in every pygame session.
     """
     if not pygame.font.get_init():
         pygame.font.init()
+    if not _session["watched"]:
+        pygame.register_quit(_end_session)
+        _session["watched"] = True
     return _font(size, bold)
+
+
+_session = {"watched": False}  # whether this pygame session will drop the font cache when it quits
+
+
+def _end_session() -> None:
+    _font.cache_clear()
+    _session["watched"] = False
 
 
 @lru_cache(maxsize=32)
@@ -57,9 +69,6 @@ def _font(size: int, bold: bool) -> pygame.font.Font:
     f = pygame.font.Font(None, size)
     f.set_bold(bold)
     return f
-
-
-pygame.register_quit(_font.cache_clear)
 
 
 def draw_text(
