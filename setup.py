@@ -2,7 +2,7 @@
 
 pip install -e .                        # builds it as part of the install
 python setup.py build_ext --inplace     # builds agents/_connect4_solver*.so and agents/_search_walk*.so in a source
-                                        # tree (a worktree)
+                                        # tree
 
 agents/_search_walk is optional at run time: without it the search walks its trees in numpy (agents/host_tree.py).
 """

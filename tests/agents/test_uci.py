@@ -93,7 +93,7 @@ def test_go_perft_as_stockfish_prints_it_and_bad_input_gets_an_error_line():
             "position fen 8/8/8 w - - 0 1",
             "position startpos moves e2e5",
             "go wtime x",
-            "setoption name Hash value 16",
+            "setoption name Contempt value 16",
             "setoption name Threads value 0",
             "x" * (MAX_LINE + 10),
             f"position fen {KIWIPETE}",
