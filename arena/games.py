@@ -44,8 +44,8 @@ from arena.records import (
 from core.config import ConfigError
 from core.job import JobParser, fail, ranged
 from core.progress import progress
-from envs import get_game, parse_options
-from envs.traits import record_formats
+from envs import game_class, get_game, parse_options
+from envs.traits import option_specs, record_formats
 
 __all__ = ["NoisyPlayer", "FORMATS", "record_format", "generate", "iter_records", "main"]
 
@@ -231,13 +231,12 @@ _SGF_RESULT = re.compile(r"^\s*([BW])\s*\+", re.I)
 def _sgf_record(parsed: dict) -> dict:
     H, W = parsed["board_shape"]
     name = parsed["game"]
+    specs = option_specs(game_class(name))  # the SGF's board size and komi, where the game takes them
     options: dict[str, Any] = {}
-    if name == "go":
+    if "size" in specs:
         options["size"] = W
-        if parsed["komi"] is not None:
-            options["komi"] = parsed["komi"]
-    elif name == "hex":
-        options["size"] = W
+    if "komi" in specs and parsed["komi"] is not None:
+        options["komi"] = parsed["komi"]
     game = get_game(name, **options)
     result = parsed.get("result")
     m = _SGF_RESULT.match(result or "")
