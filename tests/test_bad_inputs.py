@@ -267,7 +267,7 @@ INTERRUPTIONS = [
     ("match tictactoe random random --games 100000 --batch 2 --quiet --record games.jsonl", "games.jsonl",
      "interrupted; the finished games are recorded in games.jsonl", "", ""),
 ]  # fmt: skip
-_FAST = {("gan", "SIGTERM"), ("match", "SIGINT")}  # the default run; the other cases are marked slow
+_FAST = {("match", "SIGINT")}  # the default run; the other cases are marked slow
 
 
 @pytest.mark.parametrize(
