@@ -64,7 +64,7 @@ from core.job import JobParser
 from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
-__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "wdl_permille", "MAX_LINE", "main"]
+__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "serve", "wdl_permille", "MAX_LINE", "main"]
 
 MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1, "Hash": 64, "MultiPV": 1}
@@ -456,13 +456,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game not in uci_games():
-        print(f"error: UCI is a chess protocol; game {args.game!r} is not chess or gardner_chess", file=sys.stderr)
+    return serve(Engine, args.game, args.checkpoint, args.device)
+
+
+def serve(engine_cls: type[Engine], game: str, checkpoint: str | None, device: str) -> int:
+    """Start `engine_cls` (this UCI engine or a subclass speaking another protocol) for `game` and answer stdin line
+    by line until `quit`. Returns the exit code: 2 with one error line for a game without the engine's protocol or a
+    checkpoint (a file or a run directory) that does not load."""
+    games = protocol_games(engine_cls.protocol)
+    if game not in games:
+        name = engine_cls.protocol.upper()
+        print(f"error: game {game!r} is not {' or '.join(sorted(games))}, the games with {name}", file=sys.stderr)
         return 2
     torch.set_num_threads(DEFAULT_OPTIONS["Threads"])
     try:
-        checkpoint = checkpoint_path(args.checkpoint) if args.checkpoint else None  # a file or a run directory
-        engine = Engine(sys.stdout, checkpoint, args.device, args.game)
+        path = checkpoint_path(checkpoint) if checkpoint else None  # a file or a run directory
+        engine = engine_cls(sys.stdout, path, device, game)
     except (ValueError, KeyError, OSError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

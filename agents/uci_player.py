@@ -81,6 +81,8 @@ class UciPlayer:
         EngineError: the engine cannot be started or does not answer the UCI handshake.
     """
 
+    protocol = "uci"  # the first command and, with "ok", the end of the handshake ("usi" for USI engines)
+
     def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
         self.name = label
         self.search = {"engine": argv, "options": dict(options), "go": dict(go)}
@@ -89,9 +91,9 @@ class UciPlayer:
         self.info: dict | None = None
         self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
         self._proc = EngineProcess(argv, label)
-        self._proc.send("uci")
+        self._proc.send(self.protocol)
         offered = []  # the engine's options, from its `option name NAME type ...` lines
-        while (line := self._proc.read_line(TIMEOUT_S)).split()[:1] != ["uciok"]:
+        while (line := self._proc.read_line(TIMEOUT_S)).split()[:1] != [f"{self.protocol}ok"]:
             words = line.split()
             if words[:2] == ["option", "name"] and "type" in words[2:]:
                 offered.append(" ".join(words[2 : words.index("type", 2)]))

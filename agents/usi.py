@@ -36,7 +36,7 @@ from typing import Any, TextIO
 import torch
 
 from agents import uci
-from agents.uci import GoLimits, _read_lines
+from agents.uci import GoLimits
 from core.job import JobParser
 
 __all__ = ["UsiEngine", "parse_usi_go", "main"]
@@ -177,30 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run `gamelab usi shogi` (or minishogi). Returns the exit code."""
     parser = JobParser(prog="gamelab usi", description=__doc__.split("\n\n")[0])
     parser.add_argument("game", help="shogi or minishogi (the games with USI)")
-    parser.add_argument("--checkpoint", default=None, help="an AlphaZero checkpoint of the game (default: bundled)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="an AlphaZero checkpoint or a run directory (default: bundled)"
+    )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.game not in uci.protocol_games("usi"):
-        games = ", ".join(sorted(uci.protocol_games("usi")))
-        print(f"error: USI is a shogi protocol; game {args.game!r} is not one of the games with USI: {games}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    torch.set_num_threads(uci.DEFAULT_OPTIONS["Threads"])
-    try:
-        checkpoint = Path(args.checkpoint) if args.checkpoint else None
-        if checkpoint is not None and not checkpoint.is_file():
-            raise ValueError(f"checkpoint not found: {checkpoint}")
-        engine = UsiEngine(sys.stdout, checkpoint, args.device, args.game)
-    except (ValueError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        for line in _read_lines(sys.stdin.buffer, engine):
-            if not engine.handle(line):
-                break
-    finally:
-        engine._finish_search()
-    return 0
+    return uci.serve(UsiEngine, args.game, args.checkpoint, args.device)
 
 
 if __name__ == "__main__":

@@ -13,47 +13,31 @@ move that is not legal here, raises EngineError.
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from agents.external_engine import EngineError, EngineProcess, find_engine
-from agents.uci_player import TIMEOUT_S, parse_uci_spec
+from agents.external_engine import EngineError, find_engine
+from agents.uci_player import UciPlayer, parse_uci_spec
 from envs import traits
 
 __all__ = ["UsiPlayer", "usi_player"]
 
 
-class UsiPlayer:
-    """A running USI engine as a player (see the module docstring).
+class UsiPlayer(UciPlayer):
+    """A running USI engine as a player: the UCI player's handshake, option check and shutdown under USI's words,
+    positions as SFEN and moves as USI text.
 
     Raises:
-        EngineError: the engine cannot be started or does not answer the USI handshake.
+        EngineError: the engine cannot be started, does not answer the USI handshake or lacks an option asked for.
     """
 
-    def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
-        self.name = label
-        self.search = {"engine": argv, "options": dict(options), "go": dict(go)}
-        self.settings = self.search  # what records keep (the Player contract)
-        self.checkpoint = None
-        self.info: dict | None = None
-        self._go = "go " + " ".join(f"{k} {v}" for k, v in go.items())
-        self._proc = EngineProcess(argv, label)
-        self._proc.send("usi")
-        self._read_until("usiok")
-        for name, value in options.items():
-            self._proc.send(f"setoption name {name} value {value}")
-        self._proc.send("isready")
-        self._read_until("readyok")
-        self._proc.send("usinewgame")
+    protocol = "usi"
 
-    def _read_until(self, token: str) -> str:
-        while True:
-            line = self._proc.read_line(TIMEOUT_S)
-            if line.split()[:1] == [token]:
-                return line
+    def __init__(self, argv: list[str], options: dict[str, str], go: dict[str, str], label: str):
+        super().__init__(argv, options, go, label)
+        self._proc.send("usinewgame")
 
     def __call__(self, game: Any, state: Any) -> Tensor:
         """One engine move per live game (LongTensor[B]; 0 for finished games)."""
@@ -73,15 +57,6 @@ class UsiPlayer:
                 raise EngineError(f"{self.name}: no legal move in {' '.join(words)!r} for {sfen}") from None
             actions.append(action)
         return torch.tensor(actions, dtype=torch.long, device=state.player.device)
-
-    def close(self) -> None:
-        """Ask the engine to quit, then make sure it is gone."""
-        try:
-            self._proc.send("quit")
-            self._proc.proc.wait(2)
-        except (EngineError, subprocess.TimeoutExpired):
-            pass
-        self._proc.close()
 
 
 def usi_player(arg: str, game: Any) -> UsiPlayer:
