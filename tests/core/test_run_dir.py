@@ -66,7 +66,7 @@ def test_truncate_metrics_drops_later_lines_and_restores_the_checkpoints_own(tmp
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_an_interrupted_loop_exits_with_one_line_and_keeps_its_checkpoint(signame, tmp_path, capsys):
     run = _run(tmp_path)
-    cleaned = []
+    cleaned, before = [], (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     with pytest.raises(SystemExit) as stop:
         with run.interruptible("iteration", "gamelab train x --resume RUN") as at:
             try:
@@ -80,4 +80,4 @@ def test_an_interrupted_loop_exits_with_one_line_and_keeps_its_checkpoint(signam
     assert stop.value.code == 128 + getattr(signal, signame)
     assert cleaned and run.resume_point()[0]["n"] == 3
     assert capsys.readouterr().err == "interrupted at iteration 3; resume with gamelab train x --resume RUN\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # the handlers are put back
