@@ -275,7 +275,7 @@ class Explorer:
             if lo is not None:
                 sides = sorted({_layer_side(i, self.g.num_ws) for i in (lo.start, lo.stop - 1)})
                 layers = f"{lo.start}-{lo.stop - 1}" if len(lo) > 1 else f"{lo.start}"
-                what = f"layers {layers} ({'-'.join(map(str, sides))} px) from the second seed"
+                what = f"mixing: layer{'s' * (len(lo) > 1)} {layers} ({'-'.join(map(str, sides))} px) from seed 2"
             self._text(surface, what, (x, top - 20), 19)
         for name, rect in self.buttons.items():
             on = name == f"mix:{self.settings.mix}"
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             check_output_dir(out)
         g, info = load_generator(args.run, ema=not args.raw)
         settings = _settings(args, g, info)
-        title = f"{run.resolve().name} (step {info['step']})"
+        title = f"step {info['step']}: {run.resolve().name}"
         explorer = Explorer(g, pcs=args.pcs, pca_samples=args.pca_samples, settings=settings, out=out, title=title)
     except (CheckpointError, FileNotFoundError, ValueError) as err:
         return fail(err)
