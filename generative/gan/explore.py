@@ -375,9 +375,15 @@ def _pc_values(text: str) -> tuple[float, ...]:
     return values
 
 
+_KEYS = (
+    "Mouse: click or drag a slider, click a button. Keys: Left/Right seed -/+1, Up/Down psi +/-0.05, [ ] second "
+    "seed, M the mixing range, 1-9 pick a PCA slider and -/= move it, S save the image as PNG, R reset, Q quit."
+)
+
+
 def _parser() -> JobParser:
     p = JobParser(prog="gamelab gan explore", description="A window on a GAN run's latent space: seeds, "
-                  "truncation, style mixing and PCA directions of W, regenerated live.")  # fmt: skip
+                  "truncation, style mixing and PCA directions of W, regenerated live.", epilog=_KEYS)  # fmt: skip
     p.add_argument("run", help="run directory (latest checkpoint) or checkpoint file")
     p.add_argument("--seed", type=ranged(int, ge=0, lt=2**31), default=0, help="first seed (default 0)")
     p.add_argument("--psi", type=ranged(float, ge=PSI_RANGE[0], le=PSI_RANGE[1]), default=1.0,
