@@ -38,7 +38,8 @@ from generative.images import save_image
 from . import latent
 from .models import load_generator
 
-__all__ = ["Settings", "Slider", "Explorer", "layer_ranges", "w_pca", "main", "WINDOW", "MIX_RANGES"]
+__all__ = ["Settings", "Slider", "Explorer", "layer_ranges", "w_pca", "surface_to_tensor", "main", "WINDOW",
+           "MIX_RANGES", "SEED_SPAN"]  # fmt: skip
 
 WINDOW = (960, 620)
 SEED_SPAN = 1000  # the seed sliders cover seeds 0..999; the keys go further
