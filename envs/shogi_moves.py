@@ -89,24 +89,78 @@ def _moves() -> tuple[list[list[bool]], list[list[bool]]]:
 
 @dataclass(frozen=True)
 class Tables:
-    """Lookup tables of one board size on one device."""
+    """Lookup tables of one board size on one device (L lines: n files, n ranks, 2 x (2n - 1) diagonals)."""
 
     n: int
     ray: Tensor  # long [S, 8, n - 1]: the square k + 1 steps from s in direction d, S (the pad) off the board
-    jump: Tensor  # long [S, 2]: the square a knight jump (directions 8, 9) away from s, S off the board
-    land: Tensor  # long [S, 2]: the square a knight jumps from to land on s, S off the board
-    step: Tensor  # bool [16, 10]: piece type can move one step in direction d
-    slide: Tensor  # bool [16, 10]: piece type slides any distance in direction d
+    jump: Tensor  # long [S + 1, 2]: the squares an opponent's knight attacks s from (S off the board, and for S)
+    land: Tensor  # long [2 * S]: the square the mover's knight jumps from to land on s in plane 8 + j, S off the board
     drops: Tensor  # long [D]: the hand slot of each drop plane
     drop_types: Tensor  # long [D]: the piece type of each drop plane
-    last: Tensor  # long [16]: ranks (from the far end) where a piece type may not stand unpromoted (0, 1 or 2)
-    aligned: Tensor  # bool [S, S + 1]: square t is on one of the eight lines through s
+    drop_ok: Tensor  # bool [D, S]: the drop piece type may stand there (not a dead pawn, lance or knight)
     rank: Tensor  # long [S]: the square's rank index (0 = the far rank a)
     file: Tensor  # long [S]
+    zone: Tensor  # bool [S + 1]: the square is in the mover's promotion zone (False for the pad)
+    weights: Tensor  # float [S, L]: 2 ** (the square's place on the line) for each line through it
+    line_id: Tensor  # long [8 * S]: the line of plane d through square t
+    base: Tensor  # long [8, S]: the row of (d, t) in `near`, before the line's occupancy is added
+    near: Tensor  # long [8 * S * 2 ** n]: the first occupied square walking from t against direction d
+    adj: Tensor  # long [8, S]: the square one step from t against direction d (S off the board)
+    adj_t: Tensor  # long [S + 1, 8]: adj transposed, a row of S for the pad
+    around: Tensor  # long [S, 8]: the square one step from s in direction d (S off the board)
+    between: Tensor  # bool [S * (S + 1), S]: row k * (S + 1) + c: the squares from king k to checker c, c included
+    my_word: Tensor  # int32 [32]: what the mover's piece of each code does (the _MY_* bits)
+    en_word: Tensor  # int32 [32]: what the opponent's piece of each code attacks (bits d and 8 + d, mover's frame)
+    allow: Tensor  # int32 [8]: the bits a piece pinned on the line of direction d keeps
+    dirs: Tensor  # int32 [8, 1]: 0..7
 
 
 DROPS = {9: (PAWN, LANCE, KNIGHT, SILVER, BISHOP, ROOK, GOLD), 5: (PAWN, SILVER, BISHOP, ROOK, GOLD)}
 ZONE = {9: 3, 5: 1}  # depth of the promotion zone
+# bits of a piece's word: 0..7 it moves one step in direction d, 8..15 it slides in direction d - 8, then:
+_KNIGHT_BIT, _KING_BIT, _PROMOTES_BIT, _MUST_BIT = 16, 17, 18, 19  # must: pawn or lance (promotes on rank a)
+
+
+def _words(step: list[list[bool]], slide: list[list[bool]]) -> tuple[list[int], list[int], list[int]]:
+    """The mover's and the opponent's words by piece code, and the bits kept by a pinned piece by pin direction."""
+    mine, theirs = [0] * 32, [0] * 32
+    for t in range(1, 15):
+        w = sum(1 << d for d in range(8) if step[t][d]) | sum(1 << (8 + d) for d in range(8) if slide[t][d])
+        w |= (step[t][8] << _KNIGHT_BIT) | ((t == KING) << _KING_BIT)
+        w |= ((t <= ROOK) << _PROMOTES_BIT) | ((t in (PAWN, LANCE)) << _MUST_BIT)
+        mine[t] = w
+        # the opponent's piece moves in direction OPPOSITE[d] of its own view when it moves in d of the mover's
+        theirs[t + ENEMY] = sum(1 << d for d in range(8) if step[t][OPPOSITE[d]]) | sum(
+            1 << (8 + d) for d in range(8) if slide[t][OPPOSITE[d]]
+        )
+    keep = (1 << _KING_BIT) | (1 << _PROMOTES_BIT) | (1 << _MUST_BIT)
+    allow = [keep | sum(1 << (b + e) for b in (0, 8) for e in (d, OPPOSITE[d])) for d in range(8)]
+    return mine, theirs, allow
+
+
+def _lines(n: int, ray: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(weights, line_id, base, near) of Tables: every line's occupancy is a number below 2 ** n, and `near` maps
+    (plane d, square t, occupancy of t's line along d) to the first occupied square walking back from t."""
+    s = n * n
+    sq = torch.arange(s)
+    f, r = sq // n, sq % n
+    # the four orientations: files (place = rank), ranks (place = file), the two diagonals (place = rank)
+    ids = torch.stack([f, n + r, 2 * n + f + r, 4 * n - 1 + f - r + n - 1], 1)  # [S, 4]
+    place = torch.stack([r, f, r, r], 1)  # [S, 4]
+    lines = 6 * n - 2
+    weights = torch.zeros(s, lines)
+    weights[sq[:, None].expand(s, 4), ids] = (2.0**place).float()
+    orient = torch.tensor([0, 2, 3, 1, 1, 0, 3, 2])  # of planes 0..7 (Up, UpLeft, UpRight, Left, Right, Down, ...)
+    back = torch.cat([ray, torch.full((s, 8, 1), s)], 2)[:, list(OPPOSITE)].permute(1, 0, 2)  # [8, S, n]
+    where = torch.cat([place, torch.zeros(1, 4, dtype=torch.long)])  # [S + 1, 4]
+    pos = where[back, orient[:, None, None].expand_as(back)]  # [8, S, n]: each square's place on the line
+    v = torch.arange(2**n)
+    occ = ((v[None, None, None, :] >> pos[..., None]) & 1).bool() | (back == s)[..., None]  # [8, S, n, V]
+    first = occ.to(torch.uint8).argmax(2)  # [8, S, V]
+    near = back.gather(2, first)  # [8, S, V]
+    line_id = ids[:, orient].T.reshape(-1)  # [8 * S]
+    base = (torch.arange(8)[:, None] * s + sq[None]) * 2**n
+    return weights, line_id, base, near.reshape(-1)
 
 
 @functools.cache
@@ -118,39 +172,56 @@ def tables(device: torch.device, n: int) -> Tables:
         return f * n + r if 0 <= f < n and 0 <= r < n else s
 
     ray = torch.full((s, 8, n - 1), s, dtype=torch.long)
-    jump = torch.full((s, 2), s, dtype=torch.long)
-    land = torch.full((s, 2), s, dtype=torch.long)
+    jump = torch.full((s + 1, 2), s, dtype=torch.long)
+    land = torch.full((2, s), s, dtype=torch.long)
+    between = torch.zeros(s, s + 1, s, dtype=torch.bool)
     for sq in range(s):
         f, r = divmod(sq, n)
         for d in range(8):
             df, dr = DIRS[d]
             for k in range(n - 1):
                 ray[sq, d, k] = at(f + df * (k + 1), r + dr * (k + 1))
+                if ray[sq, d, k] < s:
+                    between[sq, ray[sq, d, k], ray[sq, d, : k + 1]] = True
         for j in range(2):
             df, dr = DIRS[8 + j]
             jump[sq, j] = at(f + df, r + dr)
-            land[sq, j] = at(f - df, r - dr)
+            land[j, sq] = at(f - df, r - dr)
+    for c in range(s):
+        between[:, c, c] = True  # a knight's check, or a checker next to the king
     step, slide = _moves()
+    mine, theirs, allow = _words(step, slide)
     last = [0] * 16
     last[PAWN] = last[LANCE] = 1
     last[KNIGHT] = 2
     sqs = torch.arange(s)
-    aligned = torch.zeros(s, s + 1, dtype=torch.bool)
-    aligned[sqs[:, None, None].expand_as(ray), ray] = True
-    aligned[:, s] = False
+    rank = sqs % n
+    drop_ok = rank[None, :] >= torch.tensor([last[t] for t in DROPS[n]])[:, None]
+    weights, line_id, base, near = _lines(n, ray)
+    adj = torch.cat([ray[:, list(OPPOSITE), 0].T, torch.full((8, 1), s)], 1)  # [8, S + 1]
     return Tables(
         n=n,
         ray=ray.to(device),
         jump=jump.to(device),
-        land=land.to(device),
-        step=torch.tensor(step, device=device),
-        slide=torch.tensor(slide, device=device),
+        land=land.reshape(-1).to(device),
         drops=torch.tensor([HAND_ORDER.index(t) for t in DROPS[n]], device=device),
         drop_types=torch.tensor(DROPS[n], device=device),
-        last=torch.tensor(last, device=device),
-        aligned=aligned.to(device),
-        rank=(sqs % n).to(device),
+        drop_ok=drop_ok.to(device),
+        rank=rank.to(device),
         file=(sqs // n).to(device),
+        zone=torch.cat([rank < ZONE[n], torch.zeros(1, dtype=torch.bool)]).to(device),
+        weights=weights.to(device),
+        line_id=line_id.to(device),
+        base=base.to(device),
+        near=near.to(device),
+        adj=adj[:, :s].contiguous().to(device),
+        adj_t=adj.T.contiguous().to(device),
+        around=ray[:, :, 0].contiguous().to(device),
+        between=between.view(s * (s + 1), s).to(device),
+        my_word=torch.tensor(mine, dtype=torch.int32, device=device),
+        en_word=torch.tensor(theirs, dtype=torch.int32, device=device),
+        allow=torch.tensor(allow, dtype=torch.int32, device=device),
+        dirs=torch.arange(8, dtype=torch.int32, device=device)[:, None],
     )
 
 
@@ -164,29 +235,8 @@ def _pad(board: Tensor) -> Tensor:
     return torch.cat([board, torch.full_like(board[:, :1], WALL)], 1)  # [B, S + 1]
 
 
-def _mine(code: Tensor) -> Tensor:
-    return (code >= 1) & (code <= 14)
-
-
-def _attacked(tb: Tables, pad: Tensor, sq: Tensor, frm: Tensor, to: Tensor, piece: Tensor) -> Tensor:
-    """BoolTensor[K]: square sq[K] of board pad[K, S + 1] is attacked by the opponent after the mover's piece on
-    frm (S + 1 for a drop) moves to `to` as `piece` (the board itself is not changed)."""
-    if len(sq) == 0:
-        return torch.zeros(0, dtype=torch.bool, device=sq.device)
-    rays = tb.ray[sq]  # [K, 8, n - 1]
-    vals = pad.gather(1, rays.reshape(len(sq), -1)).view_as(rays)
-    vals = torch.where(rays == frm[:, None, None], 0, vals)
-    vals = torch.where(rays == to[:, None, None], piece[:, None, None].to(vals.dtype), vals)
-    occ = vals != 0
-    first = occ.to(torch.uint8).argmax(2)  # [K, 8]: the nearest occupied (the pad is occupied)
-    code = vals.gather(2, first[..., None])[..., 0].long()
-    t = code & 15
-    d = torch.arange(8, device=sq.device)
-    hit = (code >= ENEMY) & (tb.slide[t, d] | ((first == 0) & tb.step[t, d]))
-    jumps = tb.jump[sq]  # [K, 2]
-    jv = pad.gather(1, jumps).long()
-    jv = torch.where(jumps == frm[:, None], 0, torch.where(jumps == to[:, None], piece[:, None], jv))
-    return hit.any(1) | (jv == KNIGHT + ENEMY).any(1)
+def _bit(word: Tensor, shift: Tensor | int) -> Tensor:
+    return ((word >> shift) & 1).bool()
 
 
 def generate(
@@ -205,76 +255,69 @@ def generate(
     """
     tb = tables(board.device, n)
     b, s = board.shape
-    dev = board.device
     pad = _pad(board)
-    nd = len(DROPS[n])
-    legal = torch.zeros(b, 20 + nd, s, dtype=torch.bool, device=dev)
-    # the nearest occupied square from every square in each direction: [B, S, 8]
-    # (uint8: these selects over [B, S, 8] dominate the cost)
-    back = tb.ray[:, list(OPPOSITE)].permute(1, 0, 2)  # [8, S, n - 1]: walking back from each destination
-    near = torch.full((b, 8, s), s, dtype=torch.uint8, device=dev)
-    dist = torch.zeros(b, 8, s, dtype=torch.uint8, device=dev)
-    for k in range(n - 2, -1, -1):
-        sq_k = back[:, :, k]  # [8, S]
-        occ = pad[:, sq_k] != 0
-        near = torch.where(occ, sq_k.to(torch.uint8), near)
-        dist = torch.where(occ, k + 1, dist)
-    # pseudo-legal board moves: the from-square of every (direction, destination)
-    frm = near.long()  # [B, 8, S]
-    fdist = dist.long()
-    frm = torch.cat([frm, tb.land.T[None].expand(b, 2, s)], 1)  # [B, 10, S]
-    fdist = torch.cat([fdist, torch.ones(b, 2, s, dtype=torch.long, device=dev)], 1)
-    piece = pad.gather(1, frm.reshape(b, -1)).view(b, 10, s).long()
-    t = piece & 15
-    d = torch.arange(10, device=dev)[None, :, None]
-    can = _mine(piece) & (tb.slide[t, d] | ((fdist == 1) & tb.step[t, d])) & ~_mine(board)[:, None, :]
+    code = pad.long()  # [B, S + 1]
+    # the first occupied square walking back from every square against every direction: one lookup per line
+    keys = ((board != 0).float() @ tb.weights).long()  # [B, L]: each line's occupancy (exact in float)
+    near = tb.near.take(keys.index_select(1, tb.line_id).view(b, 8, s) + tb.base)  # [B, 8, S]
+    d8 = tb.dirs  # [8, 1]
+    # the king: checks along its eight lines and from knights, and the mover's pieces pinned to it
     ksq = (board == KING).to(torch.uint8).argmax(1)  # [B]
-    # in check: the opponent's pieces nearest the king on its rays, and knights
-    in_check = _attacked(tb, pad, ksq, torch.full_like(ksq, s + 1), torch.full_like(ksq, s + 1), torch.zeros_like(ksq))
-    gi, di, ti = can.nonzero(as_tuple=True)
-    if len(gi):
-        f = frm[gi, di, ti]
-        p = piece[gi, di, ti]
-        # only a king move, a move out of check or a move off a line through the king can expose the king
-        need = ((p == KING) | in_check[gi] | tb.aligned[ksq[gi], f]).nonzero()[:, 0]
-        ok = torch.ones_like(gi, dtype=torch.bool)
-        king_to = torch.where(p[need] == KING, ti[need], ksq[gi[need]])
-        ok[need] = ~_attacked(tb, pad[gi[need]], king_to, f[need], ti[need], p[need])
-        gi, di, ti, f, p = gi[ok], di[ok], ti[ok], f[ok], p[ok]
-        pt = p & 15
-        zone = ZONE[n]
-        may = (pt <= ROOK) & ((tb.rank[ti] < zone) | (tb.rank[f] < zone))
-        must = tb.rank[ti] < tb.last[pt]
-        legal[gi[~must], di[~must], ti[~must]] = True
-        legal[gi[may], di[may] + 10, ti[may]] = True
+    near_k = near.gather(2, ksq[:, None, None].expand(b, 8, 1))[..., 0]  # [B, 8]: first piece seen from the king
+    en_k = tb.en_word[code.gather(1, near_k)]  # [B, 8]
+    adj_k = near_k == tb.adj_t[ksq]
+    check_dir = _bit(en_k, torch.where(adj_k, d8[:, 0], d8[:, 0] + 8))  # [B, 8]
+    kjump = tb.jump[ksq]  # [B, 2]
+    check_jump = code.gather(1, kjump) == KNIGHT + ENEMY  # [B, 2]
+    checks = check_dir.sum(1) + check_jump.sum(1)  # [B]
+    in_check = checks > 0
+    checker = torch.where(check_dir, near_k, 0).sum(1) + torch.where(check_jump, kjump, 0).sum(1)
+    block = tb.between.index_select(0, ksq * (s + 1) + checker.clamp(max=s))  # [B, S]
+    target = (checks == 0)[:, None] | ((checks == 1)[:, None] & block)  # [B, S]: where a non-king move may land
+    first_mine = (code.gather(1, near_k) >= PAWN) & (code.gather(1, near_k) <= ROOK + PROMOTED)
+    behind = near.gather(2, near_k.clamp(max=s - 1)[..., None])[..., 0]  # [B, 8]: the next piece on that line
+    pinned = first_mine & _bit(tb.en_word[code.gather(1, behind)], d8[:, 0] + 8)
+    word = tb.my_word[code]  # [B, S + 1]
+    allow = torch.full_like(word, -1).scatter_(1, torch.where(pinned, near_k, s), tb.allow.expand(b, 8))
+    word = word & allow
+    # the king's eight steps: attacked squares (the king itself does not block a slider behind it)
+    to_k = tb.around[ksq]  # [B, 8]
+    near_to = near.transpose(1, 2).gather(1, to_k.clamp(max=s - 1)[..., None].expand(b, 8, 8))  # [B, step, dir]
+    en_to = tb.en_word[code.gather(1, near_to.view(b, -1)).view(b, 8, 8)]
+    hit = _bit(en_to, torch.where(near_to == tb.adj_t[to_k], d8[:, 0], d8[:, 0] + 8)).any(2)
+    hit |= (code.gather(1, tb.jump[to_k].view(b, -1)).view(b, 8, 2) == KNIGHT + ENEMY).any(2)
+    safe = ~hit & ~_bit(en_k, d8[:, 0] + 8)  # [B, 8]
+    # board moves, planes 0..7: the piece first met walking back from each destination, if it moves that way
+    w = word.gather(1, near.view(b, -1)).view(b, 8, s)  # [B, 8, S]
+    go = _bit(w, torch.where(near == tb.adj, d8, d8 + 8))
+    free = (board <= 0) | (board > ROOK + PROMOTED)  # [B, S]: empty or the opponent's
+    go &= free[:, None] & torch.where(_bit(w, _KING_BIT), safe[..., None], target[:, None])
+    jumps = word.index_select(1, tb.land).view(b, 2, s)  # planes 8, 9
+    hop = _bit(jumps, _KNIGHT_BIT) & (free & target)[:, None]
+    zone = tb.zone[:s]
+    may = _bit(w, _PROMOTES_BIT) & zone
+    may[:, 5:] |= _bit(w[:, 5:], _PROMOTES_BIT) & tb.zone[near[:, 5:]]  # moving out of the zone
+    plain = go.clone()
+    plain[:, 0] &= ~(_bit(w[:, 0], _MUST_BIT) & (tb.rank == 0))
+    out = [plain, hop & (tb.rank >= 2), go & may, hop & zone]
     if drops:
-        empty = board == 0  # [B, S]
-        count = hands[:, 0, tb.drops]  # [B, D]
-        ok = (count > 0)[:, :, None] & empty[:, None, :]
-        ok &= tb.rank[None, None, :] >= tb.last[tb.drop_types][None, :, None]
+        count = hands[:, 0].index_select(1, tb.drops)  # [B, D]
+        ok = (count > 0)[:, :, None] & ((board == 0) & target)[:, None] & tb.drop_ok
         pawn_files = (board == PAWN).view(b, n, n).any(2)  # [B, files]
-        ok[:, 0] &= ~pawn_files[:, tb.file]
-        checked = in_check.nonzero()[:, 0]
-        if len(checked):  # a drop must block the check
-            gi, di, ti = ok[checked].nonzero(as_tuple=True)
-            gi = checked[gi]
-            piece_d = tb.drop_types[di]
-            none = torch.full_like(gi, s + 1)
-            bad = _attacked(tb, pad[gi], ksq[gi], none, ti, piece_d)
-            ok[gi[bad], di[bad], ti[bad]] = False
+        ok[:, 0] &= ~pawn_files.index_select(1, tb.file)
         if uchifuzume:  # a pawn dropped in front of the opponent's king checks it: is it mate?
-            up = tb.ray[:, 0, 0]  # [S]
-            front = pad[:, up] == KING + ENEMY  # [B, S]
-            gi, ti = (ok[:, 0] & front).nonzero(as_tuple=True)
+            front = tb.around[(board == KING + ENEMY).to(torch.uint8).argmax(1), 5]  # [B]: below their king
+            gi = (ok[:, 0].gather(1, front.clamp(max=s - 1)[:, None])[:, 0] & (front < s)).nonzero()[:, 0]
             if len(gi):
                 after = board[gi].clone()
-                after[torch.arange(len(gi), device=dev), ti] = PAWN
-                ob, oh = flip(after, hands[gi])
-                reply, _ = generate(ob, oh, n, drops=False, uchifuzume=False)
-                mate = ~reply.flatten(1).any(1)
-                ok[gi[mate], 0, ti[mate]] = False
-        legal[:, 20:] = ok
-    return legal, in_check
+                after[torch.arange(len(gi), device=board.device), front[gi]] = PAWN
+                reply, _ = generate(*flip(after, hands[gi]), n, drops=False, uchifuzume=False)
+                mate = gi[~reply.flatten(1).any(1)]
+                ok[mate, 0, front[mate]] = False
+        out.append(ok)
+    else:
+        out.append(torch.zeros(b, len(DROPS[n]), s, dtype=torch.bool, device=board.device))
+    return torch.cat(out, 1), in_check
 
 
 def make_move(board: Tensor, hands: Tensor, action: Tensor, n: int) -> tuple[Tensor, Tensor]:
@@ -292,7 +335,7 @@ def make_move(board: Tensor, hands: Tensor, action: Tensor, n: int) -> tuple[Ten
     vals = pad.gather(1, back)
     first = (vals != 0).to(torch.uint8).argmax(1)
     frm = back.gather(1, first[:, None])[:, 0]
-    frm = torch.where(d >= 8, tb.land[to, (d - 8).clamp(0, 1)], frm)
+    frm = torch.where(d >= 8, tb.land[(d - 8).clamp(0, 1) * s + to], frm)
     frm = torch.where(drop, s, frm)
     moved = pad[rows, frm].long()
     dropped = tb.drop_types[(plane - 20).clamp(0, len(DROPS[n]) - 1)]
