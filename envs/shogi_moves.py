@@ -100,55 +100,58 @@ class Tables:
     drop_ok: Tensor  # bool [D, S]: the drop piece type may stand there (not a dead pawn, lance or knight)
     rank: Tensor  # long [S]: the square's rank index (0 = the far rank a)
     file: Tensor  # long [S]
-    zone: Tensor  # bool [S + 1]: the square is in the mover's promotion zone (False for the pad)
+    zone: Tensor  # bool [S]: the square is in the mover's promotion zone
     weights: Tensor  # float [S, L]: 2 ** (the square's place on the line) for each line through it
     line_id: Tensor  # long [8 * S]: the line of plane d through square t
-    base: Tensor  # long [8, S]: the row of (d, t) in `near`, before the line's occupancy is added
-    near: Tensor  # long [8 * S * 2 ** n]: the first occupied square walking from t against direction d
-    adj: Tensor  # long [8, S]: the square one step from t against direction d (S off the board)
-    adj_t: Tensor  # long [S + 1, 8]: adj transposed, a row of S for the pad
-    around: Tensor  # long [S, 8]: the square one step from s in direction d (S off the board)
+    base: Tensor  # int32 [8 * S]: the row of (d, t) in `near`, before the line's occupancy is added
+    near: Tensor  # int16 [8 * S * 2 ** n]: (f * 8 + d) | m << 10 for the first occupied square f walking back from t
+    around: Tensor  # long [S + 1, 8]: the square one step from s in direction d (S off the board, and for S)
     between: Tensor  # bool [S * (S + 1), S]: row k * (S + 1) + c: the squares from king k to checker c, c included
-    my_word: Tensor  # int32 [32]: what the mover's piece of each code does (the _MY_* bits)
+    word: Tensor  # uint8 [64, 8]: row code + 32 * (in the zone): what the mover's piece there does in each plane
     en_word: Tensor  # int32 [32]: what the opponent's piece of each code attacks (bits d and 8 + d, mover's frame)
-    allow: Tensor  # int32 [8]: the bits a piece pinned on the line of direction d keeps
-    dirs: Tensor  # int32 [8, 1]: 0..7
+    allow: Tensor  # uint8 [8, 8]: the word bits a piece pinned on the line of plane d keeps in each plane
+    in_zone: Tensor  # long [S + 1]: 32 for a square of the promotion zone, else 0
+    promote: Tensor  # uint8 [S]: the word bits that allow a promotion when landing on the square
+    dirs: Tensor  # long [8]: 0..7
 
 
 DROPS = {9: (PAWN, LANCE, KNIGHT, SILVER, BISHOP, ROOK, GOLD), 5: (PAWN, SILVER, BISHOP, ROOK, GOLD)}
 ZONE = {9: 3, 5: 1}  # depth of the promotion zone
-# bits of a piece's word: 0..7 it moves one step in direction d, 8..15 it slides in direction d - 8, then:
-_KNIGHT_BIT, _KING_BIT, _PROMOTES_BIT, _MUST_BIT = 16, 17, 18, 19  # must: pawn or lance (promotes on rank a)
+# a piece's word in plane d (uint8): it slides that way, steps that way (sliders too), is the king, may promote,
+# must promote on rank a (pawn, lance), may promote from where it stands (a promoting piece in the zone)
+_SLIDES, _STEPS, _KING, _PROMOTES, _MUST, _FROM_ZONE = 1, 2, 4, 8, 16, 64
+_SLIDE_ONLY, _NEXT = 1, 2  # Tables.near's m: the move needs a slider, or the square is next door (any mover)
 
 
-def _words(step: list[list[bool]], slide: list[list[bool]]) -> tuple[list[int], list[int], list[int]]:
-    """The mover's and the opponent's words by piece code, and the bits kept by a pinned piece by pin direction."""
-    mine, theirs = [0] * 32, [0] * 32
+def _words(step: list[list[bool]], slide: list[list[bool]]) -> tuple[list[list[int]], list[int], list[list[int]]]:
+    """The mover's words by code + 32 * zone and plane, the opponent's attack words by code, and the word bits a
+    pinned piece keeps by pin plane and plane."""
+    mine, theirs = [[0] * 8 for _ in range(64)], [0] * 32
     for t in range(1, 15):
-        w = sum(1 << d for d in range(8) if step[t][d]) | sum(1 << (8 + d) for d in range(8) if slide[t][d])
-        w |= (step[t][8] << _KNIGHT_BIT) | ((t == KING) << _KING_BIT)
-        w |= ((t <= ROOK) << _PROMOTES_BIT) | ((t in (PAWN, LANCE)) << _MUST_BIT)
-        mine[t] = w
+        for d in range(8):
+            w = _SLIDES * slide[t][d] | _STEPS * step[t][d] | _KING * (t == KING)
+            w |= (_PROMOTES * (t <= ROOK)) | (_MUST * (t in (PAWN, LANCE)))
+            mine[t][d] = w
+            mine[t + 32][d] = w | (_FROM_ZONE * (t <= ROOK))
         # the opponent's piece moves in direction OPPOSITE[d] of its own view when it moves in d of the mover's
         theirs[t + ENEMY] = sum(1 << d for d in range(8) if step[t][OPPOSITE[d]]) | sum(
             1 << (8 + d) for d in range(8) if slide[t][OPPOSITE[d]]
         )
-    keep = (1 << _KING_BIT) | (1 << _PROMOTES_BIT) | (1 << _MUST_BIT)
-    allow = [keep | sum(1 << (b + e) for b in (0, 8) for e in (d, OPPOSITE[d])) for d in range(8)]
+    allow = [[255 if e in (d, OPPOSITE[d]) else 255 ^ (_SLIDES | _STEPS) for e in range(8)] for d in range(8)]
     return mine, theirs, allow
 
 
 def _lines(n: int, ray: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(weights, line_id, base, near) of Tables: every line's occupancy is a number below 2 ** n, and `near` maps
-    (plane d, square t, occupancy of t's line along d) to the first occupied square walking back from t."""
+    (plane d, square t, occupancy of t's line) to the first occupied square f walking back from t against d, as
+    f * 8 + d (an index into a [S + 1, 8] word board), and m (_NEXT if f is next to t, else _SLIDE_ONLY)."""
     s = n * n
     sq = torch.arange(s)
     f, r = sq // n, sq % n
     # the four orientations: files (place = rank), ranks (place = file), the two diagonals (place = rank)
     ids = torch.stack([f, n + r, 2 * n + f + r, 4 * n - 1 + f - r + n - 1], 1)  # [S, 4]
     place = torch.stack([r, f, r, r], 1)  # [S, 4]
-    lines = 6 * n - 2
-    weights = torch.zeros(s, lines)
+    weights = torch.zeros(s, 6 * n - 2)
     weights[sq[:, None].expand(s, 4), ids] = (2.0**place).float()
     orient = torch.tensor([0, 2, 3, 1, 1, 0, 3, 2])  # of planes 0..7 (Up, UpLeft, UpRight, Left, Right, Down, ...)
     back = torch.cat([ray, torch.full((s, 8, 1), s)], 2)[:, list(OPPOSITE)].permute(1, 0, 2)  # [8, S, n]
@@ -157,71 +160,71 @@ def _lines(n: int, ray: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     v = torch.arange(2**n)
     occ = ((v[None, None, None, :] >> pos[..., None]) & 1).bool() | (back == s)[..., None]  # [8, S, n, V]
     first = occ.to(torch.uint8).argmax(2)  # [8, S, V]
-    near = back.gather(2, first)  # [8, S, V]
+    m = torch.where((first == 0) & (back[:, :, :1] < s), _NEXT, _SLIDE_ONLY)
+    near = (back.gather(2, first) * 8 + torch.arange(8)[:, None, None]) | m << 10
     line_id = ids[:, orient].T.reshape(-1)  # [8 * S]
     base = (torch.arange(8)[:, None] * s + sq[None]) * 2**n
-    return weights, line_id, base, near.reshape(-1)
+    return weights, line_id, base.reshape(-1).int(), near.reshape(-1).to(torch.int16)
 
 
 @functools.cache
 def tables(device: torch.device, n: int) -> Tables:
     """The tables for an n x n board on `device` (cached)."""
     s = n * n
-
-    def at(f: int, r: int) -> int:
-        return f * n + r if 0 <= f < n and 0 <= r < n else s
-
-    ray = torch.full((s, 8, n - 1), s, dtype=torch.long)
+    sqs = torch.arange(s)
+    f, r = sqs // n, sqs % n
+    ray = torch.full((s + 1, 8, n - 1), s, dtype=torch.long)
     jump = torch.full((s + 1, 2), s, dtype=torch.long)
     land = torch.full((2, s), s, dtype=torch.long)
-    between = torch.zeros(s, s + 1, s, dtype=torch.bool)
-    for sq in range(s):
-        f, r = divmod(sq, n)
-        for d in range(8):
-            df, dr = DIRS[d]
-            for k in range(n - 1):
-                ray[sq, d, k] = at(f + df * (k + 1), r + dr * (k + 1))
-                if ray[sq, d, k] < s:
-                    between[sq, ray[sq, d, k], ray[sq, d, : k + 1]] = True
-        for j in range(2):
-            df, dr = DIRS[8 + j]
-            jump[sq, j] = at(f + df, r + dr)
-            land[j, sq] = at(f - df, r - dr)
-    for c in range(s):
-        between[:, c, c] = True  # a knight's check, or a checker next to the king
+    for d, (df, dr) in enumerate(DIRS):
+        for k in range(n - 1 if d < 8 else 1):
+            ff, rr = f + df * (k + 1), r + dr * (k + 1)
+            to = torch.where((ff >= 0) & (ff < n) & (rr >= 0) & (rr < n), ff * n + rr, s)
+            if d < 8:
+                ray[:s, d, k] = to
+            else:
+                jump[:s, d - 8] = to
+                fb, rb = f - df, r - dr
+                land[d - 8] = torch.where((fb >= 0) & (fb < n) & (rb >= 0) & (rb < n), fb * n + rb, s)
+    between = torch.zeros(s, s + 1, s + 1, dtype=torch.bool)
+    for d in range(8):  # the squares from k to c = ray[k, d, i], c included
+        for i in range(n - 1):
+            rows = sqs[:, None].expand(s, i + 1)
+            between[rows, ray[:s, d, i : i + 1].expand(s, i + 1), ray[:s, d, : i + 1]] = True
+    between[:, sqs, sqs] = True  # a knight's check, or a checker next to the king
+    between = between[:, :, :s].contiguous()
+    between[:, s] = False
     step, slide = _moves()
     mine, theirs, allow = _words(step, slide)
     last = [0] * 16
     last[PAWN] = last[LANCE] = 1
     last[KNIGHT] = 2
-    sqs = torch.arange(s)
-    rank = sqs % n
-    drop_ok = rank[None, :] >= torch.tensor([last[t] for t in DROPS[n]])[:, None]
-    weights, line_id, base, near = _lines(n, ray)
-    adj = torch.cat([ray[:, list(OPPOSITE), 0].T, torch.full((8, 1), s)], 1)  # [8, S + 1]
+    zone = r < ZONE[n]
+    drop_ok = r[None, :] >= torch.tensor([last[t] for t in DROPS[n]])[:, None]
+    weights, line_id, base, near = _lines(n, ray[:s])
     return Tables(
         n=n,
-        ray=ray.to(device),
+        ray=ray[:s].to(device),
         jump=jump.to(device),
         land=land.reshape(-1).to(device),
         drops=torch.tensor([HAND_ORDER.index(t) for t in DROPS[n]], device=device),
         drop_types=torch.tensor(DROPS[n], device=device),
         drop_ok=drop_ok.to(device),
-        rank=rank.to(device),
-        file=(sqs // n).to(device),
-        zone=torch.cat([rank < ZONE[n], torch.zeros(1, dtype=torch.bool)]).to(device),
+        rank=r.to(device),
+        file=f.to(device),
+        zone=zone.to(device),
         weights=weights.to(device),
         line_id=line_id.to(device),
         base=base.to(device),
         near=near.to(device),
-        adj=adj[:, :s].contiguous().to(device),
-        adj_t=adj.T.contiguous().to(device),
         around=ray[:, :, 0].contiguous().to(device),
         between=between.view(s * (s + 1), s).to(device),
-        my_word=torch.tensor(mine, dtype=torch.int32, device=device),
+        word=torch.tensor(mine, dtype=torch.uint8, device=device),
         en_word=torch.tensor(theirs, dtype=torch.int32, device=device),
-        allow=torch.tensor(allow, dtype=torch.int32, device=device),
-        dirs=torch.arange(8, dtype=torch.int32, device=device)[:, None],
+        allow=torch.tensor(allow, dtype=torch.uint8, device=device),
+        in_zone=torch.cat([zone.long() * 32, torch.zeros(1, dtype=torch.long)]).to(device),
+        promote=torch.where(zone, _PROMOTES | _FROM_ZONE, _FROM_ZONE).to(torch.uint8).to(device),
+        dirs=torch.arange(8, device=device),
     )
 
 
@@ -235,8 +238,15 @@ def _pad(board: Tensor) -> Tensor:
     return torch.cat([board, torch.full_like(board[:, :1], WALL)], 1)  # [B, S + 1]
 
 
-def _bit(word: Tensor, shift: Tensor | int) -> Tensor:
-    return ((word >> shift) & 1).bool()
+def _seen(tb: Tables, code: Tensor, entry: Tensor) -> tuple[Tensor, Tensor]:
+    """(square long, opponent attacks bool) of Tables.near entries [B, 8, K] (plane d in dim 1): the first piece
+    met walking back from K squares against each plane, and whether it is the opponent's and attacks that way."""
+    b = entry.shape[0]
+    sq = ((entry & 1023) >> 3).long()
+    attack = tb.en_word[code.gather(1, sq.view(b, -1)).view(sq.shape)]
+    d = tb.dirs[:, None]
+    shift = torch.where((entry >> 10) == _NEXT, d, d + 8)  # next door: any attacker that way; else a slider
+    return sq, ((attack >> shift) & 1).bool()
 
 
 def generate(
@@ -255,69 +265,73 @@ def generate(
     """
     tb = tables(board.device, n)
     b, s = board.shape
+    nd = len(DROPS[n])
     pad = _pad(board)
     code = pad.long()  # [B, S + 1]
-    # the first occupied square walking back from every square against every direction: one lookup per line
-    keys = ((board != 0).float() @ tb.weights).long()  # [B, L]: each line's occupancy (exact in float)
-    near = tb.near.take(keys.index_select(1, tb.line_id).view(b, 8, s) + tb.base)  # [B, 8, S]
-    d8 = tb.dirs  # [8, 1]
-    # the king: checks along its eight lines and from knights, and the mover's pieces pinned to it
+    # the first occupied square walking back from every square against every plane: one lookup per line
+    keys = ((board != 0).float() @ tb.weights).int()  # [B, L]: each line's occupancy (exact in float)
+    entry = tb.near.index_select(0, (keys.index_select(1, tb.line_id) + tb.base).view(-1)).view(b, 8, s)
+    # the king: checks along its eight lines and from knights, the mover's pieces pinned to it, safe steps
     ksq = (board == KING).to(torch.uint8).argmax(1)  # [B]
-    near_k = near.gather(2, ksq[:, None, None].expand(b, 8, 1))[..., 0]  # [B, 8]: first piece seen from the king
-    en_k = tb.en_word[code.gather(1, near_k)]  # [B, 8]
-    adj_k = near_k == tb.adj_t[ksq]
-    check_dir = _bit(en_k, torch.where(adj_k, d8[:, 0], d8[:, 0] + 8))  # [B, 8]
+    near_k, check_dir = _seen(tb, code, entry.gather(2, ksq[:, None, None].expand(b, 8, 1)))
+    near_k, check_dir = near_k[..., 0], check_dir[..., 0]  # [B, 8]
     kjump = tb.jump[ksq]  # [B, 2]
     check_jump = code.gather(1, kjump) == KNIGHT + ENEMY  # [B, 2]
     checks = check_dir.sum(1) + check_jump.sum(1)  # [B]
-    in_check = checks > 0
     checker = torch.where(check_dir, near_k, 0).sum(1) + torch.where(check_jump, kjump, 0).sum(1)
     block = tb.between.index_select(0, ksq * (s + 1) + checker.clamp(max=s))  # [B, S]
     target = (checks == 0)[:, None] | ((checks == 1)[:, None] & block)  # [B, S]: where a non-king move may land
-    first_mine = (code.gather(1, near_k) >= PAWN) & (code.gather(1, near_k) <= ROOK + PROMOTED)
-    behind = near.gather(2, near_k.clamp(max=s - 1)[..., None])[..., 0]  # [B, 8]: the next piece on that line
-    pinned = first_mine & _bit(tb.en_word[code.gather(1, behind)], d8[:, 0] + 8)
-    word = tb.my_word[code]  # [B, S + 1]
-    allow = torch.full_like(word, -1).scatter_(1, torch.where(pinned, near_k, s), tb.allow.expand(b, 8))
-    word = word & allow
-    # the king's eight steps: attacked squares (the king itself does not block a slider behind it)
-    to_k = tb.around[ksq]  # [B, 8]
-    near_to = near.transpose(1, 2).gather(1, to_k.clamp(max=s - 1)[..., None].expand(b, 8, 8))  # [B, step, dir]
-    en_to = tb.en_word[code.gather(1, near_to.view(b, -1)).view(b, 8, 8)]
-    hit = _bit(en_to, torch.where(near_to == tb.adj_t[to_k], d8[:, 0], d8[:, 0] + 8)).any(2)
-    hit |= (code.gather(1, tb.jump[to_k].view(b, -1)).view(b, 8, 2) == KNIGHT + ENEMY).any(2)
-    safe = ~hit & ~_bit(en_k, d8[:, 0] + 8)  # [B, 8]
+    first = code.gather(1, near_k)
+    behind, _ = _seen(tb, code, entry.gather(2, near_k.clamp(max=s - 1)[..., None]))
+    slider = (tb.en_word[code.gather(1, behind[..., 0])] >> (tb.dirs + 8)) & 1
+    pinned = (first >= PAWN) & (first <= ROOK + PROMOTED) & slider.bool()  # [B, 8]
+    to_k = tb.around[ksq]  # [B, 8]: the king's steps
+    _, hit = _seen(tb, code, entry.gather(2, to_k.clamp(max=s - 1)[:, None].expand(b, 8, 8)))  # [B, 8 (d), 8]
+    hit = hit.any(1) | (code.gather(1, tb.jump[to_k].view(b, -1)).view(b, 8, 2) == KNIGHT + ENEMY).any(2)
+    behind_k = (tb.en_word.gather(0, code.gather(1, near_k).view(-1)).view(b, 8) >> (tb.dirs + 8)) & 1
+    safe = ~hit & ~behind_k.bool()  # [B, 8]: no attacker there, and no slider behind the king on that line
+    # the mover's pieces: a word per square and plane; pinned pieces keep only their line, the king its safe steps
+    word = tb.word.index_select(0, (code + tb.in_zone).view(-1)).view(b, -1)  # uint8 [B, (S + 1) * 8]
+    at = torch.cat([near_k[..., None] * 8 + tb.dirs, ksq[:, None, None] * 8 + tb.dirs[None, None]], 1)  # [B, 9, 8]
+    keep = torch.cat([torch.where(pinned[..., None], tb.allow, 255), torch.where(safe, 255, 252)[:, None]], 1)
+    at = at.view(b, -1)
+    word.scatter_(1, at, word.gather(1, at) & keep.view(b, -1).to(torch.uint8))
     # board moves, planes 0..7: the piece first met walking back from each destination, if it moves that way
-    w = word.gather(1, near.view(b, -1)).view(b, 8, s)  # [B, 8, S]
-    go = _bit(w, torch.where(near == tb.adj, d8, d8 + 8))
+    w = word.gather(1, (entry & 1023).long().view(b, -1)).view(b, 8, s)  # [B, 8, S]
+    go = (w & (entry >> 10).to(torch.uint8)) != 0
     free = (board <= 0) | (board > ROOK + PROMOTED)  # [B, S]: empty or the opponent's
-    go &= free[:, None] & torch.where(_bit(w, _KING_BIT), safe[..., None], target[:, None])
-    jumps = word.index_select(1, tb.land).view(b, 2, s)  # planes 8, 9
-    hop = _bit(jumps, _KNIGHT_BIT) & (free & target)[:, None]
-    zone = tb.zone[:s]
-    may = _bit(w, _PROMOTES_BIT) & zone
-    may[:, 5:] |= _bit(w[:, 5:], _PROMOTES_BIT) & tb.zone[near[:, 5:]]  # moving out of the zone
-    plain = go.clone()
-    plain[:, 0] &= ~(_bit(w[:, 0], _MUST_BIT) & (tb.rank == 0))
-    out = [plain, hop & (tb.rank >= 2), go & may, hop & zone]
-    if drops:
-        count = hands[:, 0].index_select(1, tb.drops)  # [B, D]
-        ok = (count > 0)[:, :, None] & ((board == 0) & target)[:, None] & tb.drop_ok
-        pawn_files = (board == PAWN).view(b, n, n).any(2)  # [B, files]
-        ok[:, 0] &= ~pawn_files.index_select(1, tb.file)
-        if uchifuzume:  # a pawn dropped in front of the opponent's king checks it: is it mate?
-            front = tb.around[(board == KING + ENEMY).to(torch.uint8).argmax(1), 5]  # [B]: below their king
-            gi = (ok[:, 0].gather(1, front.clamp(max=s - 1)[:, None])[:, 0] & (front < s)).nonzero()[:, 0]
-            if len(gi):
-                after = board[gi].clone()
-                after[torch.arange(len(gi), device=board.device), front[gi]] = PAWN
-                reply, _ = generate(*flip(after, hands[gi]), n, drops=False, uchifuzume=False)
-                mate = gi[~reply.flatten(1).any(1)]
-                ok[mate, 0, front[mate]] = False
-        out.append(ok)
-    else:
-        out.append(torch.zeros(b, len(DROPS[n]), s, dtype=torch.bool, device=board.device))
-    return torch.cat(out, 1), in_check
+    dest = free & target
+    land_on = dest.to(torch.uint8) * (255 - _KING) + free.to(torch.uint8) * _KING  # any mover / only the king
+    go &= (w & land_on[:, None]) != 0
+    legal = torch.empty(b, 20 + nd, s, dtype=torch.bool, device=board.device)
+    torch.ne(w & tb.promote, 0, out=legal[:, 10:18])
+    legal[:, 10:18] &= go
+    go[:, 0] &= ~(((w[:, 0] & _MUST) != 0) & (tb.rank == 0))  # a pawn or lance on rank a must promote
+    legal[:, :8] = go
+    knights = pad == KNIGHT
+    knights.scatter_(1, torch.where(pinned, near_k, s), False)
+    hop = knights.index_select(1, tb.land).view(b, 2, s) & dest[:, None]  # planes 8, 9
+    legal[:, 8:10] = hop & (tb.rank >= 2)
+    legal[:, 18:20] = hop & tb.zone
+    if not drops:
+        legal[:, 20:] = False
+        return legal, checks > 0
+    count = hands[:, 0].index_select(1, tb.drops)  # [B, D]
+    ok = legal[:, 20:]
+    torch.logical_and((count > 0)[:, :, None], ((board == 0) & target)[:, None], out=ok)
+    ok &= tb.drop_ok
+    pawn_files = (board == PAWN).view(b, n, n).any(2)  # [B, files]
+    ok[:, 0] &= ~pawn_files.index_select(1, tb.file)
+    if uchifuzume:  # a pawn dropped in front of the opponent's king checks it: is it mate?
+        front = tb.around[(board == KING + ENEMY).to(torch.uint8).argmax(1), 5]  # [B]: below their king
+        gi = (ok[:, 0].gather(1, front.clamp(max=s - 1)[:, None])[:, 0] & (front < s)).nonzero()[:, 0]
+        if len(gi):
+            after = board[gi].clone()
+            after[torch.arange(len(gi), device=board.device), front[gi]] = PAWN
+            reply, _ = generate(*flip(after, hands[gi]), n, drops=False, uchifuzume=False)
+            mate = gi[~reply.flatten(1).any(1)]
+            ok[mate, 0, front[mate]] = False
+    return legal, checks > 0
 
 
 def make_move(board: Tensor, hands: Tensor, action: Tensor, n: int) -> tuple[Tensor, Tensor]:
