@@ -259,7 +259,8 @@ class Shogi:
         keys[rows, at] = key
         checks = checks.clone()
         checks[rows, at] = in_check
-        rep = (keys == key[:, None]).sum(1)  # this position and its earlier occurrences (later plies hold 0)
+        same = (keys == key[:, None]).view(torch.uint8)  # this position and its earlier occurrences (later plies: 0)
+        rep = same.sum(1, dtype=torch.int32)
         fourfold = rep >= 4
         checked_me, perpetual = _perpetual(keys, checks, moves, key, fourfold)
         can_move = legal.view(b, -1).view(torch.uint8).amax(1) > 0
@@ -526,9 +527,10 @@ def _hash(board: Tensor, hands: Tensor, player: Tensor) -> Tensor:
     """Int64[B]: additive Zobrist-style hash of board, hands and side to move (wrapping sums)."""
     zb, zh, zs = _zobrist(board.device)
     s = board.shape[1]
-    key = zb[board.long() & 31, torch.arange(s, device=board.device)].sum(1)
-    hk = zh[torch.arange(2, device=board.device)[:, None], torch.arange(7, device=board.device), hands.clamp(max=19)]
-    return key + hk.sum((1, 2)) + player * zs[0]
+    key = zb.view(-1).index_select(0, ((board.long() & 31) * 81 + torch.arange(s, device=board.device)).view(-1))
+    key = key.view(board.shape).sum(1)
+    at = torch.arange(14, device=board.device) * 20 + hands.clamp(max=19).view(-1, 14)  # [B, 14]: (side, slot, count)
+    return key + zh.view(-1).index_select(0, at.view(-1)).view(at.shape).sum(1) + player * zs[0]
 
 
 def _perpetual(keys: Tensor, checks: Tensor, moves: Tensor, key: Tensor, fourfold: Tensor) -> tuple[Tensor, Tensor]:

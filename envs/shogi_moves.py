@@ -97,13 +97,15 @@ class Tables:
     land: Tensor  # long [2 * S]: the square the mover's knight jumps from to land on s in plane 8 + j, S off the board
     drops: Tensor  # long [D]: the hand slot of each drop plane
     drop_types: Tensor  # long [D]: the piece type of each drop plane
-    drop_ok: Tensor  # bool [D, S]: the drop piece type may stand there (not a dead pawn, lance or knight)
+    drop_ok: (
+        Tensor  # bool [2 * D, S]: row D + i: drop type i may stand there (no dead pawn, lance, knight); rows < D none
+    )
     rank: Tensor  # long [S]: the square's rank index (0 = the far rank a)
     file: Tensor  # long [S]
     zone: Tensor  # bool [S]: the square is in the mover's promotion zone
     weights: Tensor  # float [S, L]: 2 ** (the square's place on the line) for each line through it
     line_id: Tensor  # long [8 * S]: the line of plane d through square t
-    base: Tensor  # int32 [8 * S]: the row of (d, t) in `near`, before the line's occupancy is added
+    base: Tensor  # long [8 * S]: the row of (d, t) in `near`, before the line's occupancy is added
     near: Tensor  # int16 [8 * S * 2 ** n]: (f * 8 + d) | m << 10 for the first occupied square f walking back from t
     around: Tensor  # long [S + 1, 8]: the square one step from s in direction d (S off the board, and for S)
     between: Tensor  # bool [S * (S + 1), S]: row k * (S + 1) + c: the squares from king k to checker c, c included
@@ -117,10 +119,10 @@ class Tables:
 
 DROPS = {9: (PAWN, LANCE, KNIGHT, SILVER, BISHOP, ROOK, GOLD), 5: (PAWN, SILVER, BISHOP, ROOK, GOLD)}
 ZONE = {9: 3, 5: 1}  # depth of the promotion zone
-# a piece's word in plane d (uint8): it slides that way, steps that way (sliders too), is the king, may promote,
-# must promote on rank a (pawn, lance), may promote from where it stands (a promoting piece in the zone)
+# a piece's word in plane d (uint8): it slides that way, steps that way (sliders too; not the king), the king steps
+# that way, it may promote, it must promote on rank a (pawn, lance), it may promote from where it stands (in the zone)
 _SLIDES, _STEPS, _KING, _PROMOTES, _MUST, _FROM_ZONE = 1, 2, 4, 8, 16, 64
-_SLIDE_ONLY, _NEXT = 1, 2  # Tables.near's m: the move needs a slider, or the square is next door (any mover)
+_SLIDE_ONLY, _NEXT = _SLIDES, _STEPS | _KING  # Tables.near's m: the bits that reach t from f (f next to t or not)
 
 
 def _words(step: list[list[bool]], slide: list[list[bool]]) -> tuple[list[list[int]], list[int], list[list[int]]]:
@@ -129,7 +131,7 @@ def _words(step: list[list[bool]], slide: list[list[bool]]) -> tuple[list[list[i
     mine, theirs = [[0] * 8 for _ in range(64)], [0] * 32
     for t in range(1, 15):
         for d in range(8):
-            w = _SLIDES * slide[t][d] | _STEPS * step[t][d] | _KING * (t == KING)
+            w = _SLIDES * slide[t][d] | (_KING if t == KING else _STEPS) * step[t][d]
             w |= (_PROMOTES * (t <= ROOK)) | (_MUST * (t in (PAWN, LANCE)))
             mine[t][d] = w
             mine[t + 32][d] = w | (_FROM_ZONE * (t <= ROOK))
@@ -164,7 +166,7 @@ def _lines(n: int, ray: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     near = (back.gather(2, first) * 8 + torch.arange(8)[:, None, None]) | m << 10
     line_id = ids[:, orient].T.reshape(-1)  # [8 * S]
     base = (torch.arange(8)[:, None] * s + sq[None]) * 2**n
-    return weights, line_id, base.reshape(-1).int(), near.reshape(-1).to(torch.int16)
+    return weights, line_id, base.reshape(-1), near.reshape(-1).to(torch.int16)
 
 
 @functools.cache
@@ -209,7 +211,7 @@ def tables(device: torch.device, n: int) -> Tables:
         land=land.reshape(-1).to(device),
         drops=torch.tensor([HAND_ORDER.index(t) for t in DROPS[n]], device=device),
         drop_types=torch.tensor(DROPS[n], device=device),
-        drop_ok=drop_ok.to(device),
+        drop_ok=torch.cat([torch.zeros_like(drop_ok), drop_ok]).to(device),
         rank=r.to(device),
         file=f.to(device),
         zone=zone.to(device),
@@ -231,21 +233,25 @@ def tables(device: torch.device, n: int) -> Tables:
 def flip(board: Tensor, hands: Tensor) -> tuple[Tensor, Tensor]:
     """The position seen by the other side: the board turned 180 degrees, colours and hands swapped."""
     b = board.flip(-1)
-    return torch.where(b == 0, b, b ^ ENEMY), hands.flip(-2)
+    return b ^ ((b != 0).to(b.dtype) << 4), hands.flip(-2)  # ENEMY = 16
 
 
 def _pad(board: Tensor) -> Tensor:
     return torch.cat([board, torch.full_like(board[:, :1], WALL)], 1)  # [B, S + 1]
 
 
-def _seen(tb: Tables, code: Tensor, entry: Tensor) -> tuple[Tensor, Tensor]:
-    """(square long, opponent attacks bool) of Tables.near entries [B, 8, K] (plane d in dim 1): the first piece
-    met walking back from K squares against each plane, and whether it is the opponent's and attacks that way."""
-    b = entry.shape[0]
+def _seen(tb: Tables, code: Tensor, entry: Tensor, at: Tensor, *, own: bool = False) -> tuple[Tensor, Tensor]:
+    """(square long, opponent attacks bool) [B, 8, K]: the first piece met walking back from squares at[B, K]
+    against each plane d (entry: Tables.near's entries [B, 8, S]), and whether it is the opponent's and attacks
+    that way; own=True: at[B, 8] holds one square per plane (K = 1)."""
+    b, _, s = entry.shape
+    d = tb.dirs[:, None] if not own else tb.dirs
+    entry = entry.view(b, -1).gather(1, (d * s + at.clamp(max=s - 1)[:, None]).view(b, -1))
+    entry = entry.view(b, 8, -1)
     sq = ((entry & 1023) >> 3).long()
-    attack = tb.en_word[code.gather(1, sq.view(b, -1)).view(sq.shape)]
+    attack = tb.en_word.index_select(0, code.gather(1, sq.view(b, -1)).view(-1)).view(sq.shape)
     d = tb.dirs[:, None]
-    shift = torch.where((entry >> 10) == _NEXT, d, d + 8)  # next door: any attacker that way; else a slider
+    shift = torch.where((entry >> 10) == _NEXT, d, d + 8)  # next door: any attacker that way, else a slider
     return sq, ((attack >> shift) & 1).bool()
 
 
@@ -269,11 +275,12 @@ def generate(
     pad = _pad(board)
     code = pad.long()  # [B, S + 1]
     # the first occupied square walking back from every square against every plane: one lookup per line
-    keys = ((board != 0).float() @ tb.weights).int()  # [B, L]: each line's occupancy (exact in float)
-    entry = tb.near.index_select(0, (keys.index_select(1, tb.line_id) + tb.base).view(-1)).view(b, 8, s)
+    keys = ((board != 0).float() @ tb.weights).long()  # [B, L]: each line's occupancy (exact in float)
+    # (gather with an expanded index: index_select along dim 1 is many times slower on a CPU)
+    entry = tb.near.index_select(0, (keys.gather(1, tb.line_id.expand(b, -1)) + tb.base).view(-1)).view(b, 8, s)
     # the king: checks along its eight lines and from knights, the mover's pieces pinned to it, safe steps
     ksq = (board == KING).to(torch.uint8).argmax(1)  # [B]
-    near_k, check_dir = _seen(tb, code, entry.gather(2, ksq[:, None, None].expand(b, 8, 1)))
+    near_k, check_dir = _seen(tb, code, entry, ksq[:, None])
     near_k, check_dir = near_k[..., 0], check_dir[..., 0]  # [B, 8]
     kjump = tb.jump[ksq]  # [B, 2]
     check_jump = code.gather(1, kjump) == KNIGHT + ENEMY  # [B, 2]
@@ -282,27 +289,26 @@ def generate(
     block = tb.between.index_select(0, ksq * (s + 1) + checker.clamp(max=s))  # [B, S]
     target = (checks == 0)[:, None] | ((checks == 1)[:, None] & block)  # [B, S]: where a non-king move may land
     first = code.gather(1, near_k)
-    behind, _ = _seen(tb, code, entry.gather(2, near_k.clamp(max=s - 1)[..., None]))
-    slider = (tb.en_word[code.gather(1, behind[..., 0])] >> (tb.dirs + 8)) & 1
+    behind, _ = _seen(tb, code, entry, near_k, own=True)  # [B, 8, 1]: the next piece on each line
+    slider = (tb.en_word.index_select(0, code.gather(1, behind[..., 0]).view(-1)).view(b, 8) >> (tb.dirs + 8)) & 1
     pinned = (first >= PAWN) & (first <= ROOK + PROMOTED) & slider.bool()  # [B, 8]
     to_k = tb.around[ksq]  # [B, 8]: the king's steps
-    _, hit = _seen(tb, code, entry.gather(2, to_k.clamp(max=s - 1)[:, None].expand(b, 8, 8)))  # [B, 8 (d), 8]
+    _, hit = _seen(tb, code, entry, to_k)  # [B, 8 (plane), 8 (step)]
     hit = hit.any(1) | (code.gather(1, tb.jump[to_k].view(b, -1)).view(b, 8, 2) == KNIGHT + ENEMY).any(2)
-    behind_k = (tb.en_word.gather(0, code.gather(1, near_k).view(-1)).view(b, 8) >> (tb.dirs + 8)) & 1
+    behind_k = (tb.en_word.index_select(0, first.view(-1)).view(b, 8) >> (tb.dirs + 8)) & 1
     safe = ~hit & ~behind_k.bool()  # [B, 8]: no attacker there, and no slider behind the king on that line
     # the mover's pieces: a word per square and plane; pinned pieces keep only their line, the king its safe steps
     word = tb.word.index_select(0, (code + tb.in_zone).view(-1)).view(b, -1)  # uint8 [B, (S + 1) * 8]
     at = torch.cat([near_k[..., None] * 8 + tb.dirs, ksq[:, None, None] * 8 + tb.dirs[None, None]], 1)  # [B, 9, 8]
-    keep = torch.cat([torch.where(pinned[..., None], tb.allow, 255), torch.where(safe, 255, 252)[:, None]], 1)
+    keep = torch.cat([torch.where(pinned[..., None], tb.allow, 255), torch.where(safe, 255, 255 ^ _KING)[:, None]], 1)
     at = at.view(b, -1)
     word.scatter_(1, at, word.gather(1, at) & keep.view(b, -1).to(torch.uint8))
     # board moves, planes 0..7: the piece first met walking back from each destination, if it moves that way
     w = word.gather(1, (entry & 1023).long().view(b, -1)).view(b, 8, s)  # [B, 8, S]
-    go = (w & (entry >> 10).to(torch.uint8)) != 0
     free = (board <= 0) | (board > ROOK + PROMOTED)  # [B, S]: empty or the opponent's
     dest = free & target
     land_on = dest.to(torch.uint8) * (255 - _KING) + free.to(torch.uint8) * _KING  # any mover / only the king
-    go &= (w & land_on[:, None]) != 0
+    go = (w & (entry >> 10).to(torch.uint8) & land_on[:, None]) != 0
     legal = torch.empty(b, 20 + nd, s, dtype=torch.bool, device=board.device)
     torch.ne(w & tb.promote, 0, out=legal[:, 10:18])
     legal[:, 10:18] &= go
@@ -310,18 +316,18 @@ def generate(
     legal[:, :8] = go
     knights = pad == KNIGHT
     knights.scatter_(1, torch.where(pinned, near_k, s), False)
-    hop = knights.index_select(1, tb.land).view(b, 2, s) & dest[:, None]  # planes 8, 9
+    hop = knights.gather(1, tb.land.expand(b, -1)).view(b, 2, s) & dest[:, None]  # planes 8, 9
     legal[:, 8:10] = hop & (tb.rank >= 2)
     legal[:, 18:20] = hop & tb.zone
     if not drops:
         legal[:, 20:] = False
         return legal, checks > 0
-    count = hands[:, 0].index_select(1, tb.drops)  # [B, D]
+    held = (hands[:, 0].gather(1, tb.drops.expand(b, -1)) > 0).long()  # [B, D]
+    rows = tb.drop_ok.index_select(0, (held * nd + tb.dirs[:nd]).view(-1)).view(b, nd, s)  # none if not in hand
     ok = legal[:, 20:]
-    torch.logical_and((count > 0)[:, :, None], ((board == 0) & target)[:, None], out=ok)
-    ok &= tb.drop_ok
+    torch.logical_and(rows, ((board == 0) & target)[:, None], out=ok)
     pawn_files = (board == PAWN).view(b, n, n).any(2)  # [B, files]
-    ok[:, 0] &= ~pawn_files.index_select(1, tb.file)
+    ok[:, 0] &= ~pawn_files.gather(1, tb.file.expand(b, -1))
     if uchifuzume:  # a pawn dropped in front of the opponent's king checks it: is it mate?
         front = tb.around[(board == KING + ENEMY).to(torch.uint8).argmax(1), 5]  # [B]: below their king
         gi = (ok[:, 0].gather(1, front.clamp(max=s - 1)[:, None])[:, 0] & (front < s)).nonzero()[:, 0]
