@@ -1,7 +1,9 @@
 """Shogi (9x9) and minishogi (5x5), batched on tensors: drops, promotion, nifu, uchifuzume, sennichite.
 
 Two players, sente (player 0, moves first, SFEN 'b') and gote (player 1). The move generator works on square boards
-in the mover's view (envs.shogi_moves); SFEN and USI text live in envs.shogi_notation and here.
+in the mover's view (envs.shogi_moves); SFEN and USI text live in envs.shogi_notation and here. It has no loop over
+rays or candidate moves: a table maps each line's occupancy to the first piece met from every square along every
+direction, and checks, pins and the king's safe steps are read from it, so the legal mask is a few dense passes.
 
 Rules (shogi, as cshogi; minishogi as Fairy-Stockfish's `minishogi` and minishogilib): pieces are dropped from the
 hand onto empty squares, except a pawn, lance or knight where it could never move again, or a pawn on a file that

@@ -1,6 +1,6 @@
 """Shogi move generation and move making on batched square boards (the rules core of envs.shogi).
 
-Dimension letters: B positions, S = n * n squares (n = 9 for shogi, 5 for minishogi), K candidate moves,
+Dimension letters: B positions, S = n * n squares (n = 9 for shogi, 5 for minishogi), L lines, K squares,
 P = 20 + D move planes (D drop piece types: 7 in shogi, 5 in minishogi), A = P * S actions.
 
 Everything here works in the mover's view: the board of the player to move, turned 180 degrees for gote
@@ -15,9 +15,26 @@ Up2Right (left = towards file 9, the mover's left; the last two are the knight's
 from-square: the first piece met walking back from the destination. Planes 20.. drop a piece from the hand, in the
 order of DROPS (P L N S B R G in shogi; P S B R G in minishogi). Action id = plane * S + destination square.
 
-Legality: each pseudo-legal move is made on the candidate's board and the mover's king is tested for attack along
-its eight rays and the two knight squares; drops are tested only where the mover is in check. A pawn drop that
-checks is played out: when the opponent then has no legal move it is pawn-drop mate (uchifuzume) and illegal.
+How the generator works (no loop over squares, rays or candidate moves; dense ops on [B, 8, S], a few gathers):
+    1. Occupancy: each line of the board (file, rank, two diagonals: L lines) has an occupancy number below 2 ** n,
+       all L of them from one [B, S] @ [S, L] product. A precomputed table (Tables.near) maps (plane d, destination
+       t, occupancy of t's line) to the first occupied square f walking back from t against d: the only piece that
+       can move to t along plane d. One lookup gives f for every plane and square, so a slider costs no more than a
+       step, and whether f is next to t (a step suffices) or farther (a slider is needed).
+    2. The king: the same lookup read at the king's square gives the checking pieces on its lines (plus knights),
+       the squares that block or capture a single check (Tables.between), the mover's pieces pinned to it (the
+       first piece on a line, then an opponent's slider behind it), and which of its eight steps are attacked (the
+       lookup at those squares; a slider behind the king along the step's line attacks too).
+    3. Words: every square gets a uint8 word per plane from its piece code (slides that way, steps that way, the
+       king steps that way, may / must promote, stands in the zone); a pinned piece keeps only its line's planes,
+       the king only its safe steps. Gathering the words at f gives the moves of planes 0..7 in one pass: f moves to
+       t if its word has the bit the distance needs and t is empty or the opponent's, and (but for the king) t
+       answers the check when in check (none in a double check). Knights are read from their two fixed origins.
+    4. Promotion from the same words and the destination's rank; drops from the hand counts, empty squares, dead
+       ranks and pawn files, restricted to the check-blocking squares when in check.
+    5. Pawn-drop mate: at most one pawn drop per position gives check (in front of the opponent's king); for the
+       positions that have one, the opponent's legal replies are generated (without drops) on the board after it,
+       and the drop is illegal when there are none.
 """
 
 from __future__ import annotations
