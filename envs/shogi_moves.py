@@ -122,7 +122,7 @@ class Tables:
     zone: Tensor  # bool [S]: the square is in the mover's promotion zone
     weights: Tensor  # float [S, L]: 2 ** (the square's place on the line) for each line through it
     line_id: Tensor  # long [8 * S]: the line of plane d through square t
-    base: Tensor  # long [8 * S]: the row of (d, t) in `near`, before the line's occupancy is added
+    base: Tensor  # int32 [8 * S]: the row of (d, t) in `near`, before the line's occupancy is added
     near: Tensor  # int16 [8 * S * 2 ** n]: (f * 8 + d) | m << 10 for the first occupied square f walking back from t
     around: Tensor  # long [S + 1, 8]: the square one step from s in direction d (S off the board, and for S)
     between: Tensor  # bool [S * (S + 1), S]: row k * (S + 1) + c: the squares from king k to checker c, c included
@@ -183,7 +183,7 @@ def _lines(n: int, ray: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     near = (back.gather(2, first) * 8 + torch.arange(8)[:, None, None]) | m << 10
     line_id = ids[:, orient].T.reshape(-1)  # [8 * S]
     base = (torch.arange(8)[:, None] * s + sq[None]) * 2**n
-    return weights, line_id, base.reshape(-1), near.reshape(-1).to(torch.int16)
+    return weights, line_id, base.reshape(-1).int(), near.reshape(-1).to(torch.int16)
 
 
 @functools.cache
@@ -292,7 +292,7 @@ def generate(
     pad = _pad(board)
     code = pad.long()  # [B, S + 1]
     # the first occupied square walking back from every square against every plane: one lookup per line
-    keys = ((board != 0).float() @ tb.weights).long()  # [B, L]: each line's occupancy (exact in float)
+    keys = ((board != 0).float() @ tb.weights).int()  # [B, L]: each line's occupancy (exact in float)
     # (gather with an expanded index: index_select along dim 1 is many times slower on a CPU)
     entry = tb.near.index_select(0, (keys.gather(1, tb.line_id.expand(b, -1)) + tb.base).view(-1)).view(b, 8, s)
     # the king: checks along its eight lines and from knights, the mover's pieces pinned to it, safe steps
