@@ -531,7 +531,7 @@ def _hash(board: Tensor, hands: Tensor, player: Tensor) -> Tensor:
     s = board.shape[1]
     key = zb.view(-1).index_select(0, ((board.long() & 31) * 81 + torch.arange(s, device=board.device)).view(-1))
     key = key.view(board.shape).sum(1)
-    at = torch.arange(14, device=board.device) * 20 + hands.clamp(max=19).view(-1, 14)  # [B, 14]: (side, slot, count)
+    at = torch.arange(14, device=board.device) * 20 + hands.clamp(0, 19).view(-1, 14)  # [B, 14]: (side, slot, count)
     return key + zh.view(-1).index_select(0, at.view(-1)).view(at.shape).sum(1) + player * zs[0]
 
 

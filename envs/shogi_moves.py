@@ -290,7 +290,7 @@ def generate(
     b, s = board.shape
     nd = len(DROPS[n])
     pad = _pad(board)
-    code = pad.long()  # [B, S + 1]
+    code = pad.long() & 31  # [B, S + 1] (& 31: in range even after an unchecked illegal move)
     # the first occupied square walking back from every square against every plane: one lookup per line
     keys = ((board != 0).float() @ tb.weights).int()  # [B, L]: each line's occupancy (exact in float)
     # (gather with an expanded index: index_select along dim 1 is many times slower on a CPU)
