@@ -1,7 +1,9 @@
 """Shogi (9x9) and minishogi (5x5), batched on tensors: drops, promotion, nifu, uchifuzume, sennichite.
 
 Two players, sente (player 0, moves first, SFEN 'b') and gote (player 1). The move generator works on square boards
-in the mover's view (envs.shogi_moves); SFEN and USI text live in envs.shogi_notation and here.
+in the mover's view (envs.shogi_moves); SFEN and USI text live in envs.shogi_notation and here. It has no loop over
+rays or candidate moves: a table maps each line's occupancy to the first piece met from every square along every
+direction, and checks, pins and the king's safe steps are read from it, so the legal mask is a few dense passes.
 
 Rules (shogi, as cshogi; minishogi as Fairy-Stockfish's `minishogi` and minishogilib): pieces are dropped from the
 hand onto empty squares, except a pawn, lance or knight where it could never move again, or a pawn on a file that
@@ -259,18 +261,11 @@ class Shogi:
         keys[rows, at] = key
         checks = checks.clone()
         checks[rows, at] = in_check
-        idx = torch.arange(h, device=dev)[None]
-        same = (keys == key[:, None]) & (idx < moves[:, None])
-        rep = 1 + same.sum(1)
+        same = (keys == key[:, None]).view(torch.uint8)  # this position and its earlier occurrences (later plies: 0)
+        rep = same.sum(1, dtype=torch.int32)
         fourfold = rep >= 4
-        first = same.to(torch.uint8).argmax(1)[:, None]
-        span = (idx > first) & (idx <= moves[:, None])
-        mine = span & ((idx - moves[:, None]) % 2 == 0)  # positions with the current mover to move
-        theirs = span & ((idx - moves[:, None]) % 2 != 0)
-        checked_me = (checks | ~mine).all(1)  # the opponent checked with every move
-        checked_them = (checks | ~theirs).all(1)  # the mover checked with every move
-        perpetual = fourfold & (checked_me != checked_them)
-        can_move = legal.flatten(1).any(1)
+        checked_me, perpetual = _perpetual(keys, checks, moves, key, fourfold)
+        can_move = legal.view(b, -1).view(torch.uint8).amax(1) > 0
         reasons = [
             ~can_move & in_check,
             ~can_move,
@@ -295,7 +290,7 @@ class Shogi:
             moves=moves,
             ply=ply,
             last_action=last_action,
-            legal=legal.flatten(1) & ~done[:, None],
+            legal=legal.view(b, -1).index_fill_(0, done.nonzero()[:, 0], False),
             check=in_check,
             key=key,
             keys=keys,
@@ -534,9 +529,27 @@ def _hash(board: Tensor, hands: Tensor, player: Tensor) -> Tensor:
     """Int64[B]: additive Zobrist-style hash of board, hands and side to move (wrapping sums)."""
     zb, zh, zs = _zobrist(board.device)
     s = board.shape[1]
-    key = zb[board.long() & 31, torch.arange(s, device=board.device)].sum(1)
-    hk = zh[torch.arange(2, device=board.device)[:, None], torch.arange(7, device=board.device), hands.clamp(max=19)]
-    return key + hk.sum((1, 2)) + player * zs[0]
+    key = zb.view(-1).index_select(0, ((board.long() & 31) * 81 + torch.arange(s, device=board.device)).view(-1))
+    key = key.view(board.shape).sum(1)
+    at = torch.arange(14, device=board.device) * 20 + hands.clamp(0, 19).view(-1, 14)  # [B, 14]: (side, slot, count)
+    return key + zh.view(-1).index_select(0, at.view(-1)).view(at.shape).sum(1) + player * zs[0]
+
+
+def _perpetual(keys: Tensor, checks: Tensor, moves: Tensor, key: Tensor, fourfold: Tensor) -> tuple[Tensor, Tensor]:
+    """(checked_me, perpetual) BoolTensor[B]: in the games at a fourth occurrence, whether the opponent checked with
+    every move since the first occurrence, and whether exactly one side did (the other games: both False)."""
+    checked_me, perpetual = torch.zeros_like(fourfold), torch.zeros_like(fourfold)
+    rows = fourfold.nonzero()[:, 0]
+    if len(rows):
+        keys, checks, moves = keys[rows], checks[rows], moves[rows, None]
+        idx = torch.arange(keys.shape[1], device=keys.device)[None]
+        first = (keys == key[rows, None]).to(torch.uint8).argmax(1)[:, None]
+        span = (idx > first) & (idx <= moves)
+        mine = span & ((idx - moves) % 2 == 0)  # positions with the current mover to move
+        me = (checks | ~mine).all(1)  # the opponent checked with every move
+        them = (checks | ~(span & ~mine)).all(1)  # the mover checked with every move
+        checked_me[rows], perpetual[rows] = me, me != them
+    return checked_me, perpetual
 
 
 def _can_declare(board: Tensor, hands: Tensor, player: Tensor, in_check: Tensor, n: int) -> Tensor:

@@ -52,6 +52,16 @@ def test_perft_start_deep(shogi, depth, count):
     assert _total(shogi, START9, depth) == count
 
 
+@pytest.mark.slow
+def test_perft_start_depth5_divide(shogi):
+    """Depth 5 from the start, per root move (as USI text) against cshogi, and the published total 19,861,490."""
+    cshogi = _cshogi()
+    state = shogi.init(1)
+    ours = {shogi.move_to_usi(state, 0, a): c for a, c in shogi.perft(state, 5)[0].items()}
+    assert sum(ours.values()) == 19_861_490
+    assert ours == _cshogi_divide(cshogi, cshogi.Board(), 5)
+
+
 @pytest.mark.parametrize("sfen, depth, count", [(MATSURI, 1, 207), (MATSURI, 2, 28_684), (MAX_MOVES, 1, 593)])
 def test_perft_published(shogi, sfen, depth, count):
     """Published counts (ShogiLibSharp's perft tests): the Matsuri position and the one with most legal moves."""
