@@ -145,7 +145,7 @@ def _on_loopback(host: str) -> bool:
 
 
 def _watch_listeners(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> dict[str, str]:
-    """Every socket that listened in the run's namespace while it ran (`ss` twice a second until it ends): its
+    """Every socket that listened in the run's namespace while it ran (`ss` once a second until it ends): its
     `ss` line by netid, local address and process names."""
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout
@@ -156,7 +156,7 @@ def _watch_listeners(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> di
             break
         for line in lines:
             seen.setdefault(" ".join([*line.split()[:1], line.split()[4], *re.findall(r'\(\("([^"]+)"', line)]), line)
-        time.sleep(0.5)
+        time.sleep(1.0)
     return seen
 
 
