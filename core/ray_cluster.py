@@ -7,10 +7,20 @@ in a fresh temporary folder that `RaySession.close` removes, and token authentic
 to Ray's processes through the environment (so no token file lands in the user's home). Joining a running cluster
 (`address="auto"` or `HOST:PORT`, started with `ray start`) uses that cluster's own settings.
 
+Loopback only: Ray binds gcs_server, raylet, the workers and the runtime-env agent to the node's address when that
+is a loopback address, and to all interfaces (0.0.0.0) otherwise; it has no separate bind-address setting. Asked
+for `_node_ip_address="127.0.0.1"`, Ray 2.x nevertheless replaces a loopback address by the machine's outward one
+(found by routing a UDP socket towards 8.8.8.8) unless `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which a private Ray
+sets, for its own processes (through the environment) and for this one (which read it when it imported Ray). Then
+every listening socket of the private Ray is on 127.0.0.1 and the node announces 127.0.0.1 (checked with `ss` by
+tests/arena/test_actors.py).
+
 A learner killed with SIGKILL cannot stop its private Ray: Ray's agents run on for minutes and its session folder
-stays in /tmp. Every private start therefore first ends what such runs left (`reap_stale_sessions`): a
-`gamelab-ray-*` folder whose owner (the process that made it, named in its `owner` file and in Ray's session names)
-is gone, and every process whose command line names that folder, killed by id.
+stays in /tmp. Two things end them: a watchdog process started with the private Ray (`core.ray_watchdog`) ends the
+folder's processes and removes the folder once the learner is gone, and every private start first ends what runs
+whose watchdog died too left (`reap_stale_sessions`): a `gamelab-ray-*` folder whose owner (the process that made
+it, named in its `owner` file and in Ray's session names) is gone, and every process that names that folder or
+holds a file open in it, killed by id.
 """
 
 from __future__ import annotations
@@ -19,11 +29,15 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import ray
+import ray._private.ray_constants
+
+from core.ray_watchdog import alive, folder_processes, start_watchdog
 
 __all__ = ["START_ATTEMPTS", "RaySession", "start_ray", "reap_stale_sessions"]
 
@@ -41,13 +55,18 @@ class RaySession:
     address: str  # the GCS address of the cluster
     private: bool  # True: a Ray this process started (it ends with close)
     temp_dir: Path | None  # session files of a private Ray
+    watchdog: subprocess.Popen | None = None  # ends a private Ray if this process dies without close
 
     def close(self) -> None:
-        """Disconnect from Ray; a private Ray stops and its session folder is removed."""
+        """Disconnect from Ray; a private Ray stops, its session folder is removed and its watchdog stopped."""
         if ray.is_initialized():
             ray.shutdown()
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if self.watchdog is not None:
+            self.watchdog.terminate()
+            self.watchdog.wait()
+            self.watchdog = None
 
 
 def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gpus: float | None = None) -> RaySession:
@@ -71,10 +90,16 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
         os.environ["RAY_AUTH_MODE"] = "token"
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # Ray's processes inherit it
         ray._raylet.Config.initialize("")  # this process read RAY_AUTH_MODE when it imported Ray: read it again
+    # keep 127.0.0.1 as the node's address (see the module's docstring): Ray's processes read the environment,
+    # this process read the setting when it imported Ray
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
     reap_stale_sessions()
     temp_dir = Path(tempfile.mkdtemp(prefix="gamelab-ray-"))  # short: Ray's socket paths must stay under 108 bytes
     (temp_dir / "owner").write_text(f"{os.getpid()}\n")
+    watchdog = None
     try:
+        watchdog = start_watchdog(temp_dir)
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
                 ray.init(
@@ -94,16 +119,20 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
                     raise
                 print(f"warning: Ray's node did not start within Ray's 30 s (attempt {attempt}); trying again")
                 ray.shutdown()
-                _kill_children()
+                _kill_children(keep=watchdog.pid)
     except BaseException:
-        _kill_children()
+        _kill_children(keep=watchdog.pid if watchdog else None)
         shutil.rmtree(temp_dir, ignore_errors=True)
+        if watchdog is not None:
+            watchdog.terminate()
+            watchdog.wait()
         raise
-    return RaySession(address=ray.get_runtime_context().gcs_address, private=True, temp_dir=temp_dir)
+    return RaySession(address=ray.get_runtime_context().gcs_address, private=True, temp_dir=temp_dir, watchdog=watchdog)
 
 
-def _kill_children() -> None:
-    """Kill this process's descendants (what a Ray node that failed to start left), by process id; Linux only."""
+def _kill_children(keep: int | None = None) -> None:
+    """Kill this process's descendants but `keep` (what a Ray node that failed to start left), by process id; Linux
+    only."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -115,7 +144,7 @@ def _kill_children() -> None:
         found = {pid for pid, parent in parents.items() if parent in ours} - ours
         ours |= found
         grew = bool(found)
-    for pid in ours - {os.getpid()}:
+    for pid in ours - {os.getpid(), keep}:
         try:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -136,43 +165,23 @@ def _owners(folder: Path) -> set[int]:
     return pids
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def reap_stale_sessions(root: str | os.PathLike | None = None) -> list[Path]:
     """End what private Rays of dead owners left under `root` (default: the temporary folder): kill, by id, every
-    process whose command line names such a folder, then remove the folder. A folder whose owner lives, or that
-    names no owner yet (being made), is left alone. Returns the folders removed."""
+    process that names such a folder or holds a file open in it (`folder_processes`), then remove the folder. A
+    folder whose owner lives, or that names no owner yet (being made), is left alone. Returns the folders removed."""
     base = Path(root if root is not None else tempfile.gettempdir())
     stale = []
     for folder in base.glob("gamelab-ray-*"):
         owners = _owners(folder)
-        if folder.is_dir() and owners and not any(_alive(pid) for pid in owners):
+        if folder.is_dir() and owners and not any(alive(pid) for pid in owners):
             stale.append(folder)
     if not stale:
         return []
-    names = [str(folder) for folder in stale]
-    for entry in Path("/proc").glob("[0-9]*"):
+    for pid in folder_processes(stale):
         try:
-            pid = int(entry.name)
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
-            continue
-        if pid != os.getpid() and any(name in cmdline for name in names):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return stale

@@ -1,16 +1,20 @@
-"""`gamelab train ... --actors N`: self-play actors on Ray, run in a network namespace that has only loopback.
+"""`gamelab train ... --actors N`: self-play actors on Ray, run in a network namespace of the test's own.
 
-Each Ray run is a subprocess started by `unshare --net` (a fresh network namespace with only `lo`, so none of Ray's
-traffic can leave the machine, whatever address it picks); where that is not permitted the tests skip, saying why.
-Every process left in that namespace afterwards is ours and is killed by id. HOME points into the test's folder,
-so a file Ray wrote to the user's home would show.
+Each Ray run is a subprocess started by `unshare --net`: a fresh network namespace with `lo` and, where the kernel
+has veth, a veth pair whose address (198.51.100.7, TEST-NET-2) and default route stand for a machine's outward
+network but lead nowhere outside the namespace, so none of Ray's traffic can leave the machine whatever address it
+picks, while Ray has an outward address to announce or listen on (which the tests check it does not); where that is
+not permitted the tests skip, saying why. Every process left in that namespace afterwards is ours and is killed by
+id. HOME points into the test's folder, so a file Ray wrote to the user's home would show.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,7 +32,10 @@ from core.checkpoint import load_checkpoint
 from core.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-SETUP = 'ip link set lo up && readlink /proc/self/ns/net > "$NS_FILE" && exec "$@"'
+VETH = (
+    "ip link add gl0 type veth peer name gl1 && ip addr add 198.51.100.7/24 dev gl0 && ip link set gl0 up && "
+    "ip link set gl1 up && ip route add default dev gl0"
+)
 RUN_TIMEOUT = 900  # seconds; a run takes about a minute on an idle 2-core machine (Ray and actor start included),
 # 2.5 minutes at a load average of 8: a bound on a hang, not on the machine's speed
 
@@ -46,8 +53,17 @@ def _netns_problem() -> str | None:
     return None
 
 
+def _has_veth() -> bool:
+    if _PROBLEM is not None:
+        return False
+    done = subprocess.run(["unshare", "--net", "sh", "-c", VETH], capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
 _PROBLEM = _netns_problem()
-needs_netns = pytest.mark.skipif(_PROBLEM is not None, reason=f"Ray tests need a loopback-only netns: {_PROBLEM}")
+needs_netns = pytest.mark.skipif(_PROBLEM is not None, reason=f"Ray tests need a network namespace: {_PROBLEM}")
+HAS_VETH = _has_veth()
+SETUP = f'ip link set lo up && {VETH + " && " if HAS_VETH else ""}readlink /proc/self/ns/net > "$NS_FILE" && exec "$@"'
 
 
 def _env(tmp_path: Path) -> dict:
@@ -108,11 +124,52 @@ def _kill_namespace(ns: str) -> list[str]:
     return left
 
 
+def _listeners(pid: int) -> list[str]:
+    """`ss -ltunp` in the network namespace of process `pid`: its listening TCP and bound UDP sockets, one a line."""
+    done = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "ss", "-H", "-ltunp"], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [" ".join(line.split()) for line in done.stdout.splitlines() if line.strip()]
+
+
+def _local_address(line: str) -> str:
+    """The local address of an `ss` line ("tcp LISTEN 0 4096 [::ffff:127.0.0.1]:41137 *:* users:...")."""
+    host = line.split()[4].rsplit(":", 1)[0].strip("[]").split("%")[0]
+    return "0.0.0.0" if host == "*" else host
+
+
+def _on_loopback(host: str) -> bool:
+    address = ipaddress.ip_address(host)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def _watch_listeners(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> dict[str, str]:
+    """Every socket that listened in the run's namespace while it ran (`ss` once a second until it ends): its
+    `ss` line by netid, local address and process names."""
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            lines = _listeners(proc.pid)
+        except (AssertionError, subprocess.TimeoutExpired):  # the run ended between the poll and ss
+            break
+        for line in lines:
+            seen.setdefault(" ".join([*line.split()[:1], line.split()[4], *re.findall(r'\(\("([^"]+)"', line)]), line)
+        time.sleep(1.0)
+    return seen
+
+
 def _check_ray_started(code: int, out: str) -> None:
     """Skip when Ray itself could not start: its raylet must register within a fixed 30 s, which a heavily loaded
     2-core machine can miss (seen at a load average of 17). Any other failure is the test's to report."""
     if code != 0 and "could not start Ray" in out and "timed out during startup" in out:
         pytest.skip("Ray's node did not start within Ray's fixed 30 s on this loaded machine (not a gamelab error)")
+
+
+def _session_folder(out: str) -> Path:
+    """The private Ray's session folder, from the line "ray ADDRESS (private, session files in DIR): ..."."""
+    return Path(out.split("session files in ")[1].split("):")[0])
 
 
 def _run_dir(root: Path) -> Path:
@@ -146,12 +203,16 @@ def test_train_without_actors_never_imports_ray(tmp_path):
 def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     proc = _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors", "2",
                              "--runs", str(tmp_path / "runs"), "--quiet"])  # fmt: skip
-    code, out, left = _finish(proc, tmp_path)
+    try:
+        listeners = _watch_listeners(proc)
+    finally:
+        code, out, left = _finish(proc, tmp_path)
     _check_ray_started(code, out)
     assert code == 0 and not left, f"{out[-3000:]}\nleft running: {left}"
     assert "done: 2 iterations, 20 steps" in out and "2 self-play actors" in out
+    _check_loopback_only(listeners, out)
     assert not (tmp_path / "home" / ".ray").exists(), "Ray wrote into the home folder"
-    session = out.split("session files in ")[1].split()[0]
+    session = _session_folder(out)
     assert not Path(session).exists(), "the private Ray's session files were left behind"
     run = _run_dir(tmp_path / "runs")
     records = read_metrics(run / "metrics.jsonl")
@@ -173,6 +234,18 @@ def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     net, game = load_policy_value_net(run / "checkpoints" / "iter_000002.pt")
     assert game.name == "connect_four" and sum(p.numel() for p in net.parameters()) > 0
     assert evaluate.main(["connect_four", f"az:{run}:4", "--limit", "3", "--sets", "Own_End"]) == 0
+
+
+def _check_loopback_only(listeners: dict[str, str], out: str) -> None:
+    """The private Ray listened on loopback only (though the namespace offers an outward address), its GCS, raylet
+    and actors included, and announced 127.0.0.1."""
+    print(f"sockets that listened during the run (namespace {'with' if HAS_VETH else 'without'} an outward address):")
+    print("\n".join(listeners.values()))
+    outside = [line for line in listeners.values() if not _on_loopback(_local_address(line))]
+    assert not outside, "listening outside 127.0.0.0/8:\n" + "\n".join(outside)
+    names = " ".join(listeners)
+    assert all(name in names for name in ("gcs_server", "raylet", "ray::SelfPlay")), names  # it saw Ray's sockets
+    assert "\nray 127.0.0.1:" in "\n" + out, out[-2000:]  # the GCS address the node announced
 
 
 def _wait_for(predicate, proc: subprocess.Popen, what: str, timeout: float = RUN_TIMEOUT) -> None:
@@ -226,22 +299,93 @@ def test_an_actor_killed_mid_run_is_restarted_and_no_position_is_lost_or_torn(tm
     assert ckpt["buffer"]["next_shard"] == len(counts)
 
 
+KILL_WAIT_S = 15.0  # the learner's Ray processes and folder must be gone this long after its SIGKILL
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _start_endless(tmp_path: Path, runs: Path) -> subprocess.Popen:
+    """A run with actors that will not end by itself within the test."""
+    return _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors=2", "--iterations=50",
+                             "--runs", str(runs), "--quiet"])  # fmt: skip
+
+
+def _ray_of(proc: subprocess.Popen, tmp_path: Path, runs: Path) -> tuple[str, Path, dict[int, str]]:
+    """Once both actors have sent a batch: the run's namespace, its private Ray's session folder, and the command
+    line of every other process in its namespace (Ray's, all of them present, and the watchdog's)."""
+    try:
+        _wait_for(lambda: _actor_pids(runs) is not None, proc, "both actors' pids")
+    except AssertionError:
+        if proc.poll() is not None:
+            _check_ray_started(proc.returncode, (tmp_path / "out.txt").read_text())
+        raise
+    ns = (tmp_path / "netns").read_text().strip()
+    folder = _session_folder((tmp_path / "out.txt").read_text())
+    others = {pid: _cmdline(pid) for pid in _namespace_pids(ns) if pid != proc.pid}
+    names = " ".join(others.values())
+    for name in ("gcs_server", "raylet", "ray::DashboardAgent", "ray::RuntimeEnvAgent", "ray::SelfPlayActor"):
+        assert name in names, f"no {name} among {names}"
+    assert "ray_watchdog" in names and folder.is_dir()
+    return ns, folder, others
+
+
+def _gone(ns: str, folder: Path, timeout: float) -> float | None:
+    """Seconds until no process is left in namespace `ns` and `folder` is removed (None: not within `timeout`)."""
+    t0 = time.monotonic()
+    while _namespace_pids(ns) or folder.exists():
+        if time.monotonic() - t0 > timeout:
+            return None
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 @pytest.mark.slow
 @needs_netns
-def test_a_killed_driver_resumes_with_actors(tmp_path):
+def test_a_killed_learner_takes_its_ray_with_it(tmp_path):
+    runs = tmp_path / "runs"
+    proc = _start_endless(tmp_path, runs)
+    try:
+        ns, folder, others = _ray_of(proc, tmp_path, runs)
+        proc.send_signal(signal.SIGKILL)  # unshare execs sh, which execs python: this is the learner itself
+        proc.wait()
+        seconds = _gone(ns, folder, KILL_WAIT_S)
+    finally:
+        left = _finish(proc, tmp_path, timeout=0, settle=0)[2]
+    assert seconds is not None, f"{KILL_WAIT_S}s after the learner's SIGKILL, left running: {left}; {folder} there"
+    print(f"{len(others)} processes of the learner's Ray and its folder gone {seconds:.1f}s after its SIGKILL:")
+    print("\n".join(sorted(cmd[:100] for cmd in others.values())))
+
+
+@pytest.mark.slow
+@needs_netns
+def test_a_killed_driver_resumes_with_actors_and_the_next_start_ends_what_it_left(tmp_path):
     runs = tmp_path / "runs"
     args = ["train", "connect_four", "--preset", "tiny", "--actors=2", "--iterations=4", "--runs", str(runs), "--quiet"]
-    proc = _start(tmp_path, args)
+    proc, ns = _start(tmp_path, args), None
     try:
         wait_for_checkpoint(proc, runs, "*/checkpoints/iter_000002.pt", timeout=RUN_TIMEOUT)
+        ns, folder, others = _ray_of(proc, tmp_path, runs)
+        # the watchdog dies with the learner (both SIGKILL): what is left is for the next start to end
+        (watchdog,) = [pid for pid, cmd in others.items() if "ray_watchdog" in cmd]
+        os.kill(watchdog, signal.SIGKILL)
         proc.send_signal(signal.SIGKILL)  # unshare execs sh, which execs python: this is the driver itself
+        proc.wait()
+        time.sleep(1.0)
+        left_behind = [_cmdline(pid)[:80] for pid in _namespace_pids(ns)]
+        print(f"left 1 s after the driver and its watchdog were killed: {left_behind}")
+        run = _run_dir(runs)
+        done = max(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("iter_*.pt"))
+        assert done >= 2 and folder.is_dir()
+        resume = _start(tmp_path, ["train", "connect_four", "--resume", str(run), "--quiet"])
+        code, out, left = _finish(resume, tmp_path)
     finally:
-        _, _, left = _finish(proc, tmp_path, settle=30)
-    print("left running 30 s after the driver was killed:", left)  # Ray's own processes outlive a killed driver
-    run = _run_dir(runs)
-    done = max(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("iter_*.pt"))
-    assert done >= 2
-    code, out, left = _finish(_start(tmp_path, ["train", "connect_four", "--resume", str(run), "--quiet"]), tmp_path)
+        old_left = _finish(proc, tmp_path, timeout=0, settle=0)[2] if ns is None else _kill_namespace(ns)
+    assert not old_left and not folder.exists(), f"the next start did not end {old_left} or remove {folder}"
     _check_ray_started(code, out)
     assert code == 0 and not left, f"{out[-3000:]}\nleft running: {left}"
     assert f"from iter_{done:06d}.pt: iteration {done}" in out and "done: 4 iterations, 40 steps" in out
