@@ -109,7 +109,8 @@ class Shogi:
     side_names = ("sente", "gote")
     side_colors = ((30, 30, 30), (235, 235, 235))
     opening_plies = 4
-    record_formats: tuple[str, ...] = ()  # KIF and CSA records are not written yet
+    record_formats: tuple[str, ...] = ("kif", "csa")  # envs.shogi_records
+    record_encodings = {"kif": "cp932"}  # KIF files are Shift_JIS, as the programs that read them expect
     engine_protocols = ("usi",)
     default_max_moves = 512
     repetition_loser = -1  # the side that loses a plain fourfold repetition (-1: a draw)
@@ -467,6 +468,29 @@ class Shogi:
     move_to_text = move_to_usi
     text_to_move = usi_to_action
 
+    def from_position(self, text: str, device: str | torch.device = "cpu") -> ShogiState:
+        """A position from its SFEN (the `from_position` trait: a record's start position)."""
+        return self.from_sfen(text, device)
+
+    def position_text(self, state: ShogiState, i: int) -> str:
+        """The SFEN of game i (the `position_text` trait)."""
+        return self.to_sfen(state)[i]
+
+    # ---------------------------------------------------------------------------------------------- records
+    def write_record(self, fmt: str, record: dict) -> str:
+        """One game record (arena.records' dict) as KIF or CSA text (envs.shogi_records)."""
+        from envs.shogi_records import write_record
+
+        return write_record(self, fmt, record)
+
+    @staticmethod
+    def read_records(fmt: str, data: bytes, source: str) -> list[dict]:
+        """Every game of a KIF or CSA file's bytes as records (envs.shogi_records; the game, shogi or minishogi,
+        from the file)."""
+        from envs.shogi_records import read_records
+
+        return read_records(fmt, data, source)
+
     # ---------------------------------------------------------------------------------------------- drawing
     def draw(self, surface: Any, state: ShogiState, i: int) -> None:
         """Draw game i from sente's side (envs.shogi_draw)."""
@@ -503,6 +527,7 @@ class Minishogi(Shogi):
     default_max_moves = 256
     repetition_loser = 0
     opening_plies = 2
+    record_formats = ("kif",)  # CSA has no 5x5 board
     option_specs = {"max_moves": OptionSpec(int, 256, low=1, high=100000, help="plies after which the game is a draw")}
 
     def __init__(self, max_moves: int | None = None) -> None:

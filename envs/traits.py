@@ -13,6 +13,12 @@ Attributes and methods a game may define:
     option_specs: dict[str, OptionSpec]              the options the constructor takes: type, default, range, help
     opening_plies: int                               random plies that start a fair match
     record_formats: tuple[str, ...]                  record formats besides "jsonl" ("sgf", "pgn", "kif", ...)
+    write_record(fmt, record) -> str                 one game record as text of a format of its own ("kif", "csa")
+    read_records(fmt, data, source) -> list[dict]    (static) every game of such a file's bytes as records
+    record_encodings: dict[str, str]                 the text encoding of a format's files (default UTF-8)
+    from_position(text) -> state                     a position from the game's position text (SFEN): a record's
+                                                     "start" where it does not begin at the start position
+    position_text(state, i) -> str                   its inverse
     engine_protocols: tuple[str, ...]                line protocols it can be played through ("gtp", "uci", "usi")
     heuristic(state) -> Tensor[B]                    a static evaluation in [-1, 1] for the side to move
     compact_moves: bool                              `gamelab agent` speaks the move text, a move list being one
@@ -54,6 +60,12 @@ __all__ = [
     "option_specs",
     "opening_plies",
     "record_formats",
+    "own_record_formats",
+    "write_record",
+    "read_records",
+    "record_encoding",
+    "start_state",
+    "position_text",
     "engine_protocols",
     "heuristic",
     "compact_moves",
@@ -174,6 +186,48 @@ def record_formats(game: Any) -> tuple[str, ...]:
     """Record formats the game reads and writes; "jsonl" always."""
     extra = tuple(getattr(game, "record_formats", ()))
     return ("jsonl",) + tuple(f for f in extra if f != "jsonl")
+
+
+def own_record_formats(game: Any) -> tuple[str, ...]:
+    """The record formats the game reads and writes itself (`write_record` / `read_records`): e.g. KIF and CSA."""
+    if getattr(game, "write_record", None) is None or getattr(game, "read_records", None) is None:
+        return ()
+    return tuple(f for f in getattr(game, "record_formats", ()) if f not in ("jsonl", "pgn", "sgf"))
+
+
+def write_record(game: Any, fmt: str, record: dict) -> str:
+    """One game record (arena.records' dict) as text of a format the game writes itself; ValueError if none."""
+    if fmt not in own_record_formats(game):
+        raise ValueError(f"{game.name} games cannot be written as {fmt.upper()}")
+    return game.write_record(fmt, record)
+
+
+def read_records(game: Any, fmt: str, data: bytes, source: str) -> list[dict]:
+    """Every game of a file's bytes in a format the game (or its class) reads itself, as records."""
+    if fmt not in own_record_formats(game):
+        raise ValueError(f"{source}: {game.name} games cannot be read from {fmt.upper()}")
+    return list(game.read_records(fmt, data, source))
+
+
+def record_encoding(game: Any, fmt: str) -> str:
+    """The text encoding of the game's files of format `fmt` (default UTF-8)."""
+    return dict(getattr(game, "record_encodings", {}) or {}).get(fmt, "utf-8")
+
+
+def start_state(game: Any, text: str | None, device: Any = "cpu") -> Any:
+    """A batch of one at the position `text` (the game's `from_position`: an SFEN), or at the start for None."""
+    if text is None:
+        return game.init(1, device)
+    fn = getattr(game, "from_position", None)
+    if fn is None:
+        raise ValueError(f"{game.name} records cannot start from a set-up position")
+    return fn(text, device)
+
+
+def position_text(game: Any, state: Any, i: int) -> str | None:
+    """The game's text of position i (an SFEN), or None where the game has none."""
+    fn = getattr(game, "position_text", None)
+    return fn(state, i) if fn is not None else None
 
 
 def engine_protocols(game: Any) -> tuple[str, ...]:
