@@ -159,6 +159,7 @@ def _play_one(task: tuple[int, int, int | None, float]) -> dict:
     return make_record(
         game, info["moves"], info["result"], [white, black], opening_plies=info["opening_plies"],
         noise=round(level, 4), source="games generate",
+        **({"termination": info["termination"]} if info.get("termination") else {}),
     )  # fmt: skip
 
 

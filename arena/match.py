@@ -196,6 +196,7 @@ def play_games(
         if not bool(done.all()):
             raise RuntimeError(f"{game.name}: games still running after max_moves={game.max_moves} plies")
         first_value = torch.where(state.player == 0, value, -value).float().cpu()  # first player's view
+        ends = game.termination(state) if hasattr(game, "termination") else [""] * n  # how each game ended
         duration = (time.monotonic() - start) / n
         records = []
         for i in range(n):
@@ -221,6 +222,7 @@ def play_games(
                     duration_s=duration,
                     opening_plies=len(opening_moves[int(pairs[i]) - first_pair]),
                     source="match",
+                    **({"termination": ends[i]} if ends[i] else {}),
                 )
                 records.append(rec)
                 rec_id = rec["id"]
@@ -232,6 +234,7 @@ def play_games(
                     "moves": moves[i],
                     "opening_plies": len(opening_moves[int(pairs[i]) - first_pair]),
                     "record_id": rec_id,
+                    "termination": ends[i] or None,
                 }
             )
         if path is not None:

@@ -392,6 +392,16 @@ class Shogi:
         """
         return self._usi(self._view_list(state, i), int(state.player[i]) == 1, int(action))
 
+    def board_usi(self, board: list[int], player: int, action: int) -> str:
+        """The USI text of `action` on an absolute board (piece codes, as `ShogiState.board`) with `player` to
+        move, without a state (record writers follow a game on a plain list).
+
+        Raises:
+            ValueError: as move_to_usi.
+        """
+        view = [(c ^ sm.ENEMY if c else 0) for c in reversed(board)] if player == 1 else list(board)
+        return self._usi(view, player == 1, int(action))
+
     def legal_usi(self, state: ShogiState, i: int) -> dict[int, str]:
         """{action: USI text} of every legal action of game i."""
         view, gote = self._view_list(state, i), int(state.player[i]) == 1

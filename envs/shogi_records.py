@@ -78,26 +78,70 @@ _CSA_WORDS = {"%TORYO": -1, "%TSUMI": -1, "%ILLEGAL_MOVE": -1, "%TIME_UP": -1, "
 # ---------------------------------------------------------------------------------------------------------- writing
 
 
-def _plays(game: Any, record: dict) -> tuple[Any, list[tuple[Any, int, str]]]:
-    """(the final state, [(state before, action, USI text)]) of a record's moves from its start."""
-    state = game.from_sfen(record["start"]) if record.get("start") else game.init(1)
+class _Line:
+    """A game followed on plain lists (no rules: the moves of a record to write are taken as legal)."""
+
+    def __init__(self, game: Any, start: str | None) -> None:
+        pos = parse_sfen(start or START[game.size], game.size)
+        self.game, self.board, self.player = game, list(pos.board), pos.player
+        self.hands = [list(pos.hands[0]), list(pos.hands[1])]
+
+    def play(self, action: int) -> str:
+        """Play `action`; returns its USI text."""
+        n = self.game.size
+        usi = self.game.board_usi(self.board, self.player, action)
+        enemy = ENEMY if self.player == 1 else 0
+        to = parse_square(usi[2:4], n)
+        if usi[1] == "*":
+            t = "PLNSBRGK".index(usi[0]) + 1
+            self.board[to] = t + enemy
+            self.hands[self.player][HAND_ORDER.index(t)] -= 1
+        else:
+            frm = parse_square(usi[:2], n)
+            taken = self.board[to] & 15
+            if taken:
+                self.hands[self.player][HAND_ORDER.index(taken - PROMOTED if taken > KING else taken)] += 1
+            self.board[to] = self.board[frm] + (PROMOTED if usi.endswith("+") else 0)
+            self.board[frm] = 0
+        self.player = 1 - self.player
+        return usi
+
+    def sfen(self) -> str:
+        return format_sfen(
+            SfenPosition(tuple(self.board), (tuple(self.hands[0]), tuple(self.hands[1])), self.player, 1),
+            self.game.size,
+        )
+
+
+def _plays(game: Any, record: dict) -> tuple[_Line, list[tuple[list[int], int, str]]]:
+    """(the game at its end, [(board before, player, USI text)]) of a record's moves from its start."""
+    line = _Line(game, record.get("start"))
     out = []
     for n, a in enumerate(record["moves"]):
-        if not 0 <= int(a) < game.num_actions or not bool(state.legal[0, int(a)]):
-            raise ValueError(f"move {n + 1} ({a}) is illegal in this position")
-        out.append((state, int(a), game.move_to_usi(state, 0, int(a))))
-        state = game.step(state, torch.tensor([int(a)]))
-    return state, out
+        board, player = list(line.board), line.player
+        try:
+            usi = line.play(int(a))
+        except (ValueError, TypeError):
+            raise ValueError(f"move {n + 1} ({a!r}) moves no piece of the side to move") from None
+        out.append((board, player, usi))
+    return line, out
 
 
-def _ending(game: Any, record: dict, final: Any) -> str:
-    """How the game ended: a termination of the rules, "resignation", "unfinished", or "decided"."""
-    reason = game.termination(final)[0]
-    if reason:
-        return reason
-    if record.get("reason") == "resignation" or record.get("result") is not None:
-        return "resignation"
-    return "unfinished"
+def _ending(game: Any, record: dict, line: _Line) -> tuple[str, int | None]:
+    """(how the game ended, the winner): a termination of the rules (the record's, else that of the final
+    position), "resignation" (a decided game without one), or "unfinished"."""
+    reason = record.get("termination")
+    if record.get("result") is None and record.get("reason") != "resignation":
+        return "unfinished", None
+    winner = record.get("winner")
+    if winner is None and record.get("result") in (0.0, 1.0):
+        winner = 0 if record["result"] == 1.0 else 1
+    if not reason and record.get("reason") != "resignation":
+        final = game.from_sfen(line.sfen())
+        reason = game.termination(final)[0]
+        if not reason and winner is None:
+            reason = "max_moves" if len(record["moves"]) >= game.max_moves else "repetition"
+    return reason or "resignation", winner
 
 
 def _name(player: Any) -> str:
@@ -168,31 +212,28 @@ def _write_kif(game: Any, record: dict) -> str:
     players = list(record.get("players") or ["?", "?"])
     lines += ["先手：" + _name(players[0]), "後手：" + _name(players[1]), "手数----指手---------消費時間--"]
     last_to = None
-    for k, (state, _, usi) in enumerate(plays, 1):
+    for k, (board, _, usi) in enumerate(plays, 1):
         if usi[1] == "*":
             to = parse_square(usi[2:4], n)
             text = _kif_square(to, n) + KIF_NAMES["PLNSBRGK".index(usi[0]) + 1] + "打"
         else:
             frm, to = parse_square(usi[:2], n), parse_square(usi[2:4], n)
-            piece = int(state.board[0, frm]) & 15
+            piece = board[frm] & 15
             dest = "同　" if to == last_to else _kif_square(to, n)
             text = f"{dest}{KIF_NAMES[piece]}{'成' if usi.endswith('+') else ''}({frm // n + 1}{frm % n + 1})"
         last_to = to
         width = sum(2 if ord(ch) > 127 else 1 for ch in text)
         lines.append(f"{k:>4} {text}{' ' * max(1, 14 - width)}( 0:00/00:00:00)")
-    ending = _ending(game, record, final)
+    ending, winner = _ending(game, record, final)
     count = len(plays)
-    mover = int(final.player[0])
     if ending == "unfinished":
         word, result = "中断", "中断"
     elif ending == "resignation":
-        winner = record.get("winner")
-        winner = 1 - mover if winner is None else int(winner)
+        winner = 1 - final.player if winner is None else int(winner)
         word, result = "投了", f"{'先後'[winner]}手の勝ち"
     else:
         word = _KIF_END[ending]
-        winner = int(final.winner[0])
-        result = f"{'先後'[winner]}手の勝ち" if winner >= 0 else "千日手" if word == "千日手" else "持将棋"
+        result = f"{'先後'[winner]}手の勝ち" if winner is not None else "千日手" if word == "千日手" else "持将棋"
         if ending == "impasse":
             result = f"{'先後'[winner]}手の入玉勝ち"
     lines.append(f"{count + 1:>4} {word}")
@@ -227,16 +268,16 @@ def _write_csa(game: Any, record: dict) -> str:
     if game.options:
         lines.append(f"'gamelab options {_options_text(game)}")
     lines += _csa_position(parse_sfen(record.get("start") or START[n], n), n)
-    for state, _, usi in plays:
-        sign = "+-"[int(state.player[0])]
+    for board, player, usi in plays:
+        sign = "+-"[player]
         if usi[1] == "*":
             to = parse_square(usi[2:4], n)
             lines.append(f"{sign}00{to // n + 1}{to % n + 1}{CSA_NAMES['PLNSBRGK'.index(usi[0]) + 1]}")
         else:
             frm, to = parse_square(usi[:2], n), parse_square(usi[2:4], n)
-            piece = (int(state.board[0, frm]) & 15) + (PROMOTED if usi.endswith("+") else 0)
+            piece = (board[frm] & 15) + (PROMOTED if usi.endswith("+") else 0)
             lines.append(f"{sign}{frm // n + 1}{frm % n + 1}{to // n + 1}{to % n + 1}{CSA_NAMES[piece]}")
-    ending = _ending(game, record, final)
+    ending, _ = _ending(game, record, final)
     lines.append({"unfinished": "%CHUDAN", "resignation": "%TORYO"}.get(ending) or _CSA_END[ending])
     return "\n".join(lines) + "\n"
 
@@ -456,7 +497,7 @@ def _read_kif(lines: list[str], g: _Game) -> dict:
                 hands[1] = _kif_hand_read(value, g)
     if board and g.game is None:
         g.start = _bod_sfen(board, hands, gote_first, g)
-    if g.game is None and not any(_KIF_MOVE.match(x) for x in lines) and not any("手合割" in x for x in lines):
+    if not board and not any(_KIF_MOVE.match(x) or x.startswith("手合割") for x in lines):
         raise g.fail("no KIF moves, handicap line or board diagram")
     return g.record()
 
@@ -548,7 +589,7 @@ def _read_csa(lines: list[str], g: _Game) -> dict:
             elif line.startswith("PI"):
                 raise g.fail(f"handicap positions ({line!r}) are not supported; write the board as P1..P9")
             elif re.match(r"^P[1-9]", line):
-                rows.append(line)
+                rows.append(line.ljust(29))
             elif line.startswith("P+") or line.startswith("P-"):
                 _csa_hand(line, hands, g)
             elif line in ("+", "-") and g.game is None:
