@@ -57,7 +57,7 @@ from torch import Tensor
 
 from envs import shogi_moves as sm
 from envs.base import Symmetry, as_actions, check_actions
-from envs.shogi_notation import START, SfenPosition, format_sfen, parse_sfen, parse_square, square_name
+from envs.shogi_notation import START, SfenPosition, format_sfen, parse_sfen, parse_square, square_name, western
 from envs.state import where
 from envs.traits import OptionSpec
 
@@ -478,6 +478,11 @@ class Shogi:
     move_to_text = move_to_usi
     text_to_move = usi_to_action
 
+    def move_name(self, state: ShogiState, i: int, action: int) -> str:
+        """The move in Western notation ("P-7f", "Sx3c+", "B*5e"; envs.shogi_notation.western), for move lists."""
+        usi = self.move_to_usi(state, i, action)
+        return western(state.board[i].tolist(), usi, set(self.legal_usi(state, i).values()), self.size)
+
     def from_position(self, text: str, device: str | torch.device = "cpu") -> ShogiState:
         """A position from its SFEN (the `from_position` trait: a record's start position)."""
         return self.from_sfen(text, device)
@@ -507,6 +512,13 @@ class Shogi:
         from envs.shogi_draw import draw_position
 
         draw_position(self, surface, state, i)
+
+    @property
+    def draw_aspect(self) -> float:
+        """Width / height of a picture of the position: the board, the two hands and the coordinates."""
+        from envs.shogi_draw import aspect
+
+        return aspect(self.size)
 
     def action_rect(self, action: int, size: tuple[int, int]) -> Any:
         """The pygame.Rect of the destination square of `action` when sente is to move, or None if out of range.

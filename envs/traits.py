@@ -10,6 +10,8 @@ Attributes and methods a game may define:
     side_colors: tuple[RGB, RGB]                     colours of the two sides in pictures
     move_to_text(state, i, action) -> str            the game's own move text (SGF point, UCI, USI, column)
     text_to_move(state, i, text) -> int              its inverse; ValueError naming the text when it is not a move
+    move_name(state, i, action) -> str               a move as a move list shows it (shogi: "P-7f"); default: the
+                                                     viewer's own name of the action
     option_specs: dict[str, OptionSpec]              the options the constructor takes: type, default, range, help
     opening_plies: int                               random plies that start a fair match
     record_formats: tuple[str, ...]                  record formats besides "jsonl" ("sgf", "pgn", "kif", ...)
@@ -57,6 +59,7 @@ __all__ = [
     "side_colors",
     "move_to_text",
     "text_to_move",
+    "move_name",
     "option_specs",
     "opening_plies",
     "record_formats",
@@ -170,6 +173,12 @@ def text_to_move(game: Any, state: Any, i: int, text: str) -> int:
     if not 0 <= action < game.num_actions:
         raise ValueError(f"{text!r} is not a move of {game.name} (action ids are 0..{game.num_actions - 1})")
     return action
+
+
+def move_name(game: Any, state: Any, i: int, action: int) -> str | None:
+    """The game's own name of `action` in game `i` of `state` for a move list, or None where it has none."""
+    fn = getattr(game, "move_name", None)
+    return fn(state, i, int(action)) if fn is not None else None
 
 
 def option_specs(game: Any) -> dict[str, OptionSpec]:

@@ -29,6 +29,10 @@ END_WORDS = {
     "seventyfive_moves": "by the seventy-five-move rule",
     "threefold_repetition": "by threefold repetition",
     "max_moves": "at the move limit",
+    "no_legal_move": "with no legal move left",
+    "perpetual_check": "by perpetual check (sennichite)",
+    "repetition": "by fourfold repetition (sennichite)",
+    "impasse": "by impasse declaration (27 points)",
 }
 
 
