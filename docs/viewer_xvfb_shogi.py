@@ -6,8 +6,9 @@ screenshots.
     DISPLAY=:99 python docs/viewer_xvfb_shogi.py shogi --max-plies 24 --shots docs/images/viewer_shogi
 
 `gamelab play GAME --opponent SPEC` runs in its own process and window; this script only sees the screen. It plays
-the person's side with seeded random legal moves (drops and promotions included): a click on the piece (on the
-board or in the hand), a click on the target, and a click on the promotion choice where it opens. It knows the
+the person's side with seeded random legal moves (drops included; a move that may promote or not is taken when there
+is one until the choice has been shown, then half the time, promoting or not at random): a click on the piece (on
+the board or in the hand), a click on the target, and a click on the promotion choice where it opens. It knows the
 opponent's replies by running the same player with the same seed on the same positions (deterministic players:
 alpha-beta). After every move it waits until the window's board shows exactly the picture of the new position
 (drawn offscreen by the same viewer code), so a click never lands early. At the end it checks the game the viewer
@@ -162,7 +163,12 @@ def _play(args, game: envs.Game, replays: Path) -> int:
     while not bool(state.done[0]) and len(played) < args.max_plies:
         if int(state.player[0]) == 0:  # the person: clicks
             legal = game.legal_usi(state, 0)
-            action = rng.choice(sorted(legal))
+            choices = [a for a, u in legal.items() if u.endswith("+") and u[:-1] in legal.values()]
+            if choices and (not shot_choice or rng.random() < 0.5):  # the promotion choice, shown at least once
+                action = rng.choice(sorted(choices))
+                action = rng.choice([action, game.usi_to_action(state, 0, legal[action][:-1])])
+            else:
+                action = rng.choice(sorted(legal))
             usi = legal[action]
             if usi[1] == "*":
                 win.click(win.hand(state, 0, usi[0]))
