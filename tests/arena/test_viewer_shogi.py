@@ -210,7 +210,8 @@ def test_minishogi_game_by_clicks_in_a_real_window(tmp_path):
     try:
         env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
         env.pop("SDL_VIDEODRIVER", None)
-        cmd = [sys.executable, str(ROOT / "docs" / "viewer_xvfb_shogi.py"), "minishogi", "--shots", str(tmp_path / "m")]
+        cmd = [sys.executable, str(ROOT / "docs" / "viewer_xvfb_shogi.py"), "minishogi", "--seed", "5"]
+        cmd += ["--shots", str(tmp_path / "m")]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         assert "recorded:" in out.stdout and (tmp_path / "m_end.png").is_file()
