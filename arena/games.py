@@ -38,18 +38,31 @@ from arena.records import (
     MAX_SGF_BYTES,
     _parse_record_line,
     make_record,
+    own_formats,
     parse_sgf,
+    read_own_records,
     to_sgf,
+    write_own_record,
 )
 from core.config import ConfigError
 from core.job import JobParser, fail, ranged
 from core.progress import progress
 from envs import game_class, get_game, parse_options
-from envs.traits import option_specs, record_formats
+from envs.traits import option_specs, record_encoding, record_formats
 
 __all__ = ["NoisyPlayer", "FORMATS", "record_format", "generate", "iter_records", "main"]
 
 FORMATS = {".pgn": "pgn", ".sgf": "sgf", ".jsonl": "jsonl"}
+
+
+def _formats() -> dict[str, str]:
+    """Extension -> format: PGN, SGF, JSONL and the formats games write themselves (KIF, CSA)."""
+    return {**FORMATS, **own_formats()}
+
+
+def _extensions() -> str:
+    names = list(_formats())
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 class NoisyPlayer:
@@ -85,22 +98,27 @@ def record_format(path: str | os.PathLike, game: Any) -> str:
         ValueError: an unknown extension, or a format the game has no writer for.
     """
     ext = Path(path).suffix.lower()
-    if ext not in FORMATS:
-        raise ValueError(f"{path}: unknown record format {ext or '(no extension)'!r}; use .pgn, .sgf or .jsonl")
-    fmt = FORMATS[ext]
+    formats = _formats()
+    if ext not in formats:
+        raise ValueError(f"{path}: unknown record format {ext or '(no extension)'!r}; use {_extensions()}")
+    fmt = formats[ext]
     if fmt not in record_formats(game):
         raise ValueError(f"{path}: {game.name} games cannot be written as {fmt.upper()}; use .jsonl")
     return fmt
 
 
-def _format_record(record: dict, fmt: str) -> str:
+def _format_record(record: dict, fmt: str, game: Any = None, first: bool = True) -> str:
+    """One game of a collection in `fmt`; `game` writes the formats of its own (KIF, CSA: games after the first of
+    a CSA file start with a "/" line)."""
     import json
 
     if fmt == "pgn":
         return to_pgn(record, event="gamelab games generate") + "\n"
     if fmt == "sgf":
         return to_sgf(record)
-    return json.dumps(record, separators=(",", ":")) + "\n"
+    if fmt == "jsonl":
+        return json.dumps(record, separators=(",", ":")) + "\n"
+    return ("" if first or fmt != "csa" else "/\n") + write_own_record(game, fmt, record)
 
 
 # ---------------------------------------------------------------- generation (one process per job)
@@ -141,6 +159,7 @@ def _play_one(task: tuple[int, int, int | None, float]) -> dict:
     return make_record(
         game, info["moves"], info["result"], [white, black], opening_plies=info["opening_plies"],
         noise=round(level, 4), source="games generate",
+        **({"termination": info["termination"]} if info.get("termination") else {}),
     )  # fmt: skip
 
 
@@ -182,9 +201,9 @@ def generate(
     counts = {1.0: 0, 0.5: 0, 0.0: 0}
     bar = progress(total=num_games, desc=f"{white} vs {black}", unit="game", disable=None if show else True)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in _run_tasks(tasks, (game_name, options, white, black, seed), max(1, jobs)):
-                f.write(_format_record(record, fmt))
+        with open(tmp, "w", encoding=record_encoding(game, fmt), errors="replace", newline="\n") as f:
+            for k, record in enumerate(_run_tasks(tasks, (game_name, options, white, black, seed), max(1, jobs))):
+                f.write(_format_record(record, fmt, game, first=k == 0))
                 f.flush()
                 counts[record["result"]] = counts.get(record["result"], 0) + 1
                 bar.update(1)
@@ -246,7 +265,8 @@ def _sgf_record(parsed: dict) -> dict:
 
 
 def iter_records(path: str | os.PathLike, on_bad: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict]]:
-    """(game number from 1, record) for every game of a PGN, SGF or JSONL file, read a game at a time.
+    """(game number from 1, record) for every game of a PGN, SGF, JSONL, KIF or CSA file, read a game at a time
+    (KIF and CSA files whole: a bad game stops the file).
 
     `on_bad`: called with the message of each game that cannot be read, which is then skipped (None: raise).
 
@@ -257,10 +277,17 @@ def iter_records(path: str | os.PathLike, on_bad: Callable[[str], None] | None =
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such record file")
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = _formats().get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{path}: unknown record format {path.suffix or '(no extension)'!r}; use .pgn, .sgf or .jsonl")
-    if fmt == "pgn":
+        raise ValueError(f"{path}: unknown record format {path.suffix or '(no extension)'!r}; use {_extensions()}")
+    if fmt not in ("pgn", "sgf", "jsonl"):
+        try:
+            records = read_own_records(path, fmt)
+        except ValueError as err:
+            _bad(str(err), on_bad)
+            return
+        yield from enumerate(records, 1)
+    elif fmt == "pgn":
         yield from iter_pgn(path, on_bad)
     elif fmt == "sgf":
         size = path.stat().st_size
@@ -319,14 +346,15 @@ def _tail(message: str, path: Path, lineno: int) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = JobParser(
         prog="gamelab games generate",
-        description="Play games between two players and write them as PGN, SGF or JSONL (by the file's extension).",
+        description="Play games between two players and write them as PGN, SGF, JSONL, KIF or CSA (by the file's "
+        "extension).",
         epilog=PLAYER_SPECS + " Also uci:CMD[:name=value], gtp:COMMAND.",
     )
     p.add_argument("game", help="registered game name, e.g. gardner_chess")
     p.add_argument("--white", required=True, metavar="SPEC", help="the first player's spec")
     p.add_argument("--black", required=True, metavar="SPEC", help="the second player's spec")
     p.add_argument("--games", type=ranged(int, ge=1), default=20, help="games to play (default 20)")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .pgn, .sgf or .jsonl")
+    p.add_argument("--out", required=True, metavar="FILE", help="output file: .pgn, .sgf, .jsonl, .kif or .csa")
     p.add_argument("--opening-plies", type=ranged(int, ge=0), default=None,
                    help="random opening plies of every game (default: the game's match default)")  # fmt: skip
     p.add_argument("--noise", type=ranged(float, ge=0, le=1), default=0.0,

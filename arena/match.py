@@ -29,14 +29,14 @@ import torch
 from agents.player import Player
 from agents.players import make_player
 from arena.elo import elo_from_score, format_elo
-from arena.records import append_records, default_replay_path, make_record, move_info_from
+from arena.records import append_records, default_replay_path, make_record, move_info_from, own_formats
 from core.config import bounded
 from core.device import pick_device
 from core.job import JobParser, fail, option_type
 from core.paths import check_output_dir, check_output_file
 from core.progress import progress
 from core.run import Interrupted, interrupts
-from envs import get_game, parse_options, traits
+from envs import game_class, get_game, parse_options, traits
 from envs import state as state_ops
 from envs.base import Game, random_actions
 
@@ -95,8 +95,18 @@ def default_opening_plies(game: Any) -> int:
 
 
 def _record_path(record: str | Path, game: Any) -> Path:
+    """A .jsonl file, a file of a format the game writes itself (.kif, .csa), else a folder for the day's file."""
     path = Path(record)
-    return path if path.suffix == ".jsonl" else default_replay_path(path, game.name)
+    own = ["." + f for f in traits.own_record_formats(game)]
+    return path if path.suffix == ".jsonl" or path.suffix.lower() in own else default_replay_path(path, game.name)
+
+
+def _check_record(record: str, game: Any) -> None:
+    """A record file or folder that can be written, in a format the game writes (before any player starts)."""
+    suffix = Path(record).suffix.lower()
+    if suffix in own_formats() and suffix[1:] not in traits.own_record_formats(game):
+        raise ValueError(f"{record}: {game.name} games cannot be written as {suffix[1:].upper()}; use .jsonl")
+    (check_output_file if suffix == ".jsonl" or suffix in own_formats() else check_output_dir)(record)
 
 
 def _openings(game: Any, num_pairs: int, plies: int, generator: torch.Generator, device: str) -> tuple[Any, list]:
@@ -186,6 +196,7 @@ def play_games(
         if not bool(done.all()):
             raise RuntimeError(f"{game.name}: games still running after max_moves={game.max_moves} plies")
         first_value = torch.where(state.player == 0, value, -value).float().cpu()  # first player's view
+        ends = game.termination(state) if hasattr(game, "termination") else [""] * n  # how each game ended
         duration = (time.monotonic() - start) / n
         records = []
         for i in range(n):
@@ -211,6 +222,7 @@ def play_games(
                     duration_s=duration,
                     opening_plies=len(opening_moves[int(pairs[i]) - first_pair]),
                     source="match",
+                    **({"termination": ends[i]} if ends[i] else {}),
                 )
                 records.append(rec)
                 rec_id = rec["id"]
@@ -222,10 +234,11 @@ def play_games(
                     "moves": moves[i],
                     "opening_plies": len(opening_moves[int(pairs[i]) - first_pair]),
                     "record_id": rec_id,
+                    "termination": ends[i] or None,
                 }
             )
         if path is not None:
-            append_records(path, records)
+            append_records(path, records, game)
         bar.update(n)
         bar.set_postfix_str(f"W/D/L {result.wins_a}/{result.draws}/{result.losses_a}")
     bar.close()
@@ -296,13 +309,14 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"games to play (default {cfg.games})")  # fmt: skip
     p.add_argument("--batch", type=option_type(MatchConfig, "batch"), default=cfg.batch,
                    help="games played at once (default: all, at most 256)")  # fmt: skip
-    p.add_argument("--record", default=cfg.record, metavar="DIR", help="folder or .jsonl file for the game records")
+    p.add_argument("--record", default=cfg.record, metavar="DIR",
+                   help="folder, or .jsonl (any game), .kif or .csa (shogi) file for the records")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
     record = None if args.no_record else args.record
     try:
-        if record is not None:  # a .jsonl file, else a folder: checked before any player starts
-            (check_output_file if Path(record).suffix == ".jsonl" else check_output_dir)(record)
+        if record is not None:  # a .jsonl, .kif or .csa file, else a folder: checked before any player starts
+            _check_record(record, game_class(args.game))
         game, (a, b) = game_and_players(args, [args.player_a, args.player_b])
     except (KeyError, ValueError, OSError) as err:
         return fail(err)

@@ -87,6 +87,9 @@ def _positions(game: Game, files: tuple[str, ...], cfg: Any, held_out: bool) -> 
             if list(info.get("board_shape") or game.board_shape) != list(game.board_shape):
                 bad(f"{where}: board {info.get('board_shape')}, the run's is {list(game.board_shape)}")
                 continue
+            if record.get("start"):
+                bad(f"{where}: starts from a set-up position, not the game's start")
+                continue
             try:
                 moves = [int(m) for m in record["moves"]]
             except (KeyError, TypeError, ValueError):

@@ -42,6 +42,9 @@ __all__ = [
     "MAX_SGF_BYTES",
     "load_replays",
     "load_sgf",
+    "own_formats",
+    "read_own_records",
+    "write_own_record",
     "make_record",
     "move_info_from",
     "parse_sgf",
@@ -148,10 +151,23 @@ def default_replay_path(directory: str | os.PathLike, game_name: str) -> Path:
     return Path(directory) / f"{game_name}-{day}.jsonl"
 
 
-def append_records(path: str | os.PathLike, records: Iterable[dict]) -> Path:
-    """Append records to a JSONL file, one `write` per line followed by a flush (creates folders as needed)."""
+def append_records(path: str | os.PathLike, records: Iterable[dict], game: Any = None) -> Path:
+    """Append records to a JSONL file, one `write` per line followed by a flush (creates folders as needed); to a
+    file of a format `game` writes itself (".kif", ".csa"), in that format, one game per write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = own_formats().get(path.suffix.lower()) if game is not None else None
+    if fmt is not None:
+        from envs import traits
+
+        texts = [traits.write_record(game, fmt, rec) for rec in records]  # all written, or none
+        with open(path, "a", encoding=traits.record_encoding(game, fmt), errors="replace", newline="\n") as f:
+            for text in texts:
+                if fmt == "csa" and f.tell() > 0:
+                    f.write("/\n")  # CSA's separator between the games of one file
+                f.write(text)
+                f.flush()
+        return path
     with open(path, "a", encoding="utf-8") as f:
         for rec in records:
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
@@ -238,10 +254,10 @@ def replay_states(record: dict, *, device: str = "cpu", upto: int | None = None)
     """
     import torch
 
-    from envs import get_game
+    from envs import get_game, traits
 
     game = get_game(record["game"]["name"], **record["game"].get("options", {}))
-    state = game.init(1, device=device)
+    state = traits.start_state(game, record.get("start"), device)
     states = [state]
     for a in record["moves"][:upto]:
         state = game.step(state, torch.tensor([int(a)], device=device))
@@ -420,3 +436,50 @@ def parse_sgf(text: str) -> dict:
         "moves": moves,
         "colors": colors,
     }
+
+
+# ---------------------------------------------------------------- formats a game reads and writes itself (KIF, CSA)
+
+
+def own_formats() -> dict[str, str]:
+    """File extension -> format, for the record formats games read and write themselves (the `write_record` and
+    `read_records` traits: ".kif" -> "kif", ".csa" -> "csa")."""
+    from envs import find_games, traits
+
+    out: dict[str, str] = {}
+    for cls in find_games(lambda cls: bool(traits.own_record_formats(cls))).values():
+        for fmt in traits.own_record_formats(cls):
+            out.setdefault("." + fmt, fmt)
+    return out
+
+
+def write_own_record(game: Any, fmt: str, record: dict) -> str:
+    """One game record as text of a format the game writes itself (KIF, CSA)."""
+    from envs import traits
+
+    return traits.write_record(game, fmt, record)
+
+
+def read_own_records(path: str | os.PathLike, fmt: str) -> list[dict]:
+    """Every game of a file in a format games read themselves (KIF, CSA), as records (make_record's keys; "start"
+    where a game begins from a set-up position).
+
+    Raises:
+        ValueError: an unknown format, a file too large, or a game that cannot be read (naming the file).
+    """
+    from envs import find_games, get_game, traits
+
+    path = Path(path)
+    readers = find_games(lambda cls: fmt in traits.own_record_formats(cls))
+    if not readers:
+        raise ValueError(f"{path}: no game reads {fmt.upper()} records")
+    size = path.stat().st_size
+    if size > 64 * MAX_SGF_BYTES:
+        raise ValueError(f"{path}: {size} bytes, more than a record file may hold ({64 * MAX_SGF_BYTES})")
+    cls = next(iter(readers.values()))
+    out = []
+    for rec in traits.read_records(cls, fmt, path.read_bytes(), str(path)):
+        game = get_game(rec["game"]["name"], **rec["game"].get("options", {}))
+        extra = {k: rec[k] for k in ("reason", "termination", "start") if rec.get(k) is not None}
+        out.append(make_record(game, rec["moves"], rec["result"], rec["players"], source=fmt, **extra))
+    return out

@@ -59,7 +59,7 @@ from torch import Tensor
 
 from envs import shogi_moves as sm
 from envs.base import Symmetry, as_actions, check_actions
-from envs.shogi_notation import START, SfenPosition, format_sfen, parse_sfen, parse_square, square_name
+from envs.shogi_notation import START, SfenPosition, format_sfen, parse_sfen, parse_square, square_name, western
 from envs.state import where
 from envs.traits import OptionSpec
 
@@ -111,7 +111,8 @@ class Shogi:
     side_names = ("sente", "gote")
     side_colors = ((30, 30, 30), (235, 235, 235))
     opening_plies = 4
-    record_formats: tuple[str, ...] = ()  # KIF and CSA records are not written yet
+    record_formats: tuple[str, ...] = ("kif", "csa")  # envs.shogi_records
+    record_encodings = {"kif": "cp932"}  # KIF files are Shift_JIS, as the programs that read them expect
     engine_protocols = ("usi",)
     default_max_moves = 512
     repetition_loser = -1  # the side that loses a plain fourfold repetition (-1: a draw)
@@ -386,6 +387,16 @@ class Shogi:
         """
         return self._usi(self._view_list(state, i), int(state.player[i]) == 1, int(action))
 
+    def board_usi(self, board: list[int], player: int, action: int) -> str:
+        """The USI text of `action` on an absolute board (piece codes, as `ShogiState.board`) with `player` to
+        move, without a state (record writers follow a game on a plain list).
+
+        Raises:
+            ValueError: as move_to_usi.
+        """
+        view = [(c ^ sm.ENEMY if c else 0) for c in reversed(board)] if player == 1 else list(board)
+        return self._usi(view, player == 1, int(action))
+
     def legal_usi(self, state: ShogiState, i: int) -> dict[int, str]:
         """{action: USI text} of every legal action of game i."""
         view, gote = self._view_list(state, i), int(state.player[i]) == 1
@@ -462,12 +473,47 @@ class Shogi:
     move_to_text = move_to_usi
     text_to_move = usi_to_action
 
+    def move_name(self, state: ShogiState, i: int, action: int) -> str:
+        """The move in Western notation ("P-7f", "Sx3c+", "B*5e"; envs.shogi_notation.western), for move lists."""
+        usi = self.move_to_usi(state, i, action)
+        return western(state.board[i].tolist(), usi, set(self.legal_usi(state, i).values()), self.size)
+
+    def from_position(self, text: str, device: str | torch.device = "cpu") -> ShogiState:
+        """A position from its SFEN (the `from_position` trait: a record's start position)."""
+        return self.from_sfen(text, device)
+
+    def position_text(self, state: ShogiState, i: int) -> str:
+        """The SFEN of game i (the `position_text` trait)."""
+        return self.to_sfen(state)[i]
+
+    # ---------------------------------------------------------------------------------------------- records
+    def write_record(self, fmt: str, record: dict) -> str:
+        """One game record (arena.records' dict) as KIF or CSA text (envs.shogi_records)."""
+        from envs.shogi_records import write_record
+
+        return write_record(self, fmt, record)
+
+    @staticmethod
+    def read_records(fmt: str, data: bytes, source: str) -> list[dict]:
+        """Every game of a KIF or CSA file's bytes as records (envs.shogi_records; the game, shogi or minishogi,
+        from the file)."""
+        from envs.shogi_records import read_records
+
+        return read_records(fmt, data, source)
+
     # ---------------------------------------------------------------------------------------------- drawing
     def draw(self, surface: Any, state: ShogiState, i: int) -> None:
         """Draw game i from sente's side (envs.shogi_draw)."""
         from envs.shogi_draw import draw_position
 
         draw_position(self, surface, state, i)
+
+    @property
+    def draw_aspect(self) -> float:
+        """Width / height of a picture of the position: the board, the two hands and the coordinates."""
+        from envs.shogi_draw import aspect
+
+        return aspect(self.size)
 
     def action_rect(self, action: int, size: tuple[int, int]) -> Any:
         """The pygame.Rect of the destination square of `action` when sente is to move, or None if out of range.
@@ -498,6 +544,7 @@ class Minishogi(Shogi):
     default_max_moves = 256
     repetition_loser = 0
     opening_plies = 2
+    record_formats = ("kif",)  # CSA has no 5x5 board
     option_specs = {"max_moves": OptionSpec(int, 256, low=1, high=100000, help="plies after which the game is a draw")}
 
     def __init__(self, max_moves: int | None = None) -> None:

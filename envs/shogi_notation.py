@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 from envs.shogi_moves import ENEMY, HAND_ORDER, KING, PROMOTED
 
-__all__ = ["SfenPosition", "parse_sfen", "format_sfen", "square_name", "parse_square", "START", "LETTERS"]
+__all__ = [
+    "SfenPosition",
+    "parse_sfen",
+    "format_sfen",
+    "square_name",
+    "parse_square",
+    "western",
+    "START",
+    "LETTERS",
+]
 
 START = {
     9: "lnsgkgsnl/1r5b1/ppppppppp/9/9/9/PPPPPPPPP/1B5R1/LNSGKGSNL b - 1",
@@ -130,3 +139,29 @@ def format_sfen(pos: SfenPosition, n: int) -> str:
             if c:
                 hand += (str(c) if c > 1 else "") + (ch if side == 0 else ch.lower())
     return f"{'/'.join(rows)} {'bw'[pos.player]} {hand or '-'} {pos.ply}"
+
+
+def western(board: list[int] | tuple[int, ...], usi: str, legal: set[str], n: int) -> str:
+    """A move in Western (Hodges) notation: the piece ("+B" a promoted bishop), its origin only where another piece
+    of the same kind could reach the square, "-" a move, "x" a capture, "*" a drop, the square, then "+" a
+    promotion and "=" a promotion declined: "P-7f", "Sx3c+", "B*5e", "G6i-5h", "+Rx2b".
+
+    Args:
+        board: the absolute board before the move (piece codes).
+        usi: the move's USI text.
+        legal: the USI texts of every legal move of the position (to find the ambiguous moves and the choices).
+    """
+    if usi[1] == "*":
+        return usi
+    frm, to = parse_square(usi[:2], n), parse_square(usi[2:4], n)
+    code = board[frm]
+    t = code & 15
+    letter = ("+" if t > KING else "") + LETTERS[(t - PROMOTED if t > KING else t) - 1]
+    rivals = {
+        m[:2]
+        for m in legal
+        if m[1] != "*" and m[2:4] == usi[2:4] and m[:2] != usi[:2] and board[parse_square(m[:2], n)] == code
+    }
+    origin = usi[:2] if rivals else ""
+    suffix = "+" if usi.endswith("+") else "=" if usi + "+" in legal else ""
+    return f"{letter}{origin}{'x' if board[to] else '-'}{usi[2:4]}{suffix}"

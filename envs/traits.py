@@ -10,9 +10,17 @@ Attributes and methods a game may define:
     side_colors: tuple[RGB, RGB]                     colours of the two sides in pictures
     move_to_text(state, i, action) -> str            the game's own move text (SGF point, UCI, USI, column)
     text_to_move(state, i, text) -> int              its inverse; ValueError naming the text when it is not a move
+    move_name(state, i, action) -> str               a move as a move list shows it (shogi: "P-7f"); default: the
+                                                     viewer's own name of the action
     option_specs: dict[str, OptionSpec]              the options the constructor takes: type, default, range, help
     opening_plies: int                               random plies that start a fair match
     record_formats: tuple[str, ...]                  record formats besides "jsonl" ("sgf", "pgn", "kif", ...)
+    write_record(fmt, record) -> str                 one game record as text of a format of its own ("kif", "csa")
+    read_records(fmt, data, source) -> list[dict]    (static) every game of such a file's bytes as records
+    record_encodings: dict[str, str]                 the text encoding of a format's files (default UTF-8)
+    from_position(text) -> state                     a position from the game's position text (SFEN): a record's
+                                                     "start" where it does not begin at the start position
+    position_text(state, i) -> str                   its inverse
     engine_protocols: tuple[str, ...]                line protocols it can be played through ("gtp", "uci", "usi")
     heuristic(state) -> Tensor[B]                    a static evaluation in [-1, 1] for the side to move
     compact_moves: bool                              `gamelab agent` speaks the move text, a move list being one
@@ -51,9 +59,16 @@ __all__ = [
     "side_colors",
     "move_to_text",
     "text_to_move",
+    "move_name",
     "option_specs",
     "opening_plies",
     "record_formats",
+    "own_record_formats",
+    "write_record",
+    "read_records",
+    "record_encoding",
+    "start_state",
+    "position_text",
     "engine_protocols",
     "heuristic",
     "compact_moves",
@@ -160,6 +175,12 @@ def text_to_move(game: Any, state: Any, i: int, text: str) -> int:
     return action
 
 
+def move_name(game: Any, state: Any, i: int, action: int) -> str | None:
+    """The game's own name of `action` in game `i` of `state` for a move list, or None where it has none."""
+    fn = getattr(game, "move_name", None)
+    return fn(state, i, int(action)) if fn is not None else None
+
+
 def option_specs(game: Any) -> dict[str, OptionSpec]:
     """The options the game's constructor takes (default: none declared)."""
     return dict(getattr(game, "option_specs", {}) or {})
@@ -174,6 +195,48 @@ def record_formats(game: Any) -> tuple[str, ...]:
     """Record formats the game reads and writes; "jsonl" always."""
     extra = tuple(getattr(game, "record_formats", ()))
     return ("jsonl",) + tuple(f for f in extra if f != "jsonl")
+
+
+def own_record_formats(game: Any) -> tuple[str, ...]:
+    """The record formats the game reads and writes itself (`write_record` / `read_records`): e.g. KIF and CSA."""
+    if getattr(game, "write_record", None) is None or getattr(game, "read_records", None) is None:
+        return ()
+    return tuple(f for f in getattr(game, "record_formats", ()) if f not in ("jsonl", "pgn", "sgf"))
+
+
+def write_record(game: Any, fmt: str, record: dict) -> str:
+    """One game record (arena.records' dict) as text of a format the game writes itself; ValueError if none."""
+    if fmt not in own_record_formats(game):
+        raise ValueError(f"{game.name} games cannot be written as {fmt.upper()}")
+    return game.write_record(fmt, record)
+
+
+def read_records(game: Any, fmt: str, data: bytes, source: str) -> list[dict]:
+    """Every game of a file's bytes in a format the game (or its class) reads itself, as records."""
+    if fmt not in own_record_formats(game):
+        raise ValueError(f"{source}: {game.name} games cannot be read from {fmt.upper()}")
+    return list(game.read_records(fmt, data, source))
+
+
+def record_encoding(game: Any, fmt: str) -> str:
+    """The text encoding of the game's files of format `fmt` (default UTF-8)."""
+    return dict(getattr(game, "record_encodings", {}) or {}).get(fmt, "utf-8")
+
+
+def start_state(game: Any, text: str | None, device: Any = "cpu") -> Any:
+    """A batch of one at the position `text` (the game's `from_position`: an SFEN), or at the start for None."""
+    if text is None:
+        return game.init(1, device)
+    fn = getattr(game, "from_position", None)
+    if fn is None:
+        raise ValueError(f"{game.name} records cannot start from a set-up position")
+    return fn(text, device)
+
+
+def position_text(game: Any, state: Any, i: int) -> str | None:
+    """The game's text of position i (an SFEN), or None where the game has none."""
+    fn = getattr(game, "position_text", None)
+    return fn(state, i) if fn is not None else None
 
 
 def engine_protocols(game: Any) -> tuple[str, ...]:

@@ -177,6 +177,12 @@ CASES = [
     ("replay {damaged}", "damaged.jsonl: holds no readable game record (2 damaged lines, the first: damaged.jsonl:1"),
     ("replay illegal.sgf", "illegal.sgf: move 2 (W[ee]) is illegal in this position"),
     ("replay illegal.jsonl", "illegal.jsonl: move 3 ("),
+    ("replay illegal.kif", "illegal.kif: game 1: move 1 (1 ７五歩(77)) is illegal in this position"),
+    ("replay --list illegal.csa", "illegal.csa: game 1: move 2 (+3334FU): not the side to move"),
+    ("replay {corrupt}.csa", "corrupt.pt.csa: binary data; not a KIF or CSA record"),
+    ("match minishogi random random --record m.csa", "m.csa: minishogi games cannot be written as CSA"),
+    ("games generate minishogi --white random --black random --out m.csa", "m.csa: minishogi games cannot be written"),
+    ("games generate tictactoe --white random --black random --out t.kif", "t.kif: tictactoe games cannot be"),
     # output paths: a file path that is a folder, a folder path that is a file, checked before any work
     ("export {corrupt} {dir}", "adir: is a directory"),
     ("export --convert {corrupt} {dir} --trust-file", "adir: is a directory"),
@@ -212,6 +218,9 @@ def workdir(tmp_path, monkeypatch):
     (tmp_path / "adir").mkdir()
     (tmp_path / "illegal.sgf").write_text("(;GM[1]FF[4]SZ[9]KM[7.5];B[ee];W[ee])\n")
     (tmp_path / "illegal.jsonl").write_text('{"game": {"name": "tictactoe"}, "moves": [4, 0, 4]}\n')
+    (tmp_path / "illegal.kif").write_bytes("手合割：平手\n   1 ７五歩(77)\n".encode("cp932"))
+    (tmp_path / "illegal.csa").write_text("V2.2\nPI\n+\n+7776FU\n+3334FU\n")
+    (tmp_path / "corrupt.pt.csa").write_bytes(bytes(range(256)) * 12)
 
     def no_window(*args, **kwargs):
         raise AssertionError("a window opened before the bad input was refused")

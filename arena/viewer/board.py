@@ -15,6 +15,7 @@ from envs import traits
 
 __all__ = [
     "is_chess",
+    "is_shogi",
     "side_names",
     "winning_cells",
     "target_rect",
@@ -28,6 +29,11 @@ __all__ = [
 def is_chess(game: Any) -> bool:
     """Whether the game has chess rules as the viewer needs them (any board size): FEN and UCI move text."""
     return hasattr(game, "to_fen") and hasattr(game, "move_to_uci")
+
+
+def is_shogi(game: Any) -> bool:
+    """Whether the game has shogi rules as the viewer needs them (any board size): SFEN, USI move text, hands."""
+    return hasattr(game, "to_sfen") and hasattr(game, "legal_usi") and hasattr(game, "move_name")
 
 
 def side_names(game: Any) -> tuple[str, str]:

@@ -19,11 +19,12 @@ from agents.player import HumanPlayer, is_human
 from agents.players import MissingModelError, make_player
 from arena.records import move_info_from
 from arena.viewer import drawing, events
-from arena.viewer.board import is_chess
+from arena.viewer.board import is_chess, is_shogi
 from arena.viewer.chessboard import ChessHand
 from arena.viewer.drawing import display_name
 from arena.viewer.recording import record_session
 from arena.viewer.session import GameSession
+from arena.viewer.shogiboard import ShogiHand
 from arena.viewer.thinking import Thinker
 from envs.base import Game
 
@@ -89,6 +90,8 @@ class Viewer:
         self.quit_to_menu = False
         # chess: the picked piece, a drag, the promotion choice; the board seen from black when a person plays black
         self.chess = ChessHand(flipped=self._person_plays_black()) if is_chess(self.game) else None
+        # shogi: the picked piece (on the board or in a hand), the promotion choice
+        self.shogi = ShogiHand() if is_shogi(self.game) else None
         # filled by each draw, read by the input handler: what is where on the screen
         self.buttons: list = []
         self.move_rects: list = []  # (pygame.Rect, move number) of the move list's entries
@@ -107,8 +110,9 @@ class Viewer:
             other_options = not isinstance(err, MissingModelError) and "holds a model for" in str(err)
             if not spec.startswith("bundled") or not (isinstance(err, MissingModelError) or other_options):
                 raise
-            # chess: random playouts are hundreds of plies long, alpha-beta plays far better in the same time
-            fallback = "alphabeta:3" if is_chess(self.game) else "rollout:" + (spec.partition(":")[2] or "400")
+            # chess, shogi: random playouts are hundreds of plies long, alpha-beta plays far better in the same time
+            long_games = is_chess(self.game) or is_shogi(self.game)
+            fallback = "alphabeta:3" if long_games else "rollout:" + (spec.partition(":")[2] or "400")
             options = " ".join(f"{k}={v}" for k, v in self.game.options.items())
             self.notice = f"no bundled model for {display_name(self.game)} {options}: playing {fallback}"
             print(f"gamelab play: {self.notice}", file=sys.stderr)

@@ -13,7 +13,7 @@ from typing import Any
 import pygame
 import torch
 
-from arena.viewer import chessboard
+from arena.viewer import chessboard, shogiboard
 from arena.viewer.actions import available
 from arena.viewer.board import (
     go_margin,
@@ -98,6 +98,8 @@ def draw(viewer: Any, surface: pygame.Surface) -> None:
     hint = viewer.hint_info()
     if viewer.chess is not None:
         chessboard.draw(viewer, surface, board, margin, hint)
+    elif viewer.shogi is not None:
+        shogiboard.draw(viewer, surface, board)
     else:
         viewer.game.draw(board_surface, session.state, 0)
         _draw_frame(viewer, surface, board, margin)
@@ -383,7 +385,12 @@ def _draw_moves(viewer: Any, surface: pygame.Surface, box: pygame.Rect) -> None:
             if move + 1 == session.cursor:
                 pygame.draw.rect(surface, THEME["accent"], rect, border_radius=4)
             color = THEME["text"] if move < session.cursor else THEME["muted"]
-            text = chessboard.move_name(viewer, move + 1) if viewer.chess else action_name(game, session.actions[move])
+            if viewer.chess:
+                text = chessboard.move_name(viewer, move + 1)
+            elif viewer.shogi:
+                text = shogiboard.move_name(viewer, move + 1)
+            else:
+                text = action_name(game, session.actions[move])
             name = fit_text(text, 19, rect.width - 8)
             surface.blit(f.render(name, True, color), (rect.left + 4, rect.top + 2))
             viewer.move_rects.append((rect, move + 1))

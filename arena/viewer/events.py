@@ -12,7 +12,7 @@ from typing import Any
 
 import pygame
 
-from arena.viewer import chessboard
+from arena.viewer import chessboard, shogiboard
 from arena.viewer.actions import action_for_key
 
 __all__ = ["handle"]
@@ -33,6 +33,8 @@ def handle(viewer: Any, event: Any) -> None:
 def _key(viewer: Any, key: int, char: str) -> None:
     if viewer.help_on and (key in (pygame.K_ESCAPE, pygame.K_F1) or char == "?"):
         viewer.help_on = False
+        return
+    if getattr(viewer, "shogi", None) is not None and shogiboard.key(viewer, char, key == pygame.K_ESCAPE):
         return
     if viewer.chess is not None and viewer.chess.promotion is not None:
         if key == pygame.K_ESCAPE:
@@ -58,6 +60,9 @@ def _click(viewer: Any, pos: tuple[int, int]) -> None:
             viewer.go_to(move_number)
             return
     board = viewer.board_rect
+    if getattr(viewer, "shogi", None) is not None and (viewer.shogi.promotion is not None or board.collidepoint(pos)):
+        shogiboard.press(viewer, pos)
+        return
     if viewer.chess is not None and (viewer.chess.promotion is not None or (board and board.collidepoint(pos))):
         chessboard.press(viewer, pos)
         return

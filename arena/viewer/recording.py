@@ -17,7 +17,15 @@ import torch
 
 import envs
 from arena.pgn import load_pgn
-from arena.records import _sgf_point, append_records, default_replay_path, load_replays, load_sgf
+from arena.records import (
+    _sgf_point,
+    append_records,
+    default_replay_path,
+    load_replays,
+    load_sgf,
+    own_formats,
+    read_own_records,
+)
 from arena.viewer.session import GameSession
 from envs import traits
 
@@ -47,7 +55,8 @@ def _record_from_sgf(sgf: dict) -> dict:
 
 
 def load_records(path: str | os.PathLike) -> list[dict]:
-    """The game records of a replay file (JSONL), an SGF file or a PGN file (chess).
+    """The game records of a replay file (JSONL), an SGF file, a PGN file (chess) or a file of a format a game
+    reads itself (KIF, CSA: shogi).
 
     Raises:
         FileNotFoundError: no such file.
@@ -60,6 +69,9 @@ def load_records(path: str | os.PathLike) -> list[dict]:
         return [_record_from_sgf(load_sgf(path))]
     if path.suffix.lower() == ".pgn":
         return load_pgn(path)
+    own = own_formats().get(path.suffix.lower())
+    if own is not None:
+        return read_own_records(path, own)
     with warnings.catch_warnings(record=True) as skipped:  # damaged lines: one plain line each, no source lines
         warnings.simplefilter("always")
         records = load_replays(path)
@@ -83,8 +95,9 @@ def load_session(path: str | os.PathLike, index: int = -1) -> GameSession:
     record = records[index]
     game = envs.get_game(record["game"]["name"], **record["game"].get("options", {}))
     names = [p.get("name", "?") if isinstance(p, dict) else str(p or "?") for p in record.get("players", ["?", "?"])]
-    _check_moves(Path(path), game, record["moves"])
-    session = GameSession.from_moves(game, record["moves"], players=names)
+    start = record.get("start")
+    _check_moves(Path(path), game, record["moves"], start)
+    session = GameSession.from_moves(game, record["moves"], players=names, start=start)
     session.infos = list(record.get("move_info") or [None] * len(record["moves"]))
     if record.get("reason") == "resignation" and record.get("winner") is not None:
         session.resigned = 1 - int(record["winner"])
@@ -92,10 +105,13 @@ def load_session(path: str | os.PathLike, index: int = -1) -> GameSession:
     return session
 
 
-def _check_moves(path: Path, game: Any, moves: list) -> None:
+def _check_moves(path: Path, game: Any, moves: list, start: str | None = None) -> None:
     """ValueError "FILE: move N (TEXT) is illegal ..." at the first move that cannot be played, the move written in
-    the file's own terms (an SGF point, else the game's move text)."""
-    state = game.init(1)
+    the file's own terms (an SGF point, else the game's move text); `start`: a set-up start position's text."""
+    try:
+        state = traits.start_state(game, start)
+    except ValueError as err:
+        raise ValueError(f"{path}: start position: {err}") from None
     for n, action in enumerate(moves):
         done = bool(game.outcome(state)[0][0])
         valid = isinstance(action, int) and 0 <= action < game.num_actions

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from arena.records import make_record
+from envs import traits
 from envs.base import IllegalActionError
 
 __all__ = ["GameSession", "result_text", "END_WORDS"]
@@ -28,6 +29,10 @@ END_WORDS = {
     "seventyfive_moves": "by the seventy-five-move rule",
     "threefold_repetition": "by threefold repetition",
     "max_moves": "at the move limit",
+    "no_legal_move": "with no legal move left",
+    "perpetual_check": "by perpetual check (sennichite)",
+    "repetition": "by fourfold repetition (sennichite)",
+    "impasse": "by impasse declaration (27 points)",
 }
 
 
@@ -49,10 +54,11 @@ class GameSession:
     cursor: int = 0
     resigned: int | None = None  # the player (0/1) who resigned in the last position of the history
     started: float = field(default_factory=time.time)
+    start: str | None = None  # the text of a set-up start position (an SFEN: the game's `from_position`), or None
 
     def __post_init__(self) -> None:
         if not self.states:
-            self.states = [self.game.init(1, self.device)]
+            self.states = [traits.start_state(self.game, self.start, self.device)]
         self.cursor = min(self.cursor, len(self.states) - 1)
 
     # --- the position shown ---
@@ -170,6 +176,7 @@ class GameSession:
             duration_s=time.time() - self.started,
             reason=result["reason"],
             **({"termination": result["termination"]} if result["termination"] else {}),
+            **({"start": self.start} if self.start else {}),
         )
 
     @classmethod
