@@ -52,6 +52,7 @@ __all__ = [
     "move_to_text",
     "text_to_move",
     "option_specs",
+    "options_help",
     "opening_plies",
     "record_formats",
     "engine_protocols",
@@ -103,7 +104,7 @@ class OptionSpec:
             kind = self.type.__name__
             article = "an" if kind[0] in "aeiou" else "a"
             raise ValueError(f"option {name}={value!r}: {name} must be {article} {kind}") from None
-        if self.low is not None and v < self.low or self.high is not None and v > self.high:
+        if self.low is not None and not v >= self.low or self.high is not None and not v <= self.high:  # NaN too
             if self.low is not None and self.high is not None:
                 bounds = f"in {self.low:g}..{self.high:g}"
             else:
@@ -163,6 +164,23 @@ def text_to_move(game: Any, state: Any, i: int, text: str) -> int:
 def option_specs(game: Any) -> dict[str, OptionSpec]:
     """The options the game's constructor takes (default: none declared)."""
     return dict(getattr(game, "option_specs", {}) or {})
+
+
+def options_help(game: Any, name: str, aliases: dict[str, str] | None = None) -> str:
+    """The options of game `name` (its class or an instance) as `--help` lists them, one a line: name, type, range
+    or choices, default, help ("" if it declares none). `aliases` maps an option to a short flag that stands for it
+    (`{"size": "--size"}`)."""
+    specs = option_specs(game)
+    if not specs:
+        return ""
+    aliases = aliases or {}
+    rows = [
+        (f"  {k} {s.type.__name__.upper()}" + (f" (or {aliases[k]})" if k in aliases else ""), s)
+        for k, s in specs.items()
+    ]
+    pad = max(len(left) for left, _ in rows) + 2
+    lines = [f"game options of {name} (--option KEY=VALUE, repeatable):"]
+    return "\n".join(lines + [left.ljust(pad) + s.describe().removeprefix(f"{s.type.__name__}, ") for left, s in rows])
 
 
 def opening_plies(game: Any) -> int:
