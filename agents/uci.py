@@ -155,6 +155,9 @@ class Engine:
 
     protocol = "uci"  # the engine_protocols trait of the games this engine plays
     max_moves = 1_000_000  # the game's length cap: no cap for a GUI's game
+    position_word = "fen"  # `position startpos|fen FEN [moves ...]`
+    lists_check_options = True  # `uci` lists the check options (UCI_ShowWDL) beside the spin ones
+    moves_checked = False  # the game's move reader (uci_to_action) leaves legality to the engine
 
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "chess") -> None:
         self.out = out
@@ -202,22 +205,13 @@ class Engine:
             return True
         cmd, rest = tokens[0], tokens[1:]
         try:
-            if cmd == "uci":
-                self.emit("id name gamelab")
-                self.emit("id author gamelab")
-                for name, default in DEFAULT_OPTIONS.items():
-                    lo, hi = OPTION_RANGES[name]
-                    self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
-                for name, default in CHECK_OPTIONS.items():
-                    self.emit(f"option name {name} type check default {str(default).lower()}")
-                if self.variant is not None:
-                    self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
-                self.emit("uciok")
+            if cmd == self.protocol:
+                self._hello()
             elif cmd == "isready":
                 self.emit("readyok")
             elif cmd == "setoption":
                 self._setoption(rest)
-            elif cmd == "ucinewgame":
+            elif cmd == f"{self.protocol}newgame":
                 self._finish_search()
                 self.state = self.game.init(1)
             elif cmd == "position":
@@ -225,7 +219,7 @@ class Engine:
                 self.state = self._position(rest)
             elif cmd == "go":
                 self._finish_search()
-                self._go(parse_go(rest))
+                self._go(self._parse_go(rest))
             elif cmd == "stop":
                 self._finish_search()
             elif cmd == "quit":
@@ -236,6 +230,23 @@ class Engine:
         except ValueError as e:
             self.error(str(e))
         return True
+
+    def _hello(self) -> None:
+        """`uci` (USI: `usi`): the engine's name and options, then `uciok` (`usiok`)."""
+        self.emit("id name gamelab")
+        self.emit("id author gamelab")
+        for name, default in DEFAULT_OPTIONS.items():
+            lo, hi = OPTION_RANGES[name]
+            self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
+        for name, default in CHECK_OPTIONS.items() if self.lists_check_options else ():
+            self.emit(f"option name {name} type check default {str(default).lower()}")
+        if self.variant is not None:
+            self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
+        self.emit(f"{self.protocol}ok")
+
+    def _parse_go(self, tokens: list[str]) -> GoLimits:
+        """The limits of a `go` command's tokens (USI reads its own clock words here)."""
+        return parse_go(tokens)
 
     def _setoption(self, tokens: list[str]) -> None:
         text = " ".join(tokens)
@@ -262,8 +273,9 @@ class Engine:
             torch.set_num_threads(int(value))
 
     def _position(self, tokens: list[str]) -> ChessState:
-        if not tokens or tokens[0] not in ("startpos", "fen"):
-            raise ValueError("expected position startpos|fen FEN [moves ...]")
+        word = self.position_word
+        if not tokens or tokens[0] not in ("startpos", word):
+            raise ValueError(f"expected position startpos|{word} {word.upper()} [moves ...]")
         moves_at = tokens.index("moves") if "moves" in tokens else len(tokens)
         if tokens[0] == "startpos":
             if moves_at != 1:
@@ -276,7 +288,7 @@ class Engine:
             if bool(state.done[0]):
                 raise ValueError(f"move {n + 1} ({move}): the game is already over")
             action = self.game.uci_to_action(state, 0, move)
-            if not bool(self.game.legal_mask(state)[0, action]):
+            if not self.moves_checked and not bool(self.game.legal_mask(state)[0, action]):
                 raise ValueError(f"move {n + 1} ({move}) is illegal")
             state = self.game.step(state, torch.tensor([action]), check=False)
         return state
