@@ -90,7 +90,8 @@ def build_parts(cfg: Any, channels: int, num_classes: int, device: torch.device)
 
 
 def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) -> dict[str, torch.Tensor]:
-    """One iteration: n_critic D updates then one G update, the EMA update and the ADA bookkeeping.
+    """One iteration: n_critic D updates then one G update, the EMA update and the ADA bookkeeping. The D updates
+    and the G loss are the architecture's (`stylegan_step` for stylegan); the G update and what follows are here.
 
     Args:
         batch_fn: () -> (real images [B, C, S, S] on the device, labels [B] or None).
@@ -101,8 +102,25 @@ def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) 
         Detached scalars (no host sync): "loss_d" (adversarial part), "loss_g", "penalty" (gradient penalty or lazy
         R1 of the last D update, 0 without), "real" and "fake" (mean logits).
     """
-    if parts.model_config["arch"] == "stylegan":
-        return stylegan_step(parts, batch_fn, step, fault=fault)
+    step_fn = stylegan_step if parts.model_config["arch"] == "stylegan" else _classic_step
+    out, loss_g = step_fn(parts, batch_fn, step, fault=fault)
+    cfg, dev = parts.cfg, parts.device
+    parts.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    parts.opt_g.step()
+    parts.d.requires_grad_(True)
+    parts.ema.update(parts.g)
+    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
+        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
+        parts.ada.adjust(float(totals[0]), int(totals[1]))
+    return out
+
+
+def _classic_step(
+    parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The D updates and the generator's loss of dcgan, sngan and wgan-gp (`train_step` takes the G update):
+    (detached scalars, loss_g)."""
     cfg, dev = parts.cfg, parts.device
     amp = autocast(dev, enabled=cfg.precision != "fp32")
     cond = parts.model_config["num_classes"] > 0
@@ -141,13 +159,5 @@ def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) 
         fake = parts.g_run(z, yf)
         f_g = parts.d(diff_augment(fake.float(), policy, p), yf)  # raw D: no gradient sync needed for D here
         loss_g = g_loss(parts.loss, f_g)
-    parts.opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    parts.opt_g.step()
-    parts.d.requires_grad_(True)
-    parts.ema.update(parts.g)
-    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
-        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
-        parts.ada.adjust(float(totals[0]), int(totals[1]))
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "penalty": penalty.detach(),
-            "real": r.detach().float().mean(), "fake": f.detach().float().mean()}  # fmt: skip
+            "real": r.detach().float().mean(), "fake": f.detach().float().mean()}, loss_g  # fmt: skip

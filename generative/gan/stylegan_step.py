@@ -20,8 +20,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from core.distributed import all_reduce_sum
-
 from .augment import diff_augment
 
 __all__ = ["stylegan_step", "lazy_optimizer_settings", "r1_due", "pl_due", "PL_DECAY"]
@@ -60,9 +58,14 @@ def _path_length_penalty(g, cfg: Any, batch: int, device: torch.device) -> torch
     return (lengths - pl_mean).square().mean() * cfg.pl_weight * cfg.pl_every
 
 
-def stylegan_step(parts: Any, batch_fn, step: int, fault: bool = False) -> dict[str, torch.Tensor]:
-    """One StyleGAN2 iteration (see the module docstring). Returns detached scalars: "loss_d", "loss_g", "penalty"
-    (R1 term of this step, 0 when not due), "pl" (path-length term, 0 when not due), "pl_mean", "real", "fake"."""
+def stylegan_step(parts: Any, batch_fn, step: int, fault: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """One StyleGAN2 iteration (see the module docstring) up to the generator's loss: `step.train_step` takes the
+    generator update, the EMA update and the ADA bookkeeping from there.
+
+    Returns:
+        (detached scalars: "loss_d", "loss_g", "penalty" (R1 term of this step, 0 when not due), "pl" (path-length
+        term, 0 when not due), "pl_mean", "real", "fake"; the generator's loss to minimise, loss_g + pl).
+    """
     cfg, dev, g, d = parts.cfg, parts.device, parts.g_run, parts.d_run
     policy, p = cfg.augment, parts.ada.p
     do_r1 = r1_due(cfg, step)
@@ -90,17 +93,11 @@ def stylegan_step(parts: Any, batch_fn, step: int, fault: bool = False) -> dict[
     f_g = d(diff_augment(fake_g, policy, p))
     loss_g = F.softplus(-f_g).mean()
     pl = _path_length_penalty(parts.g, cfg, cfg.batch, dev) if pl_due(cfg, step) else torch.zeros((), device=dev)
-    parts.opt_g.zero_grad(set_to_none=True)
-    (loss_g + pl).backward()
-    parts.opt_g.step()
-    parts.d.requires_grad_(True)
-    parts.ema.update(parts.g)
-    with torch.no_grad():  # buffers (w_avg, pl_mean, fixed noise) are copied, not averaged
+    # buffers (w_avg, pl_mean, fixed noise) are copied, not averaged: they are final here (the G update leaves them
+    # alone), and the EMA update after it keeps a buffer equal to its source as it is
+    with torch.no_grad():
         for target, source in zip(parts.ema.module.buffers(), parts.g.buffers()):
             target.copy_(source)
-    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
-        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
-        parts.ada.adjust(float(totals[0]), int(totals[1]))
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "penalty": penalty.detach(), "pl": pl.detach(),
             "pl_mean": parts.g.pl_mean.detach().clone(), "real": r.detach().mean(),
-            "fake": f.detach().mean()}  # fmt: skip
+            "fake": f.detach().mean()}, loss_g + pl  # fmt: skip
