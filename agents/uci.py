@@ -64,7 +64,18 @@ from core.job import JobParser
 from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
-__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "serve", "wdl_permille", "MAX_LINE", "main"]
+__all__ = [
+    "Engine",
+    "GoLimits",
+    "parse_go",
+    "protocol_games",
+    "uci_games",
+    "serve",
+    "engine_main",
+    "wdl_permille",
+    "MAX_LINE",
+    "main",
+]
 
 MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1, "Hash": 64, "MultiPV": 1}
@@ -461,14 +472,19 @@ def _read_lines(stream: Any, engine: Engine) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab uci chess` (or gardner_chess). Returns the exit code."""
-    parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
-    parser.add_argument("game", help="chess or gardner_chess (the games with UCI)")
+    return engine_main(Engine, __doc__, "chess or gardner_chess (the games with UCI)", argv)
+
+
+def engine_main(engine_cls: type[Engine], doc: str, game_help: str, argv: list[str] | None = None) -> int:
+    """`gamelab uci` (or the command of a subclass's protocol, `gamelab usi`): read the command line, then `serve`."""
+    parser = JobParser(prog=f"gamelab {engine_cls.protocol}", description=doc.split("\n\n")[0])
+    parser.add_argument("game", help=game_help)
     parser.add_argument(
         "--checkpoint", default=None, help="an AlphaZero checkpoint of the game or a run directory (default: bundled)"
     )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return serve(Engine, args.game, args.checkpoint, args.device)
+    return serve(engine_cls, args.game, args.checkpoint, args.device)
 
 
 def serve(engine_cls: type[Engine], game: str, checkpoint: str | None, device: str) -> int:

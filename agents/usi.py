@@ -35,7 +35,6 @@ from typing import Any, TextIO
 
 from agents import uci
 from agents.uci import GoLimits
-from core.job import JobParser
 
 __all__ = ["UsiEngine", "parse_usi_go", "main"]
 
@@ -148,14 +147,7 @@ class UsiEngine(uci.Engine):
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab usi shogi` (or minishogi). Returns the exit code."""
-    parser = JobParser(prog="gamelab usi", description=__doc__.split("\n\n")[0])
-    parser.add_argument("game", help="shogi or minishogi (the games with USI)")
-    parser.add_argument(
-        "--checkpoint", default=None, help="an AlphaZero checkpoint or a run directory (default: bundled)"
-    )
-    parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return uci.serve(UsiEngine, args.game, args.checkpoint, args.device)
+    return uci.engine_main(UsiEngine, __doc__, "shogi or minishogi (the games with USI)", argv)
 
 
 if __name__ == "__main__":
