@@ -1,18 +1,22 @@
 """A GTP v2 engine for Go: Go programs (GoGui, Sabaki, other engines' match tools) play the agent through it.
 
-    gamelab gtp go [--checkpoint PATH] [--size N] [--komi K] [--sims N | --think-time S] [--superko]
-                   [--resign-below V] [--seed N]
+    gamelab gtp go [--checkpoint PATH] [--option KEY=VALUE ...] [--sims N | --think-time S] [--resign-below V]
+                   [--seed N]
+
+Game options are `--option KEY=VALUE` as in every command: size, komi, superko (checked against Go's declared
+options; `--help` lists them); `--size N`, `--komi K` and `--superko` are short for `--option size=N`,
+`--option komi=K` and `--option superko=true`.
 
 Stdin carries GTP commands, stdout only the replies: `=[id] result` or `?[id] message`, each ended by an empty
 line and flushed. A malformed line, an unknown command or an illegal move gets `? ...` and the engine reads on;
 a line over 64 KB is refused the same way (and read past, never kept whole). Messages for people go to stderr.
 
-The player: `--checkpoint PATH` (an AlphaZero Go checkpoint; its board size only), else the bundled model of the
-board size when there is one (agents/models/go_SIZE.pt, e.g. go_7.pt), else rollout MCTS (said once on stderr,
-with the sizes that are bundled), so the engine always starts; `boardsize` switches between them. Each `genmove`
-searches `--sims` simulations, or for `--think-time` seconds; after `time_left`, at most the time left over the
-moves still to play. It resigns when the searched value of the position for its side is below
-`--resign-below` (-1 never resigns) once a quarter of the board has been played.
+The player: `--checkpoint PATH` (an AlphaZero Go checkpoint; its board size only, which a size option given must
+match), else the bundled model of the board size when there is one (agents/models/go_SIZE.pt, e.g. go_7.pt), else
+rollout MCTS (said once on stderr, with the sizes that are bundled), so the engine always starts; `boardsize`
+switches between them. Each `genmove` searches `--sims` simulations, or for `--think-time` seconds; after
+`time_left`, at most the time left over the moves still to play. It resigns when the searched value of the position
+for its side is below `--resign-below` (-1 never resigns) once a quarter of the board has been played.
 
 Rules: area scoring with the komi set, suicide forbidden, simple ko (as GNU Go), positional superko with
 --superko; `final_score` is the area score after taking off the stones judged dead by random playouts
@@ -31,6 +35,7 @@ Vertices: a letter for the column (A-T without I) and the row number counted fro
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import queue
@@ -53,10 +58,12 @@ from agents.search_player import rollout_player
 from core.checkpoint import CheckpointError
 from core.device import set_cpu_threads
 from core.job import JobParser, ranged
-from envs import traits
+from envs import parse_options, traits
 from envs.go import Go, GoState, fixed_handicap_points
 
-__all__ = ["COMMANDS", "GtpEngine", "main"]
+__all__ = ["COMMANDS", "ENGINE_OPTIONS", "GtpEngine", "main"]
+
+ENGINE_OPTIONS = ("size", "komi", "superko")  # the Go options the engine starts with (GTP changes size and komi)
 
 COMMANDS = (
     "protocol_version",
@@ -466,29 +473,78 @@ def _line_reader(stdin: Any) -> queue.Queue:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run `gamelab gtp go`. Returns the exit code."""
+class _GameOption(argparse.Action):
+    """`--option KEY=VALUE` and its short aliases (`--size N`, `--komi K`, `--superko`, whose `const` is the key)
+    gathered in one list of (as given, "KEY=VALUE"), so that both spellings take one path (`_game_options`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        if self.const is None:
+            given, item = f"{option_string} {values}", str(values)
+        elif self.nargs == 0:
+            given, item = str(option_string), f"{self.const}=true"
+        else:
+            given, item = f"{option_string} {values}", f"{self.const}={values}"
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (given, item)])
+
+
+def _game_options(given: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The engine's starting Go options from (as given, "KEY=VALUE") pairs, each checked against Go's option specs,
+    and how each was given. Raises ValueError naming the option as given (`--size 4: size must be in 5..19`)."""
+    specs = traits.option_specs(Go)
+    options: dict[str, Any] = {}
+    said: dict[str, str] = {}
+    for text, item in given:
+        try:
+            ((key, raw),) = parse_options([item]).items()
+        except ValueError:
+            raise ValueError(f"{text}: a game option must look like KEY=VALUE") from None
+        if key not in ENGINE_OPTIONS:
+            raise ValueError(f"{text}: gamelab gtp takes the options {', '.join(ENGINE_OPTIONS)}, not {key!r}")
+        try:
+            value = specs[key].check(key, raw)
+        except ValueError as err:  # "option size=4: size must be in 5..19", said as given
+            raise ValueError(f"{text}: {str(err).split(': ', 1)[-1]}") from None
+        if key in options and options[key] != value:
+            raise ValueError(f"{said[key]} and {text} disagree")
+        options[key], said[key] = value, text
+    return options, said
+
+
+def _parser() -> JobParser:
     parser = JobParser(prog="gamelab gtp", description=__doc__.split("\n\n")[0])
+    parser.fields_help = traits.options_help(Go, "go", {k: f"--{k}" for k in ENGINE_OPTIONS}) + (
+        f"\ngamelab gtp takes {', '.join(ENGINE_OPTIONS)}; a handicap comes with GTP's fixed_handicap, input "
+        "features with the model"
+    )
     parser.add_argument("game", choices=["go"], help="the game (go)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="AlphaZero Go checkpoint (default: bundled)")
-    parser.add_argument(
-        "--size",
-        type=ranged(int, ge=5, le=19),
-        default=None,
-        help="starting board size, 5-19 (default 9, or the size of the --checkpoint's model)",
-    )
-    parser.add_argument(
-        "--komi", type=ranged(float, ge=-1000, le=1000), default=7.5, help="starting komi (default 7.5)"
-    )
+    parser.add_argument("--option", dest="options", action=_GameOption, default=[], metavar="KEY=VALUE",
+                        help="starting game option: size (default 9, or the --checkpoint's), komi, superko "
+                        "(repeatable; the list follows)")  # fmt: skip
+    parser.add_argument("--size", dest="options", action=_GameOption, const="size", metavar="N",
+                        help="short for --option size=N")  # fmt: skip
+    parser.add_argument("--komi", dest="options", action=_GameOption, const="komi", metavar="K",
+                        help="short for --option komi=K")  # fmt: skip
+    parser.add_argument("--superko", dest="options", action=_GameOption, const="superko", nargs=0,
+                        help="short for --option superko=true")  # fmt: skip
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument(
         "--sims", type=ranged(int, ge=1), default=None, help=f"search simulations per move (default {PLAY_SIMULATIONS})"
     )
     budget.add_argument("--think-time", type=ranged(float, gt=0, le=86400), default=None, help="seconds per move")
-    parser.add_argument("--superko", action="store_true", help="forbid board repetition (positional superko)")
     parser.add_argument("--resign-below", type=float, default=-0.95, help="resign below this value (-1: never)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `gamelab gtp go`. Returns the exit code."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        options, said = _game_options(args.options)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     set_cpu_threads(1)
     sims = args.sims or (10**6 if args.think_time else PLAY_SIMULATIONS)
     sizes = tuple(range(5, 20))
@@ -502,21 +558,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.checkpoint} holds a {net_game.name} model, not go", file=sys.stderr)
             return 2
         sizes = (net_game.size,)
-        if args.size is not None and args.size != net_game.size:
+        if options.setdefault("size", net_game.size) != net_game.size:
             print(
-                f"error: --size {args.size}: {args.checkpoint} holds a {net_game.size}x{net_game.size} model "
+                f"error: {said['size']}: {args.checkpoint} holds a {net_game.size}x{net_game.size} model "
                 f"(give --size {net_game.size}, or leave it out)",
                 file=sys.stderr,
             )
             return 2
-        args.size = net_game.size
-    if args.size is None:
-        args.size = 9
+    defaults = {k: spec.default for k, spec in traits.option_specs(Go).items() if k in ENGINE_OPTIONS}
     engine = GtpEngine(
         _player_maker(args.checkpoint, sims, args.seed, f"{args.think_time:g} s a move" if args.think_time else None),
-        size=args.size,
-        komi=args.komi,
-        superko=args.superko,
+        **{**defaults, **options},
         sims=sims,
         think_time=args.think_time,
         resign_below=args.resign_below,

@@ -64,7 +64,18 @@ from core.job import JobParser
 from envs import get_game, traits
 from envs.chess import Chess, ChessState
 
-__all__ = ["Engine", "GoLimits", "parse_go", "protocol_games", "uci_games", "serve", "wdl_permille", "MAX_LINE", "main"]
+__all__ = [
+    "Engine",
+    "GoLimits",
+    "parse_go",
+    "protocol_games",
+    "uci_games",
+    "serve",
+    "engine_main",
+    "wdl_permille",
+    "MAX_LINE",
+    "main",
+]
 
 MAX_LINE = MAX_LINE_BYTES  # 64 KB
 DEFAULT_OPTIONS = {"Simulations": 200, "ThinkTime": 1000, "Threads": 1, "Hash": 64, "MultiPV": 1}
@@ -155,6 +166,9 @@ class Engine:
 
     protocol = "uci"  # the engine_protocols trait of the games this engine plays
     max_moves = 1_000_000  # the game's length cap: no cap for a GUI's game
+    position_word = "fen"  # `position startpos|fen FEN [moves ...]`
+    lists_check_options = True  # `uci` lists the check options (UCI_ShowWDL) beside the spin ones
+    moves_checked = False  # the game's move reader (uci_to_action) leaves legality to the engine
 
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "chess") -> None:
         self.out = out
@@ -202,22 +216,13 @@ class Engine:
             return True
         cmd, rest = tokens[0], tokens[1:]
         try:
-            if cmd == "uci":
-                self.emit("id name gamelab")
-                self.emit("id author gamelab")
-                for name, default in DEFAULT_OPTIONS.items():
-                    lo, hi = OPTION_RANGES[name]
-                    self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
-                for name, default in CHECK_OPTIONS.items():
-                    self.emit(f"option name {name} type check default {str(default).lower()}")
-                if self.variant is not None:
-                    self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
-                self.emit("uciok")
+            if cmd == self.protocol:
+                self._hello()
             elif cmd == "isready":
                 self.emit("readyok")
             elif cmd == "setoption":
                 self._setoption(rest)
-            elif cmd == "ucinewgame":
+            elif cmd == f"{self.protocol}newgame":
                 self._finish_search()
                 self.state = self.game.init(1)
             elif cmd == "position":
@@ -225,7 +230,7 @@ class Engine:
                 self.state = self._position(rest)
             elif cmd == "go":
                 self._finish_search()
-                self._go(parse_go(rest))
+                self._go(self._parse_go(rest))
             elif cmd == "stop":
                 self._finish_search()
             elif cmd == "quit":
@@ -236,6 +241,23 @@ class Engine:
         except ValueError as e:
             self.error(str(e))
         return True
+
+    def _hello(self) -> None:
+        """`uci` (USI: `usi`): the engine's name and options, then `uciok` (`usiok`)."""
+        self.emit("id name gamelab")
+        self.emit("id author gamelab")
+        for name, default in DEFAULT_OPTIONS.items():
+            lo, hi = OPTION_RANGES[name]
+            self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
+        for name, default in CHECK_OPTIONS.items() if self.lists_check_options else ():
+            self.emit(f"option name {name} type check default {str(default).lower()}")
+        if self.variant is not None:
+            self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
+        self.emit(f"{self.protocol}ok")
+
+    def _parse_go(self, tokens: list[str]) -> GoLimits:
+        """The limits of a `go` command's tokens (USI reads its own clock words here)."""
+        return parse_go(tokens)
 
     def _setoption(self, tokens: list[str]) -> None:
         text = " ".join(tokens)
@@ -262,8 +284,9 @@ class Engine:
             torch.set_num_threads(int(value))
 
     def _position(self, tokens: list[str]) -> ChessState:
-        if not tokens or tokens[0] not in ("startpos", "fen"):
-            raise ValueError("expected position startpos|fen FEN [moves ...]")
+        word = self.position_word
+        if not tokens or tokens[0] not in ("startpos", word):
+            raise ValueError(f"expected position startpos|{word} {word.upper()} [moves ...]")
         moves_at = tokens.index("moves") if "moves" in tokens else len(tokens)
         if tokens[0] == "startpos":
             if moves_at != 1:
@@ -276,7 +299,7 @@ class Engine:
             if bool(state.done[0]):
                 raise ValueError(f"move {n + 1} ({move}): the game is already over")
             action = self.game.uci_to_action(state, 0, move)
-            if not bool(self.game.legal_mask(state)[0, action]):
+            if not self.moves_checked and not bool(self.game.legal_mask(state)[0, action]):
                 raise ValueError(f"move {n + 1} ({move}) is illegal")
             state = self.game.step(state, torch.tensor([action]), check=False)
         return state
@@ -449,14 +472,19 @@ def _read_lines(stream: Any, engine: Engine) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab uci chess` (or gardner_chess). Returns the exit code."""
-    parser = JobParser(prog="gamelab uci", description=__doc__.split("\n\n")[0])
-    parser.add_argument("game", help="chess or gardner_chess (the games with UCI)")
+    return engine_main(Engine, __doc__, "chess or gardner_chess (the games with UCI)", argv)
+
+
+def engine_main(engine_cls: type[Engine], doc: str, game_help: str, argv: list[str] | None = None) -> int:
+    """`gamelab uci` (or the command of a subclass's protocol, `gamelab usi`): read the command line, then `serve`."""
+    parser = JobParser(prog=f"gamelab {engine_cls.protocol}", description=doc.split("\n\n")[0])
+    parser.add_argument("game", help=game_help)
     parser.add_argument(
         "--checkpoint", default=None, help="an AlphaZero checkpoint of the game or a run directory (default: bundled)"
     )
     parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return serve(Engine, args.game, args.checkpoint, args.device)
+    return serve(engine_cls, args.game, args.checkpoint, args.device)
 
 
 def serve(engine_cls: type[Engine], game: str, checkpoint: str | None, device: str) -> int:

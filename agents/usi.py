@@ -33,11 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-import torch
-
 from agents import uci
 from agents.uci import GoLimits
-from core.job import JobParser
 
 __all__ = ["UsiEngine", "parse_usi_go", "main"]
 
@@ -45,7 +42,8 @@ _IGNORED_OPTIONS = ("USI_Ponder", "USI_Hash")
 
 
 class _UsiGame:
-    """The game under the names the UCI engine loop calls (USI text for UCI text; no draw is only claimed)."""
+    """The game under the names the UCI engine loop calls (USI text for UCI text, SFEN for FEN; no draw is only
+    claimed)."""
 
     def __init__(self, game: Any) -> None:
         self._game = game
@@ -55,6 +53,12 @@ class _UsiGame:
 
     def move_to_uci(self, state: Any, i: int, action: int) -> str:
         return self._game.move_to_usi(state, i, action)
+
+    def uci_to_action(self, state: Any, i: int, text: str) -> int:
+        return self._game.usi_to_action(state, i, text)
+
+    def from_fen(self, text: str) -> Any:
+        return self._game.from_sfen(text)
 
     def unclaimed(self, state: Any) -> Any:
         return state
@@ -94,6 +98,9 @@ class UsiEngine(uci.Engine):
 
     protocol = "usi"
     max_moves = 1024
+    position_word = "sfen"  # `position startpos|sfen SFEN [moves ...]`
+    lists_check_options = False  # `usi` lists the spin options only
+    moves_checked = True  # usi_to_action refuses an illegal move itself
 
     def __init__(self, out: TextIO, checkpoint: Path | None = None, device: str = "cpu", game: str = "shogi") -> None:
         super().__init__(out, checkpoint, device, game)
@@ -111,55 +118,20 @@ class UsiEngine(uci.Engine):
     def handle(self, line: str) -> bool:
         """Answer one input line; False after `quit`."""
         tokens = line.split()
-        if not tokens:
-            return True
-        cmd, rest = tokens[0], tokens[1:]
-        try:
-            if cmd == "usi":
-                self.emit("id name gamelab")
-                self.emit("id author gamelab")
-                for name, default in uci.DEFAULT_OPTIONS.items():
-                    lo, hi = uci.OPTION_RANGES[name]
-                    self.emit(f"option name {name} type spin default {default} min {lo} max {hi}")
-                if self.variant is not None:
-                    self.emit(f"option name UCI_Variant type combo default {self.variant} var {self.variant}")
-                self.emit("usiok")
-                return True
-            if cmd == "usinewgame":
-                return super().handle("ucinewgame")
-            if cmd in ("ponderhit", "gameover"):
-                self._finish_search()
-                return True
-            if cmd == "setoption" and len(rest) > 1 and rest[1] in _IGNORED_OPTIONS:
-                return True
-            if cmd == "go":
-                self._finish_search()
-                limits, self._byoyomi, _ = parse_usi_go(rest)
-                self._go(limits)
-                return True
-            if cmd in ("uci", "ucinewgame"):
-                raise ValueError(f"unknown command {cmd!r} (this engine speaks USI)")
-        except ValueError as e:
-            self.error(str(e))
-            return True
-        return super().handle(line)
-
-    def _position(self, tokens: list[str]) -> Any:
-        if not tokens or tokens[0] not in ("startpos", "sfen"):
-            raise ValueError("expected position startpos|sfen SFEN [moves ...]")
-        moves_at = tokens.index("moves") if "moves" in tokens else len(tokens)
-        if tokens[0] == "startpos":
-            if moves_at != 1:
-                raise ValueError(f"unexpected {tokens[1]!r} after startpos")
-            state = self.game.init(1)
+        cmd = tokens[0] if tokens else ""
+        if cmd in ("ponderhit", "gameover"):
+            self._finish_search()
+        elif cmd == "setoption" and len(tokens) > 2 and tokens[2] in _IGNORED_OPTIONS:
+            pass
+        elif cmd in ("uci", "ucinewgame"):
+            self.error(f"unknown command {cmd!r} (this engine speaks USI)")
         else:
-            state = self.game.from_sfen(" ".join(tokens[1:moves_at]))
-        for n, move in enumerate(tokens[moves_at + 1 :]):
-            if bool(state.done[0]):
-                raise ValueError(f"move {n + 1} ({move}): the game is already over")
-            action = self.game.usi_to_action(state, 0, move)
-            state = self.game.step(state, torch.tensor([action]), check=False)
-        return state
+            return super().handle(line)
+        return True
+
+    def _parse_go(self, tokens: list[str]) -> GoLimits:
+        limits, self._byoyomi, _ = parse_usi_go(tokens)
+        return limits
 
     def _budget_ms(self, limits: GoLimits) -> float | None:
         """Milliseconds to think: the clock share (agents.uci) plus 0.9 of the byoyomi; None for no limit."""
@@ -175,14 +147,7 @@ class UsiEngine(uci.Engine):
 
 def main(argv: list[str] | None = None) -> int:
     """Run `gamelab usi shogi` (or minishogi). Returns the exit code."""
-    parser = JobParser(prog="gamelab usi", description=__doc__.split("\n\n")[0])
-    parser.add_argument("game", help="shogi or minishogi (the games with USI)")
-    parser.add_argument(
-        "--checkpoint", default=None, help="an AlphaZero checkpoint or a run directory (default: bundled)"
-    )
-    parser.add_argument("--device", default="cpu", help="where a network runs: cpu, cuda, ...")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return uci.serve(UsiEngine, args.game, args.checkpoint, args.device)
+    return uci.engine_main(UsiEngine, __doc__, "shogi or minishogi (the games with USI)", argv)
 
 
 if __name__ == "__main__":

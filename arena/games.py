@@ -37,6 +37,7 @@ from arena.records import (
     MAX_RECORD_BYTES,
     MAX_SGF_BYTES,
     _parse_record_line,
+    iter_sgf_trees,
     make_record,
     own_formats,
     parse_sgf,
@@ -219,31 +220,6 @@ def generate(
 # ---------------------------------------------------------------- reading
 
 
-def _sgf_trees(text: str) -> Iterator[str]:
-    """The top-level game trees of an SGF collection, as text."""
-    depth, start, in_value, escape = 0, -1, False, False
-    for i, ch in enumerate(text):
-        if in_value:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == "]":
-                in_value = False
-        elif ch == "[":
-            in_value = True
-        elif ch == "(":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == ")" and depth > 0:
-            depth -= 1
-            if depth == 0:
-                yield text[start : i + 1]
-    if depth > 0 and start >= 0:
-        yield text[start:]  # an unclosed last tree: parse_sgf reads what it has
-
-
 _SGF_RESULT = re.compile(r"^\s*([BW])\s*\+", re.I)
 
 
@@ -298,7 +274,7 @@ def iter_records(path: str | os.PathLike, on_bad: Callable[[str], None] | None =
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not UTF-8 text; not an SGF file") from None
         number = 0
-        for number, tree in enumerate(_sgf_trees(text), 1):
+        for number, tree in enumerate(iter_sgf_trees(text), 1):
             try:
                 record = _sgf_record(parse_sgf(tree))
             except (ValueError, KeyError) as err:

@@ -28,13 +28,14 @@ import os
 import re
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "append_records",
     "default_replay_path",
+    "iter_sgf_trees",
     "MAX_JSON_DEPTH",
     "MAX_MOVES",
     "MAX_RECORD_BYTES",
@@ -358,6 +359,43 @@ def load_sgf(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: {err}") from None
 
 
+def _sgf_chars(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
+    """(index, character, whether it is structure) of SGF text from `start`: structure is `(`, `)` or `;` outside
+    a property value `[...]`, in which `\\]` is an escaped bracket."""
+    in_value, escape = False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_value:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == "]":
+                in_value = False
+            yield i, ch, False
+        else:
+            in_value = ch == "["
+            yield i, ch, ch in "();"
+
+
+def iter_sgf_trees(text: str) -> Iterator[str]:
+    """The top-level game trees of an SGF collection, as text (each for `parse_sgf`)."""
+    depth, start = 0, -1
+    for i, ch, structure in _sgf_chars(text):
+        if not structure:
+            continue
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                yield text[start : i + 1]
+    if depth > 0 and start >= 0:
+        yield text[start:]  # an unclosed last tree: parse_sgf reads what it has
+
+
 def parse_sgf(text: str) -> dict:
     """Parse the main line of a go, gomoku or hex SGF file.
 
@@ -369,19 +407,9 @@ def parse_sgf(text: str) -> dict:
     if start < 0:
         raise ValueError("not an SGF game tree: no '('")
     # nodes of the main line: split on ';' outside property values
-    nodes, buf, depth, in_value, escape = [], [], 0, False, False
-    for ch in text[start + 1 :]:
-        if in_value:
-            buf.append(ch)
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == "]":
-                in_value = False
-            continue
-        if ch == "[":
-            in_value = True
+    nodes, buf, depth = [], [], 0
+    for _, ch, structure in _sgf_chars(text, start + 1):
+        if not structure:
             buf.append(ch)
         elif ch == "(":
             depth += 1  # a variation: the main line is the first one, later ones are skipped
@@ -393,8 +421,6 @@ def parse_sgf(text: str) -> dict:
             if buf:
                 nodes.append("".join(buf))
             buf = []
-        else:
-            buf.append(ch)
     if buf:
         nodes.append("".join(buf))
     parsed = []

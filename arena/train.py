@@ -7,6 +7,8 @@
 The job sits above its two halves: the learner (agents.learner: TrainConfig, networks, search settings, training
 steps) and the evaluation (arena.strength). Presets live in agents/presets/GAME.toml ("tiny" for tests, "cpu" for
 2 cores, "gpu"); every field of `TrainConfig` is an option (`--iterations 12`, `--minutes=30`, `--lr=1e-3`).
+Game options are `--option KEY=VALUE` (`--size=N` is short for `--option size=N`): `gamelab train GAME --help` lists
+the game's, and `--print-config` shows each one's value beside the fields.
 A run writes into RUNS/train__GAME__SEED__TIME/: config.json, metrics.jsonl, metrics.png, checkpoints/iter_NNNNNN.pt
 (full state, written last in every iteration: weights, optimizer, scheduler, counters, every random generator, the
 replay buffer's window and the self-play games in progress) and buffer/ (replay shards).
@@ -61,7 +63,7 @@ from core.metrics import plot_metrics, read_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
 from core.run import RunDir, make_run_dir, rearm_interrupts
 from core.seeding import rng_state, seed_everything, set_rng_state
-from envs import get_game, parse_options
+from envs import game_class, get_game, parse_options, traits
 from envs.base import Game
 
 __all__ = ["DEFAULT_PRESET", "main"]
@@ -111,11 +113,23 @@ def _preset_names(argv: list[str]) -> list[str]:
         return []
 
 
+def _options_help(argv: list[str]) -> str:
+    """The game options of the game named first on the command line (for --help), or ""."""
+    if not argv or argv[0].startswith("-"):
+        return ""
+    try:
+        return traits.options_help(game_class(argv[0]), argv[0], {"size": "--size=N"})
+    except KeyError:
+        return ""
+
+
 def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | None]:
     """(config, options, the checkpoint payload to resume from or None, its path). Raises ConfigError."""
     note = "per game; name GAME first to list its presets"
     parser = job_parser("gamelab train", "AlphaZero self-play training for a board game.", TrainConfig,
                         presets=_preset_names(argv), presets_note=note)  # fmt: skip
+    if options_help := _options_help(argv):
+        parser.fields_help += "\n\n" + options_help
     parser.add_argument("game", help="registered game name, e.g. tictactoe, connect_four")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument(
@@ -143,10 +157,15 @@ def _parse(argv: list[str]) -> tuple[TrainConfig, object, dict | None, Path | No
         resumed.update(payload=payload, path=path)
         return {k: v for k, v in payload["config"].items() if k not in _RETIRED_FIELDS}
 
+    def shown(cfg: TrainConfig, args) -> dict:  # --print-config: the game and every option's value, then the fields
+        game = _make_game(cfg, args, resumed.get("payload"))
+        options = {k: spec.default for k, spec in traits.option_specs(game).items()}
+        return {"game": game.name, "options": {**options, **game.options}, **config_to_dict(cfg)}
+
     argv = _join_pretrain(argv)
     job = parse_job(
         parser, argv, TrainConfig, presets=lambda args: load_presets(args.game), default_preset=DEFAULT_PRESET,
-        saved_config=saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
+        saved_config=saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run, shown=shown,
     )  # fmt: skip
     if job.cfg.actors == 0 and (job.args.ray_address is not None or job.args.actor_gpus > 0):
         raise ConfigError("--ray-address and --actor-gpus need --actors N (self-play actors on Ray)")
@@ -171,6 +190,12 @@ def _game_options(cfg: TrainConfig, args, resume: dict | None) -> dict:
     return saved
 
 
+def _make_game(cfg: TrainConfig, args, resume: dict | None) -> Game:
+    """The run's game, built with its options (`_game_options`) and the input features the config asks for."""
+    options = _game_options(cfg, args, resume)
+    return get_game(args.game, **{**options, **({"features": True} if cfg.input_features else {})})
+
+
 def _join_pretrain(argv: list[str]) -> list[str]:
     """`--pretrain A B C` (several record files) as the one config value `--pretrain=A,B,C`."""
     out, i = [], 0
@@ -193,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
         device = pick_device(args.device)
-        options = _game_options(cfg, args, resume)
-        game = get_game(args.game, **{**options, **({"features": True} if cfg.input_features else {})})
+        game = _make_game(cfg, args, resume)
         _check_baselines(cfg, game)
         check_files(cfg.pretrain)
     except (ConfigError, ValueError, KeyError, OSError) as err:

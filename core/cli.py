@@ -43,13 +43,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 BENCHES: dict[str, tuple[str, str]] = {
     "envs": ("envs.bench", "batched game steps per second against PettingZoo"),
     "selfplay": ("agents.bench", "network, search and self-play throughput"),
-    "agent": ("arena.bench_agent", "gamelab agent: waiting lines searched together against one at a time"),
+    "agent": ("arena.bench.agent", "gamelab agent: waiting lines searched together against one at a time"),
     "ladder": ("arena.go_ladder", "Go against GNU Go levels 0-10 and Monte Carlo: W/L, Elo with 95% interval"),
-    "play": ("arena.bench_play", "one game at a time: search speed and strength against leaves per network call"),
+    "play": ("arena.bench.play", "one game at a time: search speed and strength against leaves per network call"),
     "gan": ("generative.gan.bench", "GAN training images per second, eager fp32 against the tuned path"),
     "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
-    "distributed": ("arena.bench_distributed", "self-play on Ray actors against one process, learner steps/s"),
-    "duplicates": ("arena.bench_duplicates", "duplicate positions in a run's replay window; merging's learner cost"),
+    "distributed": ("arena.bench.distributed", "self-play on Ray actors against one process, learner steps/s"),
+    "duplicates": ("arena.bench.duplicates", "duplicate positions in a run's replay window; merging's learner cost"),
     "threats": ("arena.threat_probe", "a network's prior, value and search on one-four positions, by line direction"),
 }
 

@@ -164,6 +164,7 @@ def parse_job(
     saved_config: Callable[[Path, argparse.Namespace], dict] | None = None,
     fixed_on_resume: Iterable[str] = (),
     dry_run: Callable[[Any], Any] | None = None,
+    shown: Callable[[Any, argparse.Namespace], dict] | None = None,
 ) -> Job:
     """Parse a job's command line into its resolved config.
 
@@ -176,6 +177,8 @@ def parse_job(
         saved_config: reads a run's saved config (field -> value) for --resume; it may raise ConfigError.
         fixed_on_resume: fields that cannot change when resuming.
         dry_run: shrinks a config to a tiny budget for --dry-run.
+        shown: what --print-config prints, from the config and the namespace (default: the config's fields); the job
+            adds what it saves beside them (train: the game and its options). It may raise ConfigError.
     Raises:
         ConfigError: a bad preset, key or value, or a fixed field changed on resume (the message names it).
         SystemExit: 0 after --print-config or --help; 2 after a malformed command line (one error line printed).
@@ -216,7 +219,7 @@ def parse_job(
     if args.dry_run and dry_run is not None:
         cfg = dry_run(cfg)
     if args.print_config:
-        print(json.dumps(config_to_dict(cfg), indent=2, default=str))
+        print(json.dumps(shown(cfg, args) if shown else config_to_dict(cfg), indent=2, default=str))
         raise SystemExit(0)
     return Job(cfg=cfg, args=args, resume=resume)
 

@@ -61,6 +61,7 @@ __all__ = [
     "text_to_move",
     "move_name",
     "option_specs",
+    "options_help",
     "opening_plies",
     "record_formats",
     "own_record_formats",
@@ -118,7 +119,7 @@ class OptionSpec:
             kind = self.type.__name__
             article = "an" if kind[0] in "aeiou" else "a"
             raise ValueError(f"option {name}={value!r}: {name} must be {article} {kind}") from None
-        if self.low is not None and v < self.low or self.high is not None and v > self.high:
+        if self.low is not None and not v >= self.low or self.high is not None and not v <= self.high:  # NaN too
             if self.low is not None and self.high is not None:
                 bounds = f"in {self.low:g}..{self.high:g}"
             else:
@@ -184,6 +185,23 @@ def move_name(game: Any, state: Any, i: int, action: int) -> str | None:
 def option_specs(game: Any) -> dict[str, OptionSpec]:
     """The options the game's constructor takes (default: none declared)."""
     return dict(getattr(game, "option_specs", {}) or {})
+
+
+def options_help(game: Any, name: str, aliases: dict[str, str] | None = None) -> str:
+    """The options of game `name` (its class or an instance) as `--help` lists them, one a line: name, type, range
+    or choices, default, help ("" if it declares none). `aliases` maps an option to a short flag that stands for it
+    (`{"size": "--size"}`)."""
+    specs = option_specs(game)
+    if not specs:
+        return ""
+    aliases = aliases or {}
+    rows = [
+        (f"  {k} {s.type.__name__.upper()}" + (f" (or {aliases[k]})" if k in aliases else ""), s)
+        for k, s in specs.items()
+    ]
+    pad = max(len(left) for left, _ in rows) + 2
+    lines = [f"game options of {name} (--option KEY=VALUE, repeatable):"]
+    return "\n".join(lines + [left.ljust(pad) + s.describe().removeprefix(f"{s.type.__name__}, ") for left, s in rows])
 
 
 def opening_plies(game: Any) -> int:

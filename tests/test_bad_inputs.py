@@ -100,6 +100,9 @@ CASES = [
     ("gtp go --think-time -1", "--think-time"),
     ("gtp chess", "chess"),
     ("gtp go --checkpoint {go7} --size 9", "--size 9"),  # never silently the model's size
+    ("gtp go --checkpoint {go7} --option size=9", "--option size=9"),
+    ("gtp go --option komi=lots", "komi=lots"),
+    ("gtp go --option sise=9", "sise"),
     ("train go --option komi=lots", "komi='lots'"),
     ("train go --option sise=9", "sise"),
     ("gtp go --checkpoint {corrupt}", "corrupt.pt"),

@@ -25,7 +25,7 @@ from core.optim import make_optimizer
 from .augment import AdaptiveP, diff_augment
 from .losses import d_loss, g_loss, gradient_penalty, r1_penalty
 from .models import build_models, model_config
-from .stylegan_step import lazy_optimizer_settings, stylegan_step
+from .stylegan_step import lazy_optimizer_settings, stylegan_d_loss, stylegan_g_loss
 
 __all__ = ["Parts", "build_parts", "train_step", "DEFAULT_LOSS", "DEFAULT_CRITIC"]
 
@@ -90,7 +90,9 @@ def build_parts(cfg: Any, channels: int, num_classes: int, device: torch.device)
 
 
 def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) -> dict[str, torch.Tensor]:
-    """One iteration: n_critic D updates then one G update, the EMA update and the ADA bookkeeping.
+    """One iteration: n_critic D updates then one G update, the EMA update and the ADA bookkeeping. The losses are
+    the architecture's (`stylegan_d_loss` and `stylegan_g_loss` for stylegan, which takes one D update); the updates
+    and the bookkeeping are these, for every architecture.
 
     Args:
         batch_fn: () -> (real images [B, C, S, S] on the device, labels [B] or None).
@@ -99,35 +101,13 @@ def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) 
 
     Returns:
         Detached scalars (no host sync): "loss_d" (adversarial part), "loss_g", "penalty" (gradient penalty or lazy
-        R1 of the last D update, 0 without), "real" and "fake" (mean logits).
+        R1 of the last D update, 0 without), the architecture's own (stylegan: "pl", "pl_mean"), "real" and "fake"
+        (mean logits).
     """
-    if parts.model_config["arch"] == "stylegan":
-        return stylegan_step(parts, batch_fn, step, fault=fault)
-    cfg, dev = parts.cfg, parts.device
-    amp = autocast(dev, enabled=cfg.precision != "fp32")
-    cond = parts.model_config["num_classes"] > 0
-    policy, p = cfg.augment, parts.ada.p
-    mem = torch.channels_last if dev.type == "cuda" and cfg.channels_last else torch.contiguous_format
-    for _ in range(parts.n_critic):
-        real, y = batch_fn()
-        y = y if cond else None
-        real = real.contiguous(memory_format=mem)
-        z = torch.randn(real.shape[0], cfg.z_dim, device=dev)
-        with torch.no_grad(), amp:
-            fake = parts.g_run(z, y)
-        with amp:
-            real_aug, fake_aug = diff_augment(real, policy, p), diff_augment(fake.float(), policy, p)
-            if parts.model_config["arch"] == "dcgan":  # batch norm: real and fake in batches of their own
-                r, f = parts.d_run(real_aug, y), parts.d_run(fake_aug, y)
-            else:
-                out = parts.d_run(torch.cat([real_aug, fake_aug]), None if y is None else torch.cat([y, y]))
-                r, f = out.split(real.shape[0])
-            loss_d = d_loss(parts.loss, r, f)
-            penalty = torch.zeros((), device=dev)
-            if parts.loss == "wgan":
-                penalty = penalty + cfg.gp_weight * gradient_penalty(parts.d, real_aug, fake_aug, y)
-            if cfg.r1_gamma > 0 and step % cfg.r1_every == 0:
-                penalty = penalty + 0.5 * cfg.r1_gamma * cfg.r1_every * r1_penalty(parts.d, real_aug, y)
+    stylegan = parts.model_config["arch"] == "stylegan"
+    d_side, g_side = (stylegan_d_loss, stylegan_g_loss) if stylegan else (_d_loss, _g_loss)
+    for _ in range(1 if stylegan else parts.n_critic):
+        loss_d, penalty, r, f = d_side(parts, batch_fn, step)
         if fault:
             loss_d = loss_d * float("nan")
         parts.opt_d.zero_grad(set_to_none=True)
@@ -135,19 +115,58 @@ def train_step(parts: Parts, batch_fn: BatchFn, step: int, fault: bool = False) 
         parts.opt_d.step()
         parts.ada.accumulate(r)
     parts.d.requires_grad_(False)
+    objective, loss_g, extra = g_side(parts, step)
+    parts.opt_g.zero_grad(set_to_none=True)
+    objective.backward()
+    parts.opt_g.step()
+    parts.d.requires_grad_(True)
+    parts.ema.update(parts.g)
+    cfg, dev = parts.cfg, parts.device
+    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
+        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
+        parts.ada.adjust(float(totals[0]), int(totals[1]))
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "penalty": penalty.detach(), **extra,
+            "real": r.detach().float().mean(), "fake": f.detach().float().mean()}  # fmt: skip
+
+
+def _d_loss(parts: Parts, batch_fn: BatchFn, step: int) -> tuple[torch.Tensor, ...]:
+    """One D update's terms for dcgan, sngan and wgan-gp: (adversarial loss, penalty, logits real [B], fake [B])."""
+    cfg, dev = parts.cfg, parts.device
+    amp = autocast(dev, enabled=cfg.precision != "fp32")
+    cond = parts.model_config["num_classes"] > 0
+    policy, p = cfg.augment, parts.ada.p
+    mem = torch.channels_last if dev.type == "cuda" and cfg.channels_last else torch.contiguous_format
+    real, y = batch_fn()
+    y = y if cond else None
+    real = real.contiguous(memory_format=mem)
+    z = torch.randn(real.shape[0], cfg.z_dim, device=dev)
+    with torch.no_grad(), amp:
+        fake = parts.g_run(z, y)
+    with amp:
+        real_aug, fake_aug = diff_augment(real, policy, p), diff_augment(fake.float(), policy, p)
+        if parts.model_config["arch"] == "dcgan":  # batch norm: real and fake in batches of their own
+            r, f = parts.d_run(real_aug, y), parts.d_run(fake_aug, y)
+        else:
+            out = parts.d_run(torch.cat([real_aug, fake_aug]), None if y is None else torch.cat([y, y]))
+            r, f = out.split(real.shape[0])
+        loss_d = d_loss(parts.loss, r, f)
+        penalty = torch.zeros((), device=dev)
+        if parts.loss == "wgan":
+            penalty = penalty + cfg.gp_weight * gradient_penalty(parts.d, real_aug, fake_aug, y)
+        if cfg.r1_gamma > 0 and step % cfg.r1_every == 0:
+            penalty = penalty + 0.5 * cfg.r1_gamma * cfg.r1_every * r1_penalty(parts.d, real_aug, y)
+    return loss_d, penalty, r, f
+
+
+def _g_loss(parts: Parts, step: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """The G update's loss for dcgan, sngan and wgan-gp: (what to minimise, the adversarial loss, no extras)."""
+    cfg, dev = parts.cfg, parts.device
+    amp = autocast(dev, enabled=cfg.precision != "fp32")
+    cond = parts.model_config["num_classes"] > 0
     yf = torch.randint(parts.model_config["num_classes"], (cfg.batch,), device=dev) if cond else None
     z = torch.randn(cfg.batch, cfg.z_dim, device=dev)
     with amp:
         fake = parts.g_run(z, yf)
-        f_g = parts.d(diff_augment(fake.float(), policy, p), yf)  # raw D: no gradient sync needed for D here
+        f_g = parts.d(diff_augment(fake.float(), cfg.augment, parts.ada.p), yf)  # raw D: no gradient sync here
         loss_g = g_loss(parts.loss, f_g)
-    parts.opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    parts.opt_g.step()
-    parts.d.requires_grad_(True)
-    parts.ema.update(parts.g)
-    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
-        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
-        parts.ada.adjust(float(totals[0]), int(totals[1]))
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "penalty": penalty.detach(),
-            "real": r.detach().float().mean(), "fake": f.detach().float().mean()}  # fmt: skip
+    return loss_g, loss_g, {}

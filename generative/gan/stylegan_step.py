@@ -1,4 +1,5 @@
-"""One StyleGAN2 training iteration on the GAN job's live objects (`step.Parts`), for `arch = "stylegan"`.
+"""The losses of one StyleGAN2 training iteration on the GAN job's live objects (`step.Parts`), for
+`arch = "stylegan"`: `stylegan_d_loss` and `stylegan_g_loss`; `step.train_step` takes the updates.
 
 One iteration: a discriminator update with the non-saturating logistic loss on augmented real and generated images
 (separate D calls, so the minibatch-stddev groups never mix real and fake), lazy R1 on the real images every
@@ -20,11 +21,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from core.distributed import all_reduce_sum
-
 from .augment import diff_augment
 
-__all__ = ["stylegan_step", "lazy_optimizer_settings", "r1_due", "pl_due", "PL_DECAY"]
+__all__ = ["stylegan_d_loss", "stylegan_g_loss", "lazy_optimizer_settings", "r1_due", "pl_due", "PL_DECAY"]
 
 PL_DECAY = 0.01
 
@@ -60,9 +59,9 @@ def _path_length_penalty(g, cfg: Any, batch: int, device: torch.device) -> torch
     return (lengths - pl_mean).square().mean() * cfg.pl_weight * cfg.pl_every
 
 
-def stylegan_step(parts: Any, batch_fn, step: int, fault: bool = False) -> dict[str, torch.Tensor]:
-    """One StyleGAN2 iteration (see the module docstring). Returns detached scalars: "loss_d", "loss_g", "penalty"
-    (R1 term of this step, 0 when not due), "pl" (path-length term, 0 when not due), "pl_mean", "real", "fake"."""
+def stylegan_d_loss(parts: Any, batch_fn, step: int) -> tuple[torch.Tensor, ...]:
+    """The D update's terms (see the module docstring; `step.train_step` takes the update): (non-saturating loss,
+    the R1 term of this step (0 when not due), logits real [B], fake [B])."""
     cfg, dev, g, d = parts.cfg, parts.device, parts.g_run, parts.d_run
     policy, p = cfg.augment, parts.ada.p
     do_r1 = r1_due(cfg, step)
@@ -77,30 +76,21 @@ def stylegan_step(parts: Any, batch_fn, step: int, fault: bool = False) -> dict[
     if do_r1:
         (grad,) = torch.autograd.grad(r.sum(), real, create_graph=True)
         penalty = grad.square().flatten(1).sum(1).mean() * (0.5 * cfg.r1_gamma * cfg.r1_every)
-    if fault:
-        loss_d = loss_d * float("nan")
-    parts.opt_d.zero_grad(set_to_none=True)
-    (loss_d + penalty).backward()
-    parts.opt_d.step()
-    parts.ada.accumulate(r)
+    return loss_d, penalty, r, f
 
-    parts.d.requires_grad_(False)
+
+def stylegan_g_loss(parts: Any, step: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """The G update's loss (`step.train_step` takes the update): (loss_g + pl to minimise, the non-saturating loss
+    loss_g, {"pl": the path-length term (0 when not due), "pl_mean"}). The EMA generator's buffers are copied here."""
+    cfg, dev, g, d = parts.cfg, parts.device, parts.g_run, parts.d_run
     z = torch.randn(cfg.batch, cfg.z_dim, device=dev)
     fake_g = g(z, mixing=cfg.style_mixing, update_w_avg=True)
-    f_g = d(diff_augment(fake_g, policy, p))
+    f_g = d(diff_augment(fake_g, cfg.augment, parts.ada.p))
     loss_g = F.softplus(-f_g).mean()
     pl = _path_length_penalty(parts.g, cfg, cfg.batch, dev) if pl_due(cfg, step) else torch.zeros((), device=dev)
-    parts.opt_g.zero_grad(set_to_none=True)
-    (loss_g + pl).backward()
-    parts.opt_g.step()
-    parts.d.requires_grad_(True)
-    parts.ema.update(parts.g)
-    with torch.no_grad():  # buffers (w_avg, pl_mean, fixed noise) are copied, not averaged
+    # buffers (w_avg, pl_mean, fixed noise) are copied, not averaged: they are final here (the G update leaves them
+    # alone), and the EMA update after it keeps a buffer equal to its source as it is
+    with torch.no_grad():
         for target, source in zip(parts.ema.module.buffers(), parts.g.buffers()):
             target.copy_(source)
-    if cfg.augment and cfg.ada_target > 0 and step % cfg.ada_interval == 0:
-        totals = all_reduce_sum(torch.tensor([parts.ada.signs, float(parts.ada.count)], dtype=torch.float64), dev)
-        parts.ada.adjust(float(totals[0]), int(totals[1]))
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "penalty": penalty.detach(), "pl": pl.detach(),
-            "pl_mean": parts.g.pl_mean.detach().clone(), "real": r.detach().mean(),
-            "fake": f.detach().mean()}  # fmt: skip
+    return loss_g + pl, loss_g, {"pl": pl.detach(), "pl_mean": parts.g.pl_mean.detach().clone()}

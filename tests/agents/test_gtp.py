@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.gtp import GtpEngine, _player_maker
+from agents.gtp import GtpEngine, _game_options, _parser, _player_maker, main
 from agents.gtp_coords import format_vertex, parse_vertex
 from envs import get_game
 
@@ -208,6 +208,34 @@ def test_bad_command_line():
         timeout=120,
     )
     assert out.returncode == 2 and out.stderr.startswith("error: --size") and out.stdout == ""
+
+
+def test_option_and_its_short_aliases_take_one_path():
+    def options(*argv: str) -> dict:
+        return _game_options(_parser().parse_args(["go", *argv]).options)[0]
+
+    want = {"size": 5, "komi": 3.5, "superko": True}
+    assert options("--option", "size=5", "--option", "komi=3.5", "--option", "superko=true") == want
+    assert options("--size", "5", "--komi", "3.5", "--superko") == want
+    assert options("--size", "5", "--option", "size=5") == {"size": 5}  # the same value twice is no conflict
+    for argv, needle in (
+        (["--size", "4"], "--size 4: size must be in 5..19"),
+        (["--option", "size=4"], "--option size=4: size must be in 5..19"),
+        (["--komi", "nan"], "--komi nan"),
+        (["--option", "superko=maybe"], "superko=maybe"),
+        (["--size", "9", "--option", "size=7"], "--size 9 and --option size=7 disagree"),
+        (["--option", "handicap=2"], "handicap"),
+    ):
+        with pytest.raises(ValueError, match=needle):
+            options(*argv)
+
+
+def test_option_reaches_the_game(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"showboard\nquit\n")))
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # main sends all but its replies to stderr; restored after
+    assert main(["go", "--option", "size=5", "--komi", "3.5", "--sims", "2"]) == 0
+    board = capsys.readouterr().out
+    assert "komi 3.5" in board and " 5 . . . . .  5" in board and " 6 " not in board
 
 
 def test_boardsize_switches_between_the_bundled_model_and_rollouts(model_dir):

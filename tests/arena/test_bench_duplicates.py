@@ -12,7 +12,7 @@ from agents.leaf_evaluators import uniform_evaluator
 from agents.learner import TrainConfig
 from agents.mcts import SearchSettings
 from agents.selfplay import SelfPlay
-from arena import bench_duplicates
+from arena.bench import duplicates as bench_duplicates
 from core.config import config_to_dict
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agents.host_tree import native_walk_available
-from arena import bench_play
+from arena.bench import play as bench_play
 from core import cli
 
 

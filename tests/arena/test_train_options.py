@@ -4,6 +4,8 @@ game's option specs, saved in the run and its checkpoints, kept on resume (a dif
 
 import json
 
+import pytest
+
 from agents.learner import derive_presets, load_presets
 from arena import train
 from core.checkpoint import load_checkpoint
@@ -46,3 +48,18 @@ def test_presets_derived_from_a_game_s_shape():
     assert presets["gpu"]["blocks"] > presets["cpu"]["blocks"] and presets["cpu"]["global_pool"]
     assert presets["cpu"]["dirichlet_alpha"] < derive_presets(get_game("tictactoe"))["cpu"]["dirichlet_alpha"]
     assert load_presets("tictactoe")["tiny"]["iterations"] == 6  # shipped presets win over derived ones
+
+
+def test_print_config_and_help_show_the_game_options(capsys):
+    with pytest.raises(SystemExit) as done:
+        train.main(["go", "--preset=tiny", "--size=7", "--option", "komi=5.5", "--print-config"])
+    assert done.value.code == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["game"] == "go" and shown["simulations"] > 0  # the game and its options beside the fields
+    assert shown["options"] == {"size": 7, "komi": 5.5, "superko": False, "handicap": 0, "features": False}
+    assert train.main(["go", "--print-config", "--option", "komi=lots"]) == 2
+    assert capsys.readouterr().err.startswith("error: option komi='lots'")
+    with pytest.raises(SystemExit):
+        train.main(["othello", "--help"])
+    text = capsys.readouterr().out
+    assert "game options of othello" in text and "size INT (or --size=N)" in text and "one of 6, 8, default 8" in text
