@@ -69,6 +69,7 @@ class ConnectFour:
         self.options: dict[str, Any] = {}
         self.board_shape = (6, 7)
         self.line_length = 4  # four in a row wins
+        self.tactics_depth = 2  # searches check wins at once and moves that allow one (agents.tactics): 7 x 7 steps
         self.fills_cells = False  # a move names a column, not a cell
         self.num_actions = 7
         self.planes_shape = (3, 6, 7)
