@@ -42,6 +42,7 @@ from agents.host_tree import backup_one as host_backup
 from agents.host_tree import current_walk, host_tree, native_walker
 from agents.host_tree import reserve_one as host_reserve
 from agents.host_tree import select_one as host_select
+from agents.tactics import tactical
 from agents.tree import (
     Leaf,
     Tree,
@@ -55,7 +56,6 @@ from agents.tree import (
     state_gather,
     state_write,
 )
-from agents.tactics import tactical
 from core.config import bounded
 from envs import traits
 from envs.base import Game

@@ -143,7 +143,8 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
                 with use_walk(walk):
                     sims_per_s = _search_rate(game, starts, evaluate, settings, cfg.seconds, clock)
                 net_rate = _net_rate(game, state_ops.take(starts, torch.arange(k) % 8), evaluate, cfg.seconds, clock)
-                row = {"walk": walk, "tactics": tactics, "leaf_batch": k, "sims_per_s": sims_per_s, "net_positions_per_s": net_rate}
+                row = {"walk": walk, "tactics": tactics, "leaf_batch": k, "sims_per_s": sims_per_s}
+                row["net_positions_per_s"] = net_rate
                 if strength_note is None:
                     player = network_player(net, settings, device=device)
                     with use_walk(walk):

@@ -163,7 +163,7 @@ def _player_games(players: list, lo: int, hi: int, count: int, rng: random.Rando
             action[b] = rng.choice(cols) if rng.random() < noise[b] else chosen[j]
             moves[b].append(action[b])
         stepped = game.step(part, torch.tensor([action[b] for b in live]))
-        state = state_ops.state_map(lambda x, y: x.index_copy(0, idx, y), state, stepped)
+        state = state_ops.state_map(lambda x, y, i=idx: x.index_copy(0, i, y), state, stepped)
     done = state.done.tolist()
     return ["".join(str(c + 1) for c in m) for b, m in enumerate(moves) if not done[b] and len(m) == target[b]]
 
