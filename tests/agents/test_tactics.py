@@ -123,5 +123,14 @@ def test_the_check_keeps_the_outcome_more_often(c4):
         for depth in (0, 2):
             action = mcts.search(c4, state, evaluate, num_simulations=32, tactics=depth).action.tolist()
             mistakes[depth] = sum(_sign(scores[a]) != _sign(_best(scores)) for (_, scores), a in zip(rows, action))
-    print(mistakes)
     assert mistakes[2] < mistakes[0], mistakes
+
+
+def test_connect_four_wins_trait_is_the_stepping_one(c4):
+    """The game's own `immediate_wins` (line windows) against stepping every move, on positions of random play."""
+    rng = random.Random(5)
+    games = [g for g in (cp._play_game(rng.randint(6, 40), 1.0, rng) for _ in range(300)) if g]
+    state = _positions(c4, [[int(ch) - 1 for ch in g] for g in games])
+    own = c4.immediate_wins(state)
+    assert torch.equal(own, traits._wins_by_stepping(c4, state))
+    assert int(own.sum()) > 20
