@@ -42,6 +42,7 @@ from agents.host_tree import backup_one as host_backup
 from agents.host_tree import current_walk, host_tree, native_walker
 from agents.host_tree import reserve_one as host_reserve
 from agents.host_tree import select_one as host_select
+from agents.tactics import tactical
 from agents.tree import (
     Leaf,
     Tree,
@@ -56,6 +57,7 @@ from agents.tree import (
     state_write,
 )
 from core.config import bounded
+from envs import traits
 from envs.base import Game
 
 __all__ = [
@@ -119,6 +121,7 @@ class SearchSettings:
     forced_playouts: bool = False  # KataGo's forced playouts with policy target pruning (PUCT only)
     forced_k: float = bounded(2.0, gt=0)  # forced playouts of a child: sqrt(forced_k * prior * parent visits)
     leaf_batch: int = bounded(0, ge=0)  # leaves per tree per network call (0: 8 when at most 4 games search, else 1)
+    tactics: int = bounded(-1, ge=-1, le=2)  # plies of the exact win check at each new node (-1: the game's default)
 
     def __post_init__(self) -> None:
         if not isinstance(self.leaf_batch, int) or self.leaf_batch < 0:
@@ -567,12 +570,18 @@ def search(
             forced_playouts: KataGo's forced playouts at the root (n_forced = sqrt(forced_k * P * total)) and policy
                 target pruning of the forced visits (PUCT only).
             fpu_reduction: unvisited children take Q = (parent's mean value) - fpu_reduction.
+            tactics: plies of the exact win check at each evaluated position (agents.tactics; 0: none, 1: a move
+                that wins at once makes the value +1, 2: also moves that let the opponent win at once leave the
+                prior, and the value is -1 where every move does); -1 (the default): the game's `tactics_depth`.
         tree: a tree from `advance_tree` whose roots are `state` (games with no tree are searched afresh).
         generator: torch generator for the noise.
     Returns:
         SearchResult.
     """
     s = (settings or SearchSettings()).replace(**knobs) if knobs else (settings or SearchSettings())
+    depth = s.tactics if s.tactics >= 0 else traits.tactics_depth(game)
+    if depth > 0:
+        evaluate = tactical(game, evaluate, depth)
     tree = _prepare(game, state, evaluate, tree, s.num_simulations)
     root = _root(tree, s, generator)
     per_call = s.leaves_per_call(tree.visits.shape[0])

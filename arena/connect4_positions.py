@@ -2,6 +2,7 @@
 
     python -m arena.connect4_positions                        # regenerate arena/data/connect_four_positions.txt
     python -m arena.connect4_positions --per-set 50 --out /tmp/p.txt --seed 1
+    python -m arena.connect4_positions --per-set 60 --seed 3 --players random alphabeta:4 bundled:64 --out /tmp/q.txt
 
 Games are played from the empty board by players of mixed strength (each game draws how often it plays a uniformly
 random move instead of a tactical one: win at once if it can, else block a win at once, else not under the
@@ -10,6 +11,11 @@ stones; the position reached is kept when its game is not over and it was not ke
 the same). Then the solver (agents.connect4_solver) scores every move. Positions whose analysis passes the node
 budget are dropped (rare; the budget keeps a regeneration to minutes), so the sets lean a little toward positions
 the solver finds easy.
+
+`--players SPEC ...` takes the positions from games of other players instead (player specs of agents.players:
+random, alphabeta:N, bundled:N, ...): each batch of games pairs two specs drawn from the list, and each game plays
+a uniformly random move instead of its player's with a probability drawn per game (0, 0.05, 0.15 or 0.3), so that
+the positions differ in source as well as in seed from the shipped ones.
 
 Sets, by stage (stones on the board): Own_Begin 4-12, Own_Middle 13-24, Own_End 25-35. The file has one position per
 line, `SET moves score s1 .. s7` in the format of Pons' `.scores` files (1-based column digits, the score of the
@@ -25,6 +31,8 @@ import sys
 import time
 from functools import cache
 from pathlib import Path
+
+import torch
 
 from agents import connect4_solver as c4s
 from core.paths import read_text_file
@@ -125,22 +133,79 @@ def _play_game(stones: int, randomness: float, rng: random.Random) -> str | None
     return "".join(str(c + 1) for c in moves)
 
 
+_PLAYER_RANDOMNESS = (0.0, 0.05, 0.15, 0.3)
+
+
+def _player_games(players: list, lo: int, hi: int, count: int, rng: random.Random) -> list[str]:
+    """Moves (1-based digits) of `count` games between two of `players` (drawn), each stopped after a random number
+    of stones in [lo, hi]; games that end before are left out. A game plays a uniformly random move instead of its
+    player's with a probability drawn per game from _PLAYER_RANDOMNESS."""
+    from envs import get_game
+    from envs import state as state_ops
+
+    game = get_game("connect_four")
+    pair = (rng.choice(players), rng.choice(players))
+    target = [rng.randint(lo, hi) for _ in range(count)]
+    noise = [rng.choice(_PLAYER_RANDOMNESS) for _ in range(count)]
+    moves: list[list[int]] = [[] for _ in range(count)]
+    state = game.init(count)
+    for ply in range(hi):
+        live = [b for b in range(count) if not bool(state.done[b]) and ply < target[b]]
+        if not live:
+            break
+        idx = torch.tensor(live)
+        part = state_ops.take(state, idx)
+        chosen = torch.as_tensor(pair[ply % 2](game, part)).reshape(-1).long().tolist()
+        legal = game.legal_mask(part).tolist()
+        action = [0] * count
+        for j, b in enumerate(live):
+            cols = [c for c in range(WIDTH) if legal[j][c]]
+            action[b] = rng.choice(cols) if rng.random() < noise[b] else chosen[j]
+            moves[b].append(action[b])
+        stepped = game.step(part, torch.tensor([action[b] for b in live]))
+        state = state_ops.state_map(lambda x, y, i=idx: x.index_copy(0, i, y), state, stepped)
+    done = state.done.tolist()
+    return ["".join(str(c + 1) for c in m) for b, m in enumerate(moves) if not done[b] and len(m) == target[b]]
+
+
 def generate(
-    per_set: int = 200, *, seed: int = 0, max_nodes: int = 20_000_000, show: bool = True
+    per_set: int = 200,
+    *,
+    seed: int = 0,
+    max_nodes: int = 20_000_000,
+    show: bool = True,
+    players: list[str] | None = None,
 ) -> dict[str, list[tuple[str, list[int | None]]]]:
     """Play, deduplicate and solve `per_set` positions for each stage (see the module docstring).
 
+    Args:
+        players: player specs whose games give the positions (default: the built-in players of mixed strength).
     Returns:
         {set name: [(moves, score of each column)]}, each set in the order generated.
+    Raises:
+        ValueError: a bad player spec.
     """
     rng = random.Random(seed)
+    made = []
+    if players:
+        from agents.players import make_player
+        from envs import get_game
+
+        made = [make_player(spec, get_game("connect_four"), seed=seed + k) for k, spec in enumerate(players)]
     out: dict[str, list] = {}
     seen: set[str] = set()
     for name, (lo, hi) in STAGES.items():
         rows: list = []
         dropped, t0 = 0, time.monotonic()
+        pending: list[str] = []
         while len(rows) < per_set:
-            moves = _play_game(rng.randint(lo, hi), rng.choice((1.0, 0.5, 0.25, 0.1)), rng)
+            if made:
+                if not pending:
+                    pending = _player_games(made, lo, hi, 32, rng)
+                    continue
+                moves = pending.pop()
+            else:
+                moves = _play_game(rng.randint(lo, hi), rng.choice((1.0, 0.5, 0.25, 0.1)), rng)
             if moves is None:
                 continue
             mirror = "".join(str(8 - int(ch)) for ch in moves)
@@ -196,17 +261,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-nodes", type=int, default=20_000_000, help="drop a position whose analysis needs more")
     p.add_argument("--out", default=str(DATA_FILE))
+    p.add_argument(
+        "--players",
+        nargs="+",
+        default=None,
+        metavar="SPEC",
+        help="take the positions from games of these players (random, alphabeta:N, bundled:N, ...; two drawn per "
+        "batch of games) instead of the built-in ones",
+    )
     args = p.parse_args(argv)
     if args.per_set < 1:
         print(f"error: --per-set must be at least 1, got {args.per_set}", file=sys.stderr)
         return 2
     try:
-        sets = generate(args.per_set, seed=args.seed, max_nodes=args.max_nodes)
-    except c4s.SolverUnavailableError as err:
+        sets = generate(args.per_set, seed=args.seed, max_nodes=args.max_nodes, players=args.players)
+    except (c4s.SolverUnavailableError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     command = f"python -m arena.connect4_positions --per-set {args.per_set} --seed {args.seed}"
     command += f" --max-nodes {args.max_nodes}"
+    if args.players:
+        command += " --players " + " ".join(args.players)
     write(sets, args.out, command)
     print(f"wrote {sum(len(r) for r in sets.values())} positions to {args.out}")
     return 0

@@ -338,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(default {SearchSettings.fpu_reduction})",
     )
     p.add_argument(
+        "--tactics",
+        type=ranged(int, ge=-1, le=2),
+        default=SearchSettings.tactics,
+        help="plies of a searching player's exact win check at each new node (0: none, 1: wins at once, 2: also "
+        "moves that let the opponent win at once; -1, the default: the game's own, 2 for connect four)",
+    )
+    p.add_argument(
         "--batch",
         type=ranged(int, ge=1),
         default=None,
@@ -349,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        settings = SearchSettings(leaf_batch=args.leaf_batch, c_puct=args.c_puct, fpu_reduction=args.fpu_reduction)
+        settings = SearchSettings(
+            leaf_batch=args.leaf_batch, c_puct=args.c_puct, fpu_reduction=args.fpu_reduction, tactics=args.tactics
+        )
         game = get_game(args.game)
         player = make_player(args.player, game, device=args.device, seed=args.seed, settings=settings)
         if isinstance(game, TicTacToe):

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from envs.base import (
     Symmetry,
+    completes_line,
     line_table,
     outcome_value,
     place_stone,
@@ -69,6 +70,7 @@ class ConnectFour:
         self.options: dict[str, Any] = {}
         self.board_shape = (6, 7)
         self.line_length = 4  # four in a row wins
+        self.tactics_depth = 2  # searches check wins at once and moves that allow one (agents.tactics)
         self.fills_cells = False  # a move names a column, not a cell
         self.num_actions = 7
         self.planes_shape = (3, 6, 7)
@@ -112,6 +114,17 @@ class ConnectFour:
     def outcome(self, state: ConnectFourState) -> tuple[Tensor, Tensor]:
         """(done[B], value[B]) with value in {-1, 0, +1} for the player to move; 0 while not done."""
         return outcome_value(state.done, state.winner, state.player)
+
+    def immediate_wins(self, state: ConnectFourState) -> Tensor:
+        """BoolTensor[B, 7]: the columns where the player to move wins at once (a trait read by agents.tactics): a
+        line of four through the disc it would drop there."""
+        h, w = self.board_shape
+        dev = state.board.device
+        cell = ((h - 1 - state.heights.long()).clamp(min=0) * w + torch.arange(w, device=dev)).reshape(-1)  # [B*7]
+        color = (state.player + 1).to(state.board.dtype).repeat_interleave(w)
+        board = state.board.repeat_interleave(w, 0).scatter(1, cell[:, None], color[:, None])
+        win = completes_line(board, cell, color, line_table(h, w, 4, dev))
+        return win.view(-1, w) & self.legal_mask(state)
 
     def planes(self, state: ConnectFourState) -> Tensor:
         """FloatTensor[B, 3, 6, 7] from the view of the player to move (see the module docstring)."""

@@ -28,6 +28,10 @@ Attributes and methods a game may define:
     variant: str                                     the UCI_Variant / PGN Variant of a chess family ("": chess)
     sgf_game_type: int                               the SGF GM[] number of a game with "sgf" records
     line_length: int                                 k of a k-in-a-row game (also read by alpha-beta)
+    tactics_depth: int                               plies of the exact win check a search runs at each new node
+                                                     by default (0 none, 1 wins at once, 2 also moves that let the
+                                                     opponent win at once; agents.tactics): where it is cheap
+    immediate_wins(state) -> Tensor[B, A] bool       legal moves that win at once (default: by stepping each one)
 Facts for pictures (the viewer):
     legal_marks: bool                                mark every legal move (few or landing out of sight)
     frame_color: RGB                                 the board fills its picture: coordinates go on a frame of
@@ -76,6 +80,8 @@ __all__ = [
     "variant",
     "sgf_game_type",
     "line_length",
+    "tactics_depth",
+    "immediate_wins",
     "legal_marks",
     "frame_color",
     "label_offsets",
@@ -287,6 +293,33 @@ def line_length(game: Any) -> int | None:
     """k of a k-in-a-row game (Connect Four 4, Gomoku 5), or None."""
     k = getattr(game, "line_length", None)
     return int(k) if k else None
+
+
+def tactics_depth(game: Any) -> int:
+    """Plies of the exact win check a search runs at each new node by default (0: none; agents.tactics)."""
+    return int(getattr(game, "tactics_depth", 0) or 0)
+
+
+def immediate_wins(game: Any) -> Any:
+    """A function state -> BoolTensor[B, A]: the legal moves that win at once for the player to move. The game's own
+    `immediate_wins` where it has one, else every legal move is stepped ([B * A] states) and its outcome read."""
+    own = getattr(game, "immediate_wins", None)
+    return own if own is not None else lambda state: _wins_by_stepping(game, state)
+
+
+def _wins_by_stepping(game: Any, state: Any) -> Any:
+    import torch
+
+    from envs import state as state_ops
+
+    legal = game.legal_mask(state)
+    b, a = legal.shape
+    dev = legal.device
+    rep = state_ops.take(state, torch.arange(b, device=dev).repeat_interleave(a))
+    child = game.step(rep, torch.arange(a, device=dev).repeat(b), check=False)
+    done, value = game.outcome(child)
+    won = done & torch.where(child.player == rep.player, value > 0, value < 0)
+    return won.view(b, a) & legal
 
 
 def legal_marks(game: Any) -> bool:

@@ -2,6 +2,7 @@
 
     gamelab bench play --game connect_four --sims 200 --leaf-batches 1,2,4,8,16 --seconds 5 --positions 200
     gamelab bench play --sims 200 --leaf-batches 1,8 --clock cpu --positions 0 --walks python,native
+    gamelab bench play --sims 200 --leaf-batches 8 --clock cpu --positions 0 --tactics 0,2
 
 Prints, in one run and for the bundled model of the game (or --checkpoint), one row per K:
   - search: simulations/s of one game searched alone (PUCT, --sims simulations a move, cycling over a few positions a
@@ -14,7 +15,8 @@ Prints, in one run and for the bundled model of the game (or --checkpoint), one 
 
 `--walks python,native` measures the search with both tree walks of agents.host_tree in one run, one block of rows
 each: "python" (numpy, and the torch path with one leaf per call; the fallback) and "native" (the C extension
-agents/_search_walk, the default where it is built). The head line gives the machine's load averages.
+agents/_search_walk, the default where it is built). `--tactics 0,2` does the same for the depths of the exact win
+check at each new node (agents.tactics; -1: the game's default). The head line gives the machine's load averages.
 
 The machine's load changes rates between runs: compare rows of one run only. On a shared CPU, `--clock cpu` times
 by this process's CPU time (one thread), which other processes' load disturbs far less than the wall clock.
@@ -66,6 +68,7 @@ class PlayBenchConfig:
     clock: str = "wall"  # wall: elapsed time; cpu: this process's CPU time (steadier on a shared machine)
     seed: int = 0
     walks: tuple[str, ...] = ()  # tree walks to measure, a block of rows each ("python", "native"); (): the default
+    tactics: tuple[int, ...] = (-1,)  # depths of the exact win check (agents.tactics), a block of rows each
 
 
 def _rate(fn: Callable[[], int], seconds: float, clock: Callable[[], float]) -> float:
@@ -133,14 +136,15 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
     load = os.getloadavg()
     rows = []
     with torch.no_grad():
-        for walk in walks:
+        for walk, tactics in [(w, t) for w in walks for t in cfg.tactics]:
             block = []
             for k in cfg.leaf_batches:
-                settings = SearchSettings(num_simulations=cfg.sims, leaf_batch=k)
+                settings = SearchSettings(num_simulations=cfg.sims, leaf_batch=k, tactics=tactics)
                 with use_walk(walk):
                     sims_per_s = _search_rate(game, starts, evaluate, settings, cfg.seconds, clock)
                 net_rate = _net_rate(game, state_ops.take(starts, torch.arange(k) % 8), evaluate, cfg.seconds, clock)
-                row = {"walk": walk, "leaf_batch": k, "sims_per_s": sims_per_s, "net_positions_per_s": net_rate}
+                row = {"walk": walk, "tactics": tactics, "leaf_batch": k, "sims_per_s": sims_per_s}
+                row["net_positions_per_s"] = net_rate
                 if strength_note is None:
                     player = network_player(net, settings, device=device)
                     with use_walk(walk):
@@ -164,6 +168,7 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
         "sets": list(cfg.sets),
         "strength_note": strength_note,
         "walks": list(walks),
+        "tactics": list(cfg.tactics),
         "load_before": list(load),
         "load_after": list(os.getloadavg()),
         "rows": rows,
@@ -184,8 +189,11 @@ def _table(r: dict) -> str:
         + (f"  mistakes on {'+'.join(r['sets'])}" if r["strength_note"] is None else ""),
     ]
     for i, row in enumerate(r["rows"]):
-        if len(r["walks"]) > 1 and (i == 0 or r["rows"][i - 1]["walk"] != row["walk"]):
-            lines.append(f"  walk: {row['walk']}")
+        block = (row["walk"], row.get("tactics"))
+        if (len(r["walks"]) > 1 or len(r.get("tactics", ())) > 1) and (
+            i == 0 or (r["rows"][i - 1]["walk"], r["rows"][i - 1].get("tactics")) != block
+        ):
+            lines.append(f"  walk: {row['walk']}, tactics {row.get('tactics', -1)}")
         line = (
             f"  {row['leaf_batch']:>3}  {row['sims_per_s']:>13,.0f}  {row['speedup_over_first']:>6.2f}x"
             f"  {row['net_positions_per_s']:>14,.0f}  {row['share_of_net_rate']:>10.2f}"
@@ -205,6 +213,16 @@ def _ints(text: str) -> tuple[int, ...]:
         values = ()
     if not values or min(values) < 1:
         raise ValueError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def _depths(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < -1 or max(values) > 2:
+        raise ValueError(f"expected comma-separated depths -1..2, got {text!r}")
     return values
 
 
@@ -231,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=ranged(int, ge=0), default=d.seed)
     walks_help = "tree walks to compare, e.g. python,native (default: the one in use)"
     p.add_argument("--walks", type=_names, default=d.walks, help=walks_help)
+    tactics_help = "depths of the exact win check to compare, e.g. 0,2 (-1: the game's default)"
+    p.add_argument("--tactics", type=_depths, default=d.tactics, help=tactics_help)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     values = {k: v for k, v in vars(args).items() if k != "json"}

@@ -186,9 +186,9 @@ def test_select_action_temperature(c4):
 def test_forced_playouts_and_pruning_keep_the_target_on_the_best_move(c4):
     state = play_moves(c4, [[3, 0, 3, 0, 3, 1], [0, 0, 1, 1, 2, 2]])  # both: the mover wins at column 3
     evaluate = uniform_evaluator(c4)
-    sims = 200
-    plain = mcts.search(c4, state, evaluate, num_simulations=sims)
-    forced = mcts.search(c4, state, evaluate, num_simulations=sims, forced_playouts=True, forced_k=2.0)
+    sims = 200  # without the exact win check (tactics), which would leave the winning move alone in the prior
+    plain = mcts.search(c4, state, evaluate, num_simulations=sims, tactics=0)
+    forced = mcts.search(c4, state, evaluate, num_simulations=sims, forced_playouts=True, forced_k=2.0, tactics=0)
     # every legal child got at least (about) its forced playouts sqrt(k * P * total)
     n_forced = (2.0 * forced.prior * sims).sqrt()
     assert bool((forced.visits >= torch.floor(n_forced) - 1).all())

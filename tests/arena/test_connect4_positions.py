@@ -67,3 +67,21 @@ def test_without_the_solver_extension_the_generator_says_so_in_one_line(monkeypa
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "not built" in err[0], err
     assert not (tmp_path / "p.txt").exists()
+
+
+@needs_solver
+def test_positions_from_other_players(tmp_path, capsys):
+    path = tmp_path / "q.txt"
+    argv = ["--per-set", "2", "--seed", "4", "--max-nodes", "100000", "--out", str(path)]
+    assert cp.main([*argv, "--players", "random", "alphabeta:2"]) == 0
+    sets = cp.own_sets(path)
+    assert all(len(rows) == 2 for rows in sets.values())
+    assert "--players random alphabeta:2" in path.read_text()
+    for name, rows in sets.items():
+        lo, hi = cp.STAGES[name]
+        for moves, scores in rows:
+            assert lo <= len(moves) <= hi
+            assert c4s.analyze(moves) == scores
+    bad = tmp_path / "bad.txt"
+    assert cp.main([*argv[:-1], str(bad), "--players", "nosuchplayer:3"]) == 2
+    assert "error:" in capsys.readouterr().err and not bad.exists()
