@@ -44,8 +44,9 @@ __all__ = [
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
-# self-play's search: the play defaults with a smaller budget and root noise
-TRAIN_SEARCH = SearchSettings(num_simulations=32, dirichlet_fraction=0.25)
+# self-play's search: the play defaults with a smaller budget and root noise, and no exact win check (a play-time
+# aid, agents.tactics: no training run has measured it)
+TRAIN_SEARCH = SearchSettings(num_simulations=32, dirichlet_fraction=0.25, tactics=0)
 
 
 @dataclass(frozen=True)

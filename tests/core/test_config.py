@@ -53,7 +53,7 @@ def test_embedded_settings_are_options_under_flat_names_and_saved_flat():
     from agents.mcts import PLAY_SIMULATIONS, SearchSettings
 
     cfg = config_from_dict(TrainConfig, {"simulations": "12", "gumbel": "true", "c_puct": 2})
-    assert cfg.search == SearchSettings(num_simulations=12, gumbel=True, c_puct=2.0, dirichlet_fraction=0.25)
+    assert cfg.search == SearchSettings(num_simulations=12, gumbel=True, c_puct=2.0, dirichlet_fraction=0.25, tactics=0)
     saved = config_to_dict(cfg)  # flat, as runs saved before the embedding stored it
     assert saved["simulations"] == 12 and "search" not in saved and "num_simulations" not in saved
     assert config_from_dict(TrainConfig, saved) == cfg
