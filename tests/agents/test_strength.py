@@ -31,7 +31,9 @@ def test_tictactoe_from_scratch_learns_to_play_perfectly(tmp_path):
     untrained = PolicyValueNet(tuple(game.planes_shape), game.num_actions, blocks=2, channels=32)
     before = tictactoe_exhaustive(policy_player(untrained))
 
-    assert train.main(["tictactoe", "--preset=tiny", "--quiet", "--runs", str(tmp_path)]) == 0
+    # 4 of the preset's 6 iterations: the seed-0 run's 4th checkpoint errs in 79 positions (the 6th in 70), with
+    # search in 3 (3), and draws all 10 games against alpha-beta
+    assert train.main(["tictactoe", "--preset=tiny", "--iterations=4", "--quiet", "--runs", str(tmp_path)]) == 0
     ckpt = _last_checkpoint(tmp_path)
     net, _ = load_policy_value_net(ckpt)
     after = tictactoe_exhaustive(policy_player(net))

@@ -22,7 +22,7 @@ CASES = [
     ("hex", {"size": 5}),
     ("go", {}),
     ("go", {"size": 5}),
-    ("chess", {}),
+    ("chess", {"max_moves": 160}),  # the default 512 plies: test_chess_full_length_games_pass (slow)
     ("gardner_chess", {}),
     ("shogi", {"max_moves": 60}),
     ("minishogi", {"max_moves": 60}),
@@ -44,6 +44,11 @@ def test_every_registered_game_is_covered():
 def test_registered_games_pass(case):
     name, options = case
     envs.check_game(envs.get_game(name, **options), seed=1, draw=name not in NO_HIT_TEST)
+
+
+@pytest.mark.slow
+def test_chess_full_length_games_pass():
+    envs.check_game(envs.get_game("chess"), seed=1, draw=False)
 
 
 @pytest.mark.cuda

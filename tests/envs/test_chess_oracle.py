@@ -68,10 +68,19 @@ def _play_against_pettingzoo(num_games: int, seed: int) -> dict[str, int]:
     return reasons
 
 
+def test_20_random_games_agree_with_pettingzoo_and_python_chess():
+    # PettingZoo's env costs most of the time here (it copies the whole move stack at every ply); 100 and 1000
+    # games are marked slow
+    reasons = _play_against_pettingzoo(20, seed=0)
+    assert sum(reasons.values()) == 20
+    # random games end in many ways; each of the claims shows up in these 20 (2, 10, 4 and 3 of them)
+    assert {"checkmate", "insufficient_material", "fifty_moves", "threefold_repetition"} <= set(reasons)
+
+
+@pytest.mark.slow
 def test_100_random_games_agree_with_pettingzoo_and_python_chess():
     reasons = _play_against_pettingzoo(100, seed=0)
     assert sum(reasons.values()) == 100
-    # random games end in many ways; each of the claims shows up in 100 of them
     assert {"checkmate", "insufficient_material", "fifty_moves", "threefold_repetition"} <= set(reasons)
 
 
