@@ -123,6 +123,11 @@ def move_ids(legal: Tensor) -> Tensor:
     return torch.cat(found) if found else nonempty
 
 
+def _rows_actions(ids: Tensor) -> tuple[Tensor, Tensor]:
+    """(rows, actions) of `move_ids`."""
+    return ids // (64 * cm.PLANES), ids % (64 * cm.PLANES)
+
+
 def dense_mask(legal: Tensor) -> Tensor:
     """BoolTensor[B, 4672] from legal bitboards int64 [B, 73] (action = (file * 8 + rank) * 73 + plane).
 
@@ -164,7 +169,7 @@ def lookahead_claims(
     """The two look-ahead claims for n positions (mover's view): (a legal move that does not reset the halfmove
     clock and leaves the opponent a legal move, a legal move whose position occurred twice before), BoolTensor[n]."""
     n = us.shape[0]
-    r, a = dense_mask(legal).nonzero(as_tuple=True)
+    r, a = _rows_actions(move_ids(legal))
     m = cm.make_move(us[r], them[r], rights[r], ep[r], a, player[r])
     child_key = base_key[r] ^ m.key_delta
     seen = (history[r][:, 0::2] == child_key[:, None]).sum(1) >= 2
@@ -191,7 +196,7 @@ def perft_counts(us: Tensor, them: Tensor, rights: Tensor, ep: Tensor, depth: in
             raw = legal.contiguous().view(torch.uint8).view(legal.shape[0], -1).long()
             out[sl] = count8[raw].sum(1)
             continue
-        r, a = dense_mask(legal).nonzero(as_tuple=True)
+        r, a = _rows_actions(move_ids(legal))
         m = cm.make_move(us[sl][r], them[sl][r], rights[sl][r], ep[sl][r], a, torch.zeros_like(r), size)
         counts = perft_counts(
             cm.flip(m.them, size),
