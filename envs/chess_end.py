@@ -86,7 +86,7 @@ def insufficient_material(pieces: Tensor) -> Tensor:
     return side(w, occ_w, occ_b) & side(b, occ_b, occ_w)
 
 
-_SPARSE_ROWS = 128  # from this many positions on, the mask is written move by move (see dense_mask)
+_SPARSE_ROWS = 192  # from this many positions on, the mask is written move by move (see dense_mask)
 _DE_BRUIJN = 0x03F79D71B4CB0A89  # (lowest set bit * this) >> 58 is distinct for each of the 64 bits
 
 
