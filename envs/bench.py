@@ -11,11 +11,12 @@ is timed, so the figure is what a self-play or rollout loop gets, not the bare `
 `check=True` (the validating path, a host sync per step) is measured at one B (`--checked-batch`). For the games
 PettingZoo ships (tictactoe_v3, connect_four_v3, go_v5 at 9x9, komi 7.5, chess_v6), its AEC environment plays random
 legal moves (uniform over its action mask) for the same time in the same run: moves per second, and the ratio of ours
-at the largest B (4096 by default) to it. Every game draws from the full `legal_mask`, as self-play does (its search
-needs the mask). A game with a `random_actions(state, generator)` method (chess, whose 4672 actions it keeps as 73
-legal bitboards) is measured a second time at the largest B drawing with that method, without building the [B, A]
-mask: the "no mask" column, a rollout's figure. PettingZoo's chess_v6 is python-chess with its draw claims checked
-after every move.
+at the largest B (4096 by default) to it. Every game draws from the full `legal_mask`, as self-play does per move (its
+search needs the mask): the B columns and the ratio are that path, mask -> a random legal action drawn from the mask
+(`random_legal_actions`, which reads the [B, A] mask once as int64 words) -> step -> outcome. A game with a
+`random_actions(state, generator)` method (chess, whose 4672 actions it keeps as 73 legal bitboards) is measured a
+second time at the largest B drawing with that method, without building the [B, A] mask: the "no mask" column, a
+rollout's figure. PettingZoo's chess_v6 is python-chess with its draw claims checked after every move.
 
 Dimension letters: B games, A actions.
 """
