@@ -71,6 +71,26 @@ def test_random_legal_actions_are_legal_and_uniform() -> None:
     assert counts[[0, 2]].tolist() == pytest.approx([0.5, 0.5], abs=0.05)
 
 
+@pytest.mark.parametrize("actions", [4672, 7, 100, 362])
+def test_random_legal_actions_by_words_are_legal_and_uniform(actions: int) -> None:
+    """Masks of every width (padded to 64-action blocks where needed), views that are not contiguous, rows without a
+    legal action; a row's legal actions spread over several words and blocks are drawn equally often."""
+    gen = torch.Generator().manual_seed(1)
+    mask = torch.rand(300, actions, generator=gen) < torch.rand(300, 1, generator=gen) * 0.3
+    mask[:5] = False
+    for m in (mask, mask[:, 1:], mask[1::2]):
+        a = bench.random_legal_actions(m, gen)
+        assert a.shape == (m.shape[0],) and a.dtype == torch.long
+        has = m.any(1)
+        assert m[has].gather(1, a[has, None]).all() and (a[~has] == 0).all()
+    cols = sorted({c for c in (0, 1, 8, 63, actions // 2, actions - 2) if c < actions} | {actions - 1})
+    row = torch.zeros(actions, dtype=torch.bool)
+    row[cols] = True
+    draws = bench.random_legal_actions(row.expand(2500 * len(cols), actions), gen)
+    counts = torch.bincount(draws, minlength=actions)[cols].float()
+    assert counts.sum() == 2500 * len(cols) and ((counts - 2500).abs() < 300).all()  # about 6.5 sd
+
+
 def test_chess_is_measured_with_its_mask_and_without(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--games", "chess", "--batches", "4", "--seconds", "0.05", "--checked-batch", "2", "--threads", "1"]
     assert bench.main(argv + ["--repeats", "1", "--no-pettingzoo", "--json"]) == 0

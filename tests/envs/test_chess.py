@@ -297,6 +297,44 @@ def test_planes_and_random_actions():
     assert counts.sum() == 4000 and counts.min() > 120  # uniform: 200 each
 
 
+def _decoded_mask(legal: torch.Tensor) -> torch.Tensor:
+    """The legal mask decoded in Python: bit rank * 8 + file of plane p is action (file * 8 + rank) * 73 + p."""
+    rows, actions = [], []
+    for row, planes in enumerate(legal.tolist()):
+        for plane, bits in enumerate(planes):
+            bits &= (1 << 64) - 1
+            while bits:
+                sq = (bits & -bits).bit_length() - 1
+                bits &= bits - 1
+                rows.append(row)
+                actions.append(((sq % 8) * 8 + sq // 8) * 73 + plane)
+    out = torch.zeros(legal.shape[0], 4672, dtype=torch.bool)
+    out[rows, actions] = True
+    return out
+
+
+def test_legal_mask_of_many_positions_is_written_move_by_move_and_agrees():
+    """Many rows (the move list path of chess_end.dense_mask) give the same mask as few rows at a time (the byte
+    table path, the one the PettingZoo oracle games check), and both the bitboards decoded in Python; move_ids lists
+    each legal move once."""
+    from envs import chess_end
+
+    rows = chess_end._SPARSE_ROWS + 8
+    gen = torch.Generator().manual_seed(3)
+    state = GAME.init(rows)
+    for _ in range(35):  # mid-game positions: captures, checks, promotions on the way, some games over
+        state = GAME.step(state, GAME.random_actions(state, gen), check=False)
+    mask = GAME.legal_mask(state)
+    few = torch.cat([GAME.legal_mask(take(state, list(range(i, min(i + 50, rows))))) for i in range(0, rows, 50)])
+    assert torch.equal(mask, few)
+    assert torch.equal(mask, _decoded_mask(state.legal))
+    ids = chess_end.move_ids(state.legal)
+    assert torch.equal(ids.sort().values, mask.view(-1).nonzero()[:, 0])
+    assert mask.sum() > 20 * rows
+    bit63 = torch.full((rows, 73), -(2**63), dtype=torch.long)  # the sign bit: square h8 in every plane
+    assert torch.equal(chess_end.dense_mask(bit63), _decoded_mask(bit63))
+
+
 def test_illegal_action_raises_and_names_the_game():
     state = GAME.init(2)
     bad = torch.tensor([GAME.uci_to_action(take(state, 0), 0, "e2e4"), GAME.uci_to_action(take(state, 0), 0, "e2e5")])
