@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     tests = ROOT / "tests"
     if tests.is_dir():
         xml = out / "logs" / "cuda_tests.xml"
-        cmd = [*py, "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", str(tests)]
+        cmd = [*py, "pytest", "-m", "cuda", "-n", "0", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", str(tests)]
         res = _run("cuda_tests", cmd, out, min(sizes.tests_s, left()))
         if res["status"] == "failed (exit 5)":  # pytest: nothing selected
             res["status"] = "ok"

@@ -107,7 +107,13 @@ def test_gumbel_root_choice_is_the_halving_winner_by_g_logits_sigma(sims):
     c4 = envs.get_game("connect_four")
     state = _must_win_position(64)
     result = mcts.search(
-        c4, state, uniform_evaluator(c4), num_simulations=sims, gumbel=True, generator=torch.Generator().manual_seed(0)
+        c4,
+        state,
+        uniform_evaluator(c4),
+        num_simulations=sims,
+        gumbel=True,
+        tactics=0,  # the uniform prior as it is: the exact win check (agents.tactics) would prune it
+        generator=torch.Generator().manual_seed(0),
     )
     g = gum.gumbel_noise((64, 7), torch.Generator().manual_seed(0), torch.device("cpu"))  # the search's first draw
     n, q = result.visits, result.q
@@ -143,7 +149,13 @@ def test_gumbel_noisy_root_choice_is_a_sample_of_the_improved_policy():
     chosen, mass = 0.0, 0.0
     for seed in range(10):
         r = mcts.search(
-            c4, state, evaluate, num_simulations=16, gumbel=True, generator=torch.Generator().manual_seed(seed)
+            c4,
+            state,
+            evaluate,
+            num_simulations=16,
+            gumbel=True,
+            tactics=0,
+            generator=torch.Generator().manual_seed(seed),
         )
         chosen += float((r.action == 3).float().sum())
         mass += float(r.policy[:, 3].sum())
