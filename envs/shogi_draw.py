@@ -149,14 +149,20 @@ def piece_name(code: int, kanji: bool) -> str:
     return ("+" if t > KING else "") + _LETTERS[(t - PROMOTED if t > KING else t) - 1]
 
 
-@functools.cache
+_fonts: dict[tuple[int, bool], Any] = {}  # until pygame.quit(): a Font from before it crashes the process
+
+
 def _font(px: int, kanji: bool) -> Any:
     import pygame
 
     if not pygame.font.get_init():
         pygame.font.init()
-    path = cjk_font_path() if kanji else None
-    return pygame.font.Font(path, px)
+    if not _fonts:  # a new cache: pygame forgets its quit functions once it has called them, so ask in every session
+        pygame.register_quit(_fonts.clear)
+    key = (px, kanji)
+    if key not in _fonts:
+        _fonts[key] = pygame.font.Font(cjk_font_path() if kanji else None, px)
+    return _fonts[key]
 
 
 def draw_piece(surface: Any, rect: Any, code: int, center: tuple[int, int] | None = None) -> None:

@@ -137,7 +137,7 @@ def test_kanji_where_a_cjk_font_is_found_latin_symbols_otherwise(monkeypatch):
     shots = {}
     for latin in (True, False):
         shogi_draw.cjk_font_path.cache_clear()
-        shogi_draw._font.cache_clear()
+        shogi_draw._fonts.clear()
         if latin:
             monkeypatch.setenv("GAMELAB_SHOGI_LATIN", "1")
             assert shogi_draw.cjk_font_path() is None
@@ -146,10 +146,9 @@ def test_kanji_where_a_cjk_font_is_found_latin_symbols_otherwise(monkeypatch):
             if shogi_draw.cjk_font_path() is None:
                 continue  # no CJK font installed: the Latin picture is all there is
         shots[latin] = pygame.image.tostring(_frame(viewer), "RGB")
-        pygame.image.save(_frame(viewer), f"/tmp/viewer_minishogi_{'latin' if latin else 'kanji'}.png")
     assert len(set(shots.values())) == len(shots)  # kanji, where found, draw other pictures than letters
     shogi_draw.cjk_font_path.cache_clear()
-    shogi_draw._font.cache_clear()
+    shogi_draw._fonts.clear()
     viewer.close()
 
 
