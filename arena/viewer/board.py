@@ -14,6 +14,7 @@ from arena.viewer.session import GameSession
 from envs import traits
 
 __all__ = [
+    "per_state",
     "is_chess",
     "is_shogi",
     "side_names",
@@ -24,6 +25,19 @@ __all__ = [
     "go_margin",
     "hint_weights",
 ]
+
+
+def per_state(cache: dict[int, tuple[Any, Any]], state: Any, build: Any) -> Any:
+    """`build()` for `state`, cached by the state object (the cache keeps the state so its id is not reused; at most
+    64 entries)."""
+    hit = cache.get(id(state))
+    if hit is not None and hit[0] is state:
+        return hit[1]
+    if len(cache) > 64:
+        cache.clear()
+    value = build()
+    cache[id(state)] = (state, value)
+    return value
 
 
 def is_chess(game: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pygame
 
-from arena.viewer.board import hint_weights
+from arena.viewer.board import hint_weights, per_state
 from arena.viewer.widgets import THEME, draw_text
 from envs.chess_draw import draw_board, draw_piece, square_at, square_rect
 from envs.chess_san import board_grid, legal_uci, move_san
@@ -90,22 +90,18 @@ def sync(viewer: Any) -> None:
 
 
 def position(viewer: Any) -> Position:
-    """The shown position (cached per state object; the cache keeps the state so its id is not reused)."""
-    state = viewer.session.state
-    hit = _CACHE.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1]
-    game = viewer.game
+    """The shown position (cached per state object)."""
+    return per_state(_CACHE, viewer.session.state, lambda: _position(viewer))
+
+
+def _position(viewer: Any) -> Position:
+    game, state = viewer.game, viewer.session.state
     fen = game.to_fen(state)[0]
     moves: dict[str, dict[str, list[tuple[str, int]]]] = {}
     if not viewer.session.over:
         for uci, action in legal_uci(game, state).items():
             moves.setdefault(uci[:2], {}).setdefault(uci[2:4], []).append((uci, action))
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    pos = Position(fen, board_grid(fen), moves)
-    _CACHE[id(state)] = (state, pos)
-    return pos
+    return Position(fen, board_grid(fen), moves)
 
 
 def move_name(viewer: Any, move_number: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pygame
 
+from arena.viewer.board import per_state
 from arena.viewer.widgets import THEME, draw_text
 from envs.shogi_draw import (
     Marks,
@@ -79,21 +80,17 @@ def sync(viewer: Any) -> None:
 
 def position(viewer: Any) -> Position:
     """The shown position's legal moves (cached per state object)."""
-    state = viewer.session.state
-    hit = _CACHE.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1]
-    game, n = viewer.game, viewer.game.size
+    return per_state(_CACHE, viewer.session.state, lambda: _position(viewer))
+
+
+def _position(viewer: Any) -> Position:
+    game, n, state = viewer.game, viewer.game.size, viewer.session.state
     moves: dict[str, dict[int, list[tuple[str, int]]]] = {}
     if not viewer.session.over:
         for action, usi in game.legal_usi(state, 0).items():
             frm = usi[:2]  # "7g", or "P*" for a drop
             moves.setdefault(frm, {}).setdefault(parse_square(usi[2:4], n), []).append((usi, action))
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    pos = Position(moves)
-    _CACHE[id(state)] = (state, pos)
-    return pos
+    return Position(moves)
 
 
 def move_name(viewer: Any, move_number: int) -> str:
