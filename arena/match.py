@@ -175,8 +175,13 @@ def play_games(
         infos: list[list[dict | None]] = [[None] * len(m) for m in moves]
         a_first = (ids % 2 == 0).to(device)
         start = time.monotonic()
+        shown = 0  # games of this batch counted on the bar: it moves as games end, not only per batch
         for _ in range(game.max_moves + 1):
             done, _ = game.outcome(state)
+            finished = int(done.sum())
+            if finished > shown:
+                bar.update(finished - shown)
+                shown = finished
             if bool(done.all()):
                 break
             a_to_move = (state.player == 0) == a_first
@@ -239,7 +244,7 @@ def play_games(
             )
         if path is not None:
             append_records(path, records, game)
-        bar.update(n)
+        bar.update(n - shown)
         bar.set_postfix_str(f"W/D/L {result.wins_a}/{result.draws}/{result.losses_a}")
     bar.close()
     return result

@@ -44,7 +44,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "envs": ("envs.bench", "batched game steps per second against PettingZoo"),
     "selfplay": ("agents.bench", "network, search and self-play throughput"),
     "agent": ("arena.bench.agent", "gamelab agent: waiting lines searched together against one at a time"),
-    "ladder": ("arena.go_ladder", "Go against GNU Go levels 0-10 and Monte Carlo: W/L, Elo with 95% interval"),
+    "ladder": ("arena.ladder", "one player against opponents (Go: GNU Go levels): W/D/L, Elo with 95% interval"),
     "play": ("arena.bench.play", "one game at a time: search speed and strength against leaves per network call"),
     "gan": ("generative.gan.bench", "GAN training images per second, eager fp32 against the tuned path"),
     "style": ("generative.style.bench", "style transfer iterations and feed-forward images per second"),
