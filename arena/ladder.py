@@ -229,15 +229,16 @@ def _parser() -> JobParser:
     p.add_argument("--superko", action="store_true", help="positional superko: --option superko=true")
     p.add_argument("--player", default="bundled:200", help="the player on the ladder (default bundled:200)")
     p.add_argument("--opponents", dest="specs", action=_Opponents, default=None, metavar="A,B,...",
-                   help="opponent specs, comma-separated (repeatable)")  # fmt: skip
+                   help="opponent specs, comma-separated (repeatable); Go: GNU Go levels 0-10 and mc too (default "
+                        "0,2,5,10,mc; other games alphabeta:2,alphabeta:3)")  # fmt: skip
     p.add_argument("--opponent", dest="specs", action=_Opponents, metavar="SPEC",
                    help="one opponent spec taken whole, commas and all (repeatable)")  # fmt: skip
     p.add_argument("--games", type=ranged(int, ge=1, le=1000), default=cfg.games,
                    help=f"games per opponent (default {cfg.games})")  # fmt: skip
     p.add_argument("--batch", type=option_type(MatchConfig, "batch"), default=cfg.batch,
-                   help="games played at once (default: all, at most 256)")  # fmt: skip
+                   help="games played at once (default: all, at most 256; GNU Go opponents: all)")  # fmt: skip
     p.add_argument("--opening-plies", type=option_type(MatchConfig, "opening_plies"), default=None,
-                   help="random opening plies per pair of games (default: the game's)")  # fmt: skip
+                   help="random opening plies of each pair of games (default: the game's; GNU Go: 2)")  # fmt: skip
     p.add_argument("--seed", type=option_type(MatchConfig, "seed"), default=cfg.seed,
                    help="seeds the openings, the players and GNU Go")  # fmt: skip
     p.add_argument("--device", default=cfg.device, help="cpu, cuda, ... (states and networks)")
@@ -265,7 +266,9 @@ def _labels(args: argparse.Namespace, gtp: bool) -> list[str]:
     for i, label in enumerate(labels):
         if label in labels[:i]:
             raise ValueError(f"--opponents: {label!r} is given twice")
-        if gtp and go_ladder.is_engine_label(label):
+        if go_ladder.is_engine_label(label):
+            if not gtp:
+                raise ValueError(f"--opponents: {label!r} is no player spec (GNU Go levels are Go's opponents)")
             go_ladder.parse_opponents(label)
     return labels
 
