@@ -277,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ladder. Returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    players: list[Any] = []
     try:
         gtp = "gtp" in traits.engine_protocols(game_class(args.game or DEFAULT_GAME))
         labels = _labels(args, gtp)
@@ -288,8 +287,6 @@ def main(argv: list[str] | None = None) -> int:
             _check_record(args.record, game_class(args.game or DEFAULT_GAME))
         game, players = _game_and_players(args, [label for label in labels if label not in engine])
     except (KeyError, ValueError, OSError) as err:
-        for made in players:
-            made.close()
         return fail(err)
     player, opponents = TimedPlayer(players[0]), dict(zip([x for x in labels if x not in engine], players[1:]))
     try:
