@@ -97,7 +97,7 @@ def test_a_network_player_on_minishogi(tmp_path, capsys):
     payload = {"game": {"name": game.name, "options": {}}, "net_config": dict(net.config), "model": net.state_dict()}
     path = save_checkpoint(tmp_path / "tiny.pt", payload, kind="alphazero")
     out = tmp_path / "ladder.json"
-    argv = ["--game", "minishogi", "--player", f"az:{path}:4", "--opponents", "random", "--games", "2"]
+    argv = ["--game", "minishogi", "--player", f"az:{path}:2", "--opponents", "random", "--games", "2"]
     assert main([*argv, "--quiet", "--out", str(out)]) == 0
     figures = _strict(out.read_text())
     assert figures["player_name"].startswith("az:") and figures["opening_plies"] == 2
