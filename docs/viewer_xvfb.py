@@ -28,7 +28,7 @@ import torch
 
 import envs
 from agents.players import make_player
-from arena.viewer.xdriver import XWindow, layout, recorded_game, viewer_window, xvfb
+from arena.viewer.xdriver import XWindow, check_record, layout, viewer_window, xvfb
 from envs.chess_draw import square_rect
 from envs.chess_san import move_san, parse_san
 
@@ -152,9 +152,7 @@ def _play(args, game, win: XWindow, replays: Path) -> int:
     win.save(Path(f"{prefix}_end.png"))
     print("result:", game.termination(state)[0] or "unfinished", " ".join(sans), flush=True)
     if not both and bool(state.done[0]):
-        path, record = recorded_game(replays)
-        assert record["moves"] == played, "the viewer recorded other moves than were clicked"
-        print("recorded:", path.name, record["result"], record.get("termination"), flush=True)
+        check_record(replays, played)
     return 0
 
 

@@ -32,7 +32,7 @@ import envs
 from agents.players import make_player
 from arena.viewer import shogiboard
 from arena.viewer.session import GameSession
-from arena.viewer.xdriver import XWindow, layout, recorded_game, viewer_window, xvfb
+from arena.viewer.xdriver import XWindow, check_record, layout, viewer_window, xvfb
 from envs.shogi_draw import hand_rects, square_rect
 from envs.shogi_notation import parse_square
 
@@ -160,9 +160,7 @@ def _play(args, game: envs.Game, board: Board, replays: Path) -> int:
     print("result:", game.termination(state)[0] or "unfinished", " ".join(names), flush=True)
     print(f"clicked: {drops} drops, promotion choices {' '.join(choices) or 'none'}", flush=True)
     if bool(state.done[0]):
-        path, record = recorded_game(replays)
-        assert record["moves"] == played, "the viewer recorded other moves than were clicked"
-        print("recorded:", path.name, record["result"], record.get("termination"), flush=True)
+        check_record(replays, played)
     return 0
 
 

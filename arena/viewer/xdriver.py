@@ -36,7 +36,7 @@ __all__ = [
     "XWindow",
     "viewer_window",
     "stop",
-    "recorded_game",
+    "check_record",
     "layout",
 ]
 
@@ -193,11 +193,16 @@ def stop(process: subprocess.Popen, grace: float = 30.0) -> int:
     return process.wait()
 
 
-def recorded_game(replays: Path, timeout: float = 30.0) -> tuple[Path, dict]:
-    """The last game the viewer wrote to the replays folder, and its file (waits for the file)."""
+def check_record(replays: Path, moves: list[int], timeout: float = 30.0) -> dict:
+    """The last game the viewer wrote to the replays folder (waits for the file), checked to hold `moves`, the
+    moves that were clicked; prints its file, result and end reason."""
     end = time.monotonic() + timeout
     while not (files := sorted(replays.glob("*.jsonl"))):
         if time.monotonic() > end:
             raise RuntimeError(f"the viewer recorded no game in {replays}")
         time.sleep(0.5)
-    return files[0], load_replays(files[0])[-1]
+    record = load_replays(files[0])[-1]
+    if record["moves"] != moves:
+        raise RuntimeError(f"the viewer recorded other moves than were clicked: {record['moves']} != {moves}")
+    print("recorded:", files[0].name, record["result"], record.get("termination"), flush=True)
+    return record

@@ -15,8 +15,8 @@ from pathlib import Path
 import pygame
 import pytest
 import torch
+from viewer_driving import check_recorded, frame, wait_for_agent
 
-from arena.records import load_replays
 from arena.viewer import shogiboard, xdriver
 from arena.viewer.controller import Viewer
 from arena.viewer.session import GameSession, result_text
@@ -27,19 +27,11 @@ SIZE = (1000, 720)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pygame():
-    pygame.display.init()
-    pygame.font.init()
-    yield
-    pygame.quit()
+pytestmark = pytest.mark.usefixtures("pygame_started")
 
 
 def _frame(viewer: Viewer) -> pygame.Surface:
-    surface = pygame.Surface(SIZE)
-    viewer.update()
-    viewer.draw(surface)
-    return surface
+    return frame(viewer, SIZE)
 
 
 def _press(viewer: Viewer, pos: tuple[int, int]) -> None:
@@ -76,7 +68,7 @@ def _usi(viewer: Viewer) -> list[str]:
     return [viewer.game.move_to_usi(s.states[k], 0, a) for k, a in enumerate(s.actions[: s.cursor])]
 
 
-def test_clicks_targets_drops_and_the_promotion_choice():
+def test_clicks_targets_drops_and_the_promotion_choice(tmp_path):
     viewer = Viewer("shogi", seats=("human", "human"), record_dir=None)
     _frame(viewer)
     _press(viewer, _at(viewer, "7g"))
@@ -89,7 +81,7 @@ def test_clicks_targets_drops_and_the_promotion_choice():
     _press(viewer, _at(viewer, "2b"))  # the bishop may promote: the choice opens
     assert viewer.shogi.promotion is not None and viewer.session.cursor == 2
     surface = _frame(viewer)
-    pygame.image.save(surface, "/tmp/viewer_shogi_choice.png")
+    pygame.image.save(surface, str(tmp_path / "choice.png"))
     rects = {w: r for r, w in shogiboard.choice_rects(viewer)}
     _press(viewer, rects["+"].center)
     _click_usi(viewer, "3a2b")
@@ -105,7 +97,7 @@ def test_clicks_targets_drops_and_the_promotion_choice():
     assert viewer.shogi.promotion is not None
     viewer.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_EQUALS, unicode="="))
     assert _usi(viewer)[-1] == "4e6c" and shogiboard.move_name(viewer, 7) == "Bx6c="
-    pygame.image.save(_frame(viewer), "/tmp/viewer_shogi_moves.png")
+    pygame.image.save(_frame(viewer), str(tmp_path / "moves.png"))
     viewer.close()
 
 
@@ -163,16 +155,9 @@ def test_whole_minishogi_game_by_clicks_against_an_agent_is_recorded(tmp_path):
         before = viewer.session.cursor
         _click_usi(viewer, usi, promote=usi.endswith("+"))
         assert viewer.session.cursor == before + 1 and _usi(viewer)[-1] == usi
-        for _ in range(200):
-            viewer.update()
-            if viewer.session.over or not viewer.agent_to_move:
-                break
-            if viewer.thinker is not None:
-                viewer.thinker.wait(10)
+        wait_for_agent(viewer)
     _frame(viewer)
-    record = load_replays(next(tmp_path.glob("minishogi*.jsonl")))[0]
-    assert record["moves"] == viewer.session.actions and record["players"][1]["name"] == "alphabeta:1"
-    assert record["termination"] == viewer.game.termination(viewer.session.state)[0]
+    check_recorded(viewer, tmp_path, "alphabeta:1")
     viewer.close()
 
 
