@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import random
 import sys
+import time
 from pathlib import Path
 
 import pygame
@@ -111,7 +112,7 @@ def main() -> int:
 
 
 def _play(args, game: envs.Game, board: Board, replays: Path) -> int:
-    win = board.win
+    win, start = board.win, time.monotonic()
     board.wait_for([])
     rng = random.Random(args.seed)
     opponent = make_player(args.opponent, game, seed=0)
@@ -155,7 +156,7 @@ def _play(args, game: envs.Game, board: Board, replays: Path) -> int:
         played.append(action)
         if not mine or bool(state.done[0]):  # after the person's move the agent may answer before a look
             board.wait_for(played)
-        print(f"{len(played):3d}. {names[-1]}", flush=True)
+        print(f"{len(played):3d}. {names[-1]:<8} at {time.monotonic() - start:.0f} s", flush=True)
     win.save(Path(f"{prefix}_end.png"))
     print("result:", game.termination(state)[0] or "unfinished", " ".join(names), flush=True)
     print(f"clicked: {drops} drops, promotion choices {' '.join(choices) or 'none'}", flush=True)

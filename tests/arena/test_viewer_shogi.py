@@ -198,7 +198,7 @@ def test_minishogi_game_by_clicks_in_a_real_window(tmp_path):
     with log.open("w") as out:
         script = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            script.wait(timeout=420)
+            script.wait(timeout=480)
         except subprocess.TimeoutExpired:
             pass
         finally:
