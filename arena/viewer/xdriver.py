@@ -104,7 +104,9 @@ class XWindow:
 
     def _move(self, local: tuple[int, int], *then: str) -> None:
         x, y = self.screen(local)
-        _run("xdotool", "mousemove", "--sync", str(x), str(y), *then)
+        # `mousemove --sync` waits until the pointer leaves where it was, which takes its full time-out (seconds)
+        # when it is already there: first a pixel aside
+        _run("xdotool", "mousemove", str(x + 1), str(y), "mousemove", "--sync", str(x), str(y), *then)
 
     def click(self, local: tuple[int, int]) -> None:
         """A left click at a window pixel."""
