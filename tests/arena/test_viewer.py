@@ -4,6 +4,7 @@ import random
 
 import pygame
 import pytest
+from viewer_driving import frame, wait_for_agent
 
 from agents.players import make_player
 from arena.records import load_replays
@@ -17,33 +18,15 @@ from envs import get_game
 SIZE = (900, 640)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pygame():
-    pygame.display.init()
-    pygame.font.init()
-    yield
-    pygame.quit()
+pytestmark = pytest.mark.usefixtures("pygame_started")
 
 
 def _frame(viewer: Viewer) -> pygame.Surface:
-    surface = pygame.Surface(SIZE)
-    viewer.update()
-    viewer.draw(surface)
-    return surface
+    return frame(viewer, SIZE)
 
 
 def _click(viewer: Viewer, pos) -> None:
     viewer.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
-
-
-def _wait_for_agent(viewer: Viewer) -> None:
-    for _ in range(2000):
-        viewer.update()
-        if viewer.thinker is None and (viewer.session.over or not viewer.agent_to_move):
-            return
-        if viewer.thinker is not None:
-            viewer.thinker.wait(5)
-    raise AssertionError("the agent never moved")
 
 
 def _cell_center(viewer: Viewer, action: int) -> tuple[int, int]:
@@ -62,7 +45,7 @@ def test_whole_game_by_mouse_against_an_agent_is_recorded(tmp_path):
         _click(viewer, _cell_center(viewer, rng.choice(legal)))
         assert viewer.session.cursor == before + 1, "a click on a legal cell plays it"
         clicks += 1
-        _wait_for_agent(viewer)
+        wait_for_agent(viewer)
     _frame(viewer)
     records = load_replays(next(tmp_path.glob("tictactoe*.jsonl")))
     assert len(records) == 1
@@ -225,7 +208,7 @@ def test_go_7x7_from_the_menu_plays_the_shipped_model():
     assert viewer.players[1].name.startswith("bundled:") and viewer.notice == ""
     assert viewer.players[1].settings["path"].endswith("go_7.pt")
     viewer.try_move(24)  # D4, the centre
-    _wait_for_agent(viewer)
+    wait_for_agent(viewer)
     assert viewer.session.state.moves.tolist() == [2] and viewer.session.last_action not in (None, 24)
     viewer.close()
 
@@ -234,7 +217,7 @@ def test_game_without_a_bundled_model_gets_a_search_opponent(model_dir):
     viewer = Viewer("gomoku", {"size": 9}, seats=("human", "bundled:16"), record_dir=None)
     assert viewer.players[1].name.startswith("rollout") and "no bundled model" in viewer.message
     viewer.try_move(40)
-    _wait_for_agent(viewer)
+    wait_for_agent(viewer)
     assert viewer.session.state.moves.tolist() == [2]
     viewer.close()
 

@@ -9,9 +9,9 @@ import random
 import pygame
 import pytest
 import torch
+from viewer_driving import check_recorded, frame, wait_for_agent
 
 from agents.external_engine import find_engine
-from arena.records import load_replays
 from arena.viewer import chessboard
 from arena.viewer.controller import Viewer
 from arena.viewer.play import main as play_main
@@ -23,19 +23,11 @@ from envs.chess_san import legal_uci, parse_san
 SIZE = (1000, 720)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pygame():
-    pygame.display.init()
-    pygame.font.init()
-    yield
-    pygame.quit()
+pytestmark = pytest.mark.usefixtures("pygame_started")
 
 
 def _frame(viewer: Viewer) -> pygame.Surface:
-    surface = pygame.Surface(SIZE)
-    viewer.update()
-    viewer.draw(surface)
-    return surface
+    return frame(viewer, SIZE)
 
 
 def _center(viewer: Viewer, square: str) -> tuple[int, int]:
@@ -216,16 +208,9 @@ def test_whole_game_by_clicks_against_an_agent_is_recorded(tmp_path):
         if viewer.chess.promotion is not None:
             chessboard.choose_promotion(viewer, "q")
         assert viewer.session.cursor == before + 1
-        for _ in range(200):
-            viewer.update()
-            if viewer.session.over or not viewer.agent_to_move:
-                break
-            if viewer.thinker is not None:
-                viewer.thinker.wait(10)
+        wait_for_agent(viewer)
     _frame(viewer)
-    record = load_replays(next(tmp_path.glob("chess*.jsonl")))[0]
-    assert record["moves"] == viewer.session.actions and record["players"][1]["name"] == "alphabeta:1"
-    assert record["termination"] == viewer.game.termination(viewer.session.state)[0]
+    check_recorded(viewer, tmp_path, "alphabeta:1")
     viewer.close()
 
 
