@@ -8,7 +8,8 @@ The reply starts at once with `=[id]`; then, every `interval` centiseconds (0: n
 move's statistics after another, as the two programs write them (KataGo's docs/GTP_Extensions.md):
 
     lz-analyze:   info move D4 visits 120 winrate 5321 prior 2211 lcb 5102 order 0 pv D4 C3 info move ...
-    kata-analyze: info move D4 visits 120 winrate 0.532104 prior 0.221102 lcb 0.510237 order 0 pv D4 C3 info ...
+    kata-analyze: info move D4 visits 120 utility 0.064208 winrate 0.532104 scoreMean 1.5 scoreLead 1.5
+                  prior 0.221102 lcb 0.510237 order 0 pv D4 C3 info ...
                   ... ownership 0.82 0.75 ... (with `ownership true`: size*size values, row by row from the top left)
 
 lz-analyze gives win rate, prior and LCB as integers out of 10000, kata-analyze as fractions. The analysis goes on
@@ -20,13 +21,22 @@ The figures, from the view of the side to move: visits are the child's simulatio
 child's mean value; prior the network's policy (uniform with rollouts); lcb = winrate - 1.96 * 0.5 / sqrt(visits)
 (a lower bound with the largest spread a value in [0, 1] can have; the search keeps no variances), at least 0;
 order by visits (ties by winrate); pv the most visited line from the move on. Moves with no visits are listed only
-to fill `minmoves`.
+to fill `minmoves`. kata-analyze adds utility = 2 * winrate - 1 (the search's value; it has no score utility), and
+scoreMean = scoreLead (as KataGo writes both) where the network has a score head: the expected final area score in
+points for the side to move (komi counted; the head's mean final score of self-play, KataGo's scoreSelfplay), the
+visit-weighted mean over the move's subtree as for ownership below, shifted by the difference between the komi the
+net learnt under (the player's `score_komi`) and the game's; without a score head they are left out.
 
-Ownership: with no ownership output of the evaluator, it is estimated from the search: the position at the end of
-the principal variation (the line the search expects, as far as its moves have been searched more than once) is
-played out `OWNERSHIP_PLAYOUTS` times with random moves
-that fill no own eyes (envs.go.Go.playout_ownership), and each point's mean final area owner is reported, +1 where
-the side to move owns it. So it works with a network and with the rollout fallback alike.
+Ownership, +1 where the side to move at the root owns the point, -1 the opponent:
+- with a network that has an ownership head (the player's `aux_evaluate`, agents.leaf_evaluators), the head's
+  values averaged over the search tree as KataGo does (Search::getAverageTreeOwnership): each node counts as many
+  times as simulations ended there (one for an expanded node, the visits of a finished game's node, whose owner is
+  exact: envs.go.Go.ownership), so a subtree weighs its visits; each node's values are turned to the root player's
+  view. The network is run on the nodes once each (cached for the analysis, batched at each report).
+- otherwise it is estimated from the search: the position at the end of the principal variation (the line the
+  search expects, as far as its moves have been searched more than once) is played out `OWNERSHIP_PLAYOUTS` times
+  with random moves that fill no own eyes (envs.go.Go.playout_ownership), and each point's mean final area owner is
+  reported. So it works with a network without the head and with the rollout fallback alike.
 """
 
 from __future__ import annotations
@@ -38,10 +48,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from agents.gtp_coords import GtpError, format_vertex, parse_colour
+from agents.leaf_evaluators import AuxEvaluator
 from agents.mcts import SearchResult, search
-from agents.tree import grow, state_gather
+from agents.tree import Tree, grow, state_gather
 
 __all__ = [
     "ANALYSIS_COMMANDS",
@@ -53,12 +65,14 @@ __all__ = [
     "move_stats",
     "info_line",
     "ownership_estimate",
+    "TreeAux",
     "run_analysis",
 ]
 
 ANALYSIS_COMMANDS = ("lz-analyze", "kata-analyze", "lz-genmove_analyze", "kata-genmove_analyze")
 MAX_ANALYSIS_VISITS = 20_000  # an analysis stops searching here (the tree's memory) and goes on reporting
 OWNERSHIP_PLAYOUTS = 16
+AUX_BATCH = 256  # tree nodes per network call of the auxiliary heads
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,7 @@ class MoveStats:
     lcb: float
     order: int
     pv: list[int]
+    score: float | None = None
 
 
 def _principal_variation(result: SearchResult, action: int, limit: int = 30) -> list[int]:
@@ -140,9 +155,9 @@ def _principal_variation(result: SearchResult, action: int, limit: int = 30) -> 
     return pv
 
 
-def move_stats(result: SearchResult, request: AnalyzeRequest) -> list[MoveStats]:
+def move_stats(result: SearchResult, request: AnalyzeRequest, scores: list[float] | None = None) -> list[MoveStats]:
     """The candidate moves of game 0 of a search, best first: every visited move (at most maxmoves), then moves by
-    prior with no visits up to minmoves."""
+    prior with no visits up to minmoves. scores: each node's score (TreeAux.scores) where there is a score head."""
     visits, q, prior = result.visits[0], result.q[0], result.prior[0]
     legal = result.tree.legal[0, 0]
     root_winrate = (1.0 + float(result.value[0])) / 2.0
@@ -158,7 +173,10 @@ def move_stats(result: SearchResult, request: AnalyzeRequest) -> list[MoveStats]
         winrate = (1.0 + float(q[a])) / 2.0 if n > 0 else root_winrate
         lcb = max(0.0, winrate - 1.96 * 0.5 / math.sqrt(n)) if n > 0 else 0.0
         pv = _principal_variation(result, a) if n > 0 else [a]
-        out.append(MoveStats(a, n, winrate, float(prior[a]), lcb, order, pv))
+        score = None
+        if scores is not None:  # a move with no visits: the root's
+            score = scores[int(result.tree.children[0, 0, a])] if n > 0 else scores[0]
+        out.append(MoveStats(a, n, winrate, float(prior[a]), lcb, order, pv, score))
     return out
 
 
@@ -172,14 +190,19 @@ def info_line(stats: list[MoveStats], size: int, *, kata: bool, ownership: list[
     for m in stats:
         pv = " ".join(format_vertex(a, size) for a in m.pv)
         if kata:
-            figures = f"winrate {_clip01(m.winrate):.6f} prior {_clip01(m.prior):.6f} lcb {_clip01(m.lcb):.6f}"
+            w = _clip01(m.winrate)
+            score = "" if m.score is None else f"scoreMean {m.score + 0.0:.6f} scoreLead {m.score + 0.0:.6f} "
+            figures = (
+                f"utility {2 * w - 1 + 0.0:.6f} winrate {w:.6f} {score}"
+                f"prior {_clip01(m.prior):.6f} lcb {_clip01(m.lcb):.6f}"
+            )
         else:
             w, p, lcb = (round(10000 * _clip01(x)) for x in (m.winrate, m.prior, m.lcb))
             figures = f"winrate {w} prior {p} lcb {lcb}"
         parts.append(f"info move {format_vertex(m.action, size)} visits {m.visits} {figures} order {m.order} pv {pv}")
     line = " ".join(parts)
     if ownership is not None:
-        line += " ownership " + " ".join(f"{x:.4f}" for x in ownership)
+        line += " ownership " + " ".join(f"{min(1.0, max(-1.0, x)) + 0.0:.4f}" for x in ownership)
     return line
 
 
@@ -199,6 +222,72 @@ def ownership_estimate(game: Any, result: SearchResult, generator: torch.Generat
     owner = game.playout_ownership(end, OWNERSHIP_PLAYOUTS, generator)[0]  # +1 black
     sign = 1.0 if int(tree.states.player[0, 0]) == 0 else -1.0
     return (sign * owner).tolist()
+
+
+class TreeAux:
+    """The network's auxiliary heads (ownership, score) at the nodes of one growing search tree (game 0), each node
+    evaluated once (finished games' nodes exactly), and their visit-weighted means over subtrees from the root
+    player's view (see the module docstring).
+
+    Args:
+        game: the game searched (Go: `ownership`, `final_score`, `komi`).
+        aux: the net's auxiliary evaluator (agents.leaf_evaluators.network_aux_evaluator).
+        score_komi: the komi the score head learnt under (None: the game's).
+    """
+
+    def __init__(self, game: Any, aux: AuxEvaluator, score_komi: float | None = None):
+        self.game, self.aux = game, aux
+        self.komi_shift = 0.0 if score_komi is None else float(score_komi) - float(game.komi)
+        self.own: Tensor | None = None  # [N, H*W], the node player's view
+        self.score: Tensor | None = None  # [N]
+        self.count = 0  # nodes evaluated so far
+
+    def update(self, tree: Tree) -> None:
+        """Evaluate the nodes added since the last call (node ids only grow within an analysis)."""
+        n = int(tree.num_nodes[0])
+        for start in range(self.count, n, AUX_BATCH):
+            ids = torch.arange(start, min(n, start + AUX_BATCH))
+            states = state_gather(tree.states, torch.zeros_like(ids), ids)
+            got = self.aux(self.game.planes(states), states)
+            done = tree.terminal[0, ids]
+            black = states.player == 0
+            if "ownership" in got:
+                own = torch.where(done[:, None], self.game.ownership(states), got["ownership"].float())
+                self.own = own if self.own is None else torch.cat([self.own, own])
+            if "score" in got:  # score under komi k = score under k0 + (k0 - k) for black, - (k0 - k) for white
+                shift = torch.where(black, self.komi_shift, -self.komi_shift)
+                score = torch.where(done, self.game.final_score(states).float(), got["score"].float() + shift)
+                self.score = score if self.score is None else torch.cat([self.score, score])
+        self.count = max(self.count, n)
+
+    @staticmethod
+    def subtree_means(tree: Tree, values: Tensor) -> Tensor:
+        """values [N, K] of the nodes (each from its player to move's view) -> [N, K]: each node's subtree mean from
+        the root player's view, a node weighing the simulations that ended there (visits - its children's)."""
+        n = values.shape[0]
+        visits, parent, depth = tree.visits[0, :n].double(), tree.parent[0, :n], tree.depth[0, :n]
+        player = tree.states.player[0, :n]
+        below = torch.zeros(n, dtype=torch.float64).index_add_(0, parent[1:], visits[1:])
+        weight = (visits - below).clamp_min(0.0)
+        sign = torch.where(player == player[0], 1.0, -1.0).double()
+        total = values.double() * (sign * weight)[:, None]
+        for d in range(int(depth.max()), 0, -1):  # deepest first: a level's sums are whole when added up
+            at = (depth == d).nonzero()[:, 0]
+            total.index_add_(0, parent[at], total[at])
+            weight.index_add_(0, parent[at], weight[at])
+        return (total / weight.clamp_min(1e-12)[:, None]).float()
+
+    def ownership(self, tree: Tree) -> list[float] | None:
+        """The tree's mean ownership, root player's view (None: the net has no ownership head)."""
+        if self.own is None:
+            return None
+        return self.subtree_means(tree, self.own[: int(tree.num_nodes[0])])[0].tolist()
+
+    def scores(self, tree: Tree) -> list[float] | None:
+        """Every node's subtree mean score in points, root player's view (None: the net has no score head)."""
+        if self.score is None:
+            return None
+        return self.subtree_means(tree, self.score[: int(tree.num_nodes[0]), None])[:, 0].tolist()
 
 
 def run_analysis(
@@ -223,6 +312,10 @@ def run_analysis(
     evaluate, settings = getattr(player, "evaluate", None), getattr(player, "search_settings", None)
     if evaluate is None or settings is None:
         raise GtpError("analysis needs a searching player")
+    aux = getattr(player, "aux_evaluate", None)
+    needed = {"score"} | ({"ownership"} if request.ownership else set())
+    use_heads = kata and aux is not None and bool(aux.heads & needed)
+    heads = TreeAux(game, aux, getattr(player, "score_komi", None)) if use_heads else None
     chunk = settings.leaves_per_call(1)  # one network call a chunk: the input is checked that often
     generator = torch.Generator().manual_seed(seed)
     tree, done, result = None, 0, None
@@ -241,6 +334,14 @@ def run_analysis(
                 return result
             now = time.monotonic()
             if request.interval_s > 0 and now - last >= request.interval_s and not stop(done):
-                own = ownership_estimate(game, result, generator) if kata and request.ownership else None
-                emit(info_line(move_stats(result, request), game.size, kata=kata, ownership=own) + "\n")
+                own, scores = None, None
+                if heads is not None:
+                    heads.update(result.tree)
+                    own = heads.ownership(result.tree) if request.ownership else None
+                    scores = heads.scores(result.tree)
+                if kata and request.ownership and own is None:
+                    own = ownership_estimate(game, result, generator)
+                emit(info_line(move_stats(result, request, scores), game.size, kata=kata, ownership=own) + "\n")
                 last = now
+                if stop(done):  # the last report is of the tree returned
+                    return result
