@@ -32,7 +32,7 @@ Ownership, +1 where the side to move at the root owns the point, -1 the opponent
   values averaged over the search tree as KataGo does (Search::getAverageTreeOwnership): each node counts as many
   times as simulations ended there (one for an expanded node, the visits of a finished game's node, whose owner is
   exact: envs.go.Go.ownership), so a subtree weighs its visits; each node's values are turned to the root player's
-  view. The network is run on the nodes once each (cached for the analysis, batched at each report).
+  view. The heads come with the search's own network calls (TreeAux), not from calls of their own.
 - otherwise it is estimated from the search: the position at the end of the principal variation (the line the
   search expects, as far as its moves have been searched more than once) is played out `OWNERSHIP_PLAYOUTS` times
   with random moves that fill no own eyes (envs.go.Go.playout_ownership), and each point's mean final area owner is
@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -140,43 +141,48 @@ class MoveStats:
     score: float | None = None
 
 
-def _principal_variation(result: SearchResult, action: int, limit: int = 30) -> list[int]:
-    """The action, then the most visited child at each node below it while there are visits."""
-    tree = result.tree
-    pv, node = [action], int(tree.children[0, 0, action])
+def _principal_variation(children: np.ndarray, visits: np.ndarray, action: int, limit: int = 30) -> list[int]:
+    """The action, then the most visited child at each node below it while there are visits (children [N, A] and
+    visits [N] of game 0's tree)."""
+    pv, node = [action], int(children[0, action])
     while node >= 0 and len(pv) < limit:
-        kids = tree.children[0, node].long()
-        visits = torch.where(kids >= 0, tree.visits[0, kids.clamp_min(0)], 0.0)
-        if float(visits.max()) <= 0:
+        kids = children[node]
+        seen = np.where(kids >= 0, visits[np.maximum(kids, 0)], 0.0)
+        best = int(seen.argmax())
+        if seen[best] <= 0:
             break
-        best = int(visits.argmax())
         pv.append(best)
         node = int(kids[best])
     return pv
 
 
-def move_stats(result: SearchResult, request: AnalyzeRequest, scores: list[float] | None = None) -> list[MoveStats]:
+def move_stats(
+    result: SearchResult, request: AnalyzeRequest, scores: dict[int, float] | None = None
+) -> list[MoveStats]:
     """The candidate moves of game 0 of a search, best first: every visited move (at most maxmoves), then moves by
-    prior with no visits up to minmoves. scores: each node's score (TreeAux.scores) where there is a score head."""
-    visits, q, prior = result.visits[0], result.q[0], result.prior[0]
-    legal = result.tree.legal[0, 0]
+    prior with no visits up to minmoves. scores: the root's and its visited children's scores (TreeAux.means)
+    where there is a score head."""
+    visits, q, prior = result.visits[0].tolist(), result.q[0].tolist(), result.prior[0].tolist()
+    legal = result.tree.legal[0, 0].tolist()
+    children = result.tree.children[0].cpu().numpy()
+    node_visits = result.tree.visits[0].cpu().numpy()
     root_winrate = (1.0 + float(result.value[0])) / 2.0
-    actions = [a for a in range(visits.shape[0]) if bool(legal[a])]
-    visited = sorted((a for a in actions if visits[a] > 0), key=lambda a: (-float(visits[a]), -float(q[a])))
-    unvisited = sorted((a for a in actions if visits[a] <= 0), key=lambda a: -float(prior[a]))
+    actions = [a for a in range(len(visits)) if legal[a]]
+    visited = sorted((a for a in actions if visits[a] > 0), key=lambda a: (-visits[a], -q[a]))
+    unvisited = sorted((a for a in actions if visits[a] <= 0), key=lambda a: -prior[a])
     chosen = visited[: request.maxmoves] if request.maxmoves > 0 else visited
     if len(chosen) < request.minmoves:
         chosen += unvisited[: request.minmoves - len(chosen)]
     out = []
     for order, a in enumerate(chosen):
         n = int(visits[a])
-        winrate = (1.0 + float(q[a])) / 2.0 if n > 0 else root_winrate
+        winrate = (1.0 + q[a]) / 2.0 if n > 0 else root_winrate
         lcb = max(0.0, winrate - 1.96 * 0.5 / math.sqrt(n)) if n > 0 else 0.0
-        pv = _principal_variation(result, a) if n > 0 else [a]
+        pv = _principal_variation(children, node_visits, a) if n > 0 else [a]
         score = None
         if scores is not None:  # a move with no visits: the root's
-            score = scores[int(result.tree.children[0, 0, a])] if n > 0 else scores[0]
-        out.append(MoveStats(a, n, winrate, float(prior[a]), lcb, order, pv, score))
+            score = scores[int(children[0, a])] if n > 0 else scores[0]
+        out.append(MoveStats(a, n, winrate, prior[a], lcb, order, pv, score))
     return out
 
 
@@ -225,9 +231,11 @@ def ownership_estimate(game: Any, result: SearchResult, generator: torch.Generat
 
 
 class TreeAux:
-    """The network's auxiliary heads (ownership, score) at the nodes of one growing search tree (game 0), each node
-    evaluated once (finished games' nodes exactly), and their visit-weighted means over subtrees from the root
-    player's view (see the module docstring).
+    """The network's auxiliary heads (ownership, score) at the nodes of one growing search tree (game 0), and their
+    visit-weighted means over subtrees from the root player's view (see the module docstring). The search hands its
+    evaluations to `sink` (`evaluator()` is the search's evaluator), so the net runs once per node; a node's values
+    are looked up by its input planes, and the net is run only for nodes missing there (counted in `misses`).
+    Finished games' nodes take their exact owners and score.
 
     Args:
         game: the game searched (Go: `ownership`, `final_score`, `komi`).
@@ -241,53 +249,79 @@ class TreeAux:
         self.own: Tensor | None = None  # [N, H*W], the node player's view
         self.score: Tensor | None = None  # [N]
         self.count = 0  # nodes evaluated so far
+        self.misses = 0
+        self._top: list[int] = []  # each node's ancestor among the root's children (the root: 0)
+        self._seen: dict[int, dict[str, Tensor]] = {}  # hash of a position's planes -> its heads' values
+
+    @staticmethod
+    def _keys(planes: Tensor) -> list[int]:
+        flat = planes.detach().cpu().flatten(1).numpy()
+        return [hash(row.tobytes()) for row in flat]
+
+    def sink(self, planes: Tensor, got: dict[str, Tensor]) -> None:
+        """Keep the heads' values of a batch the search evaluated (AuxSink)."""
+        for i, key in enumerate(self._keys(planes)):
+            self._seen[key] = {k: v[i] for k, v in got.items()}
+
+    def evaluator(self) -> Any:
+        """The search's evaluator: the net's, handing its heads to `sink`."""
+        return self.aux.searching(self.sink)
 
     def update(self, tree: Tree) -> None:
-        """Evaluate the nodes added since the last call (node ids only grow within an analysis)."""
+        """Take the values of the nodes added since the last call (node ids only grow within an analysis)."""
         n = int(tree.num_nodes[0])
         for start in range(self.count, n, AUX_BATCH):
             ids = torch.arange(start, min(n, start + AUX_BATCH))
             states = state_gather(tree.states, torch.zeros_like(ids), ids)
-            got = self.aux(self.game.planes(states), states)
-            done = tree.terminal[0, ids]
-            black = states.player == 0
-            if "ownership" in got:
-                own = torch.where(done[:, None], self.game.ownership(states), got["ownership"].float())
+            planes = self.game.planes(states)
+            rows = [self._seen.get(key) for key in self._keys(planes)]
+            miss = [i for i, row in enumerate(rows) if row is None]
+            if miss:
+                at = torch.tensor(miss)
+                got = self.aux(planes[at], state_gather(tree.states, torch.zeros_like(at), ids[at]))
+                for j, i in enumerate(miss):
+                    rows[i] = {k: v[j] for k, v in got.items()}
+                self.misses += len(miss)
+            for node, up in zip(ids.tolist(), tree.parent[0, ids].tolist()):  # parents come before their children
+                self._top.append(0 if up < 0 else node if up == 0 else self._top[up])
+            done = tree.terminal[0, ids].nonzero()[:, 0]  # finished games: exact (counted only where there are any)
+            ended = state_gather(tree.states, torch.zeros_like(done), ids[done]) if len(done) else None
+            if "ownership" in rows[0]:
+                own = torch.stack([row["ownership"].float() for row in rows])
+                if ended is not None:
+                    own[done] = self.game.ownership(ended).float()
                 self.own = own if self.own is None else torch.cat([self.own, own])
-            if "score" in got:  # score under komi k = score under k0 + (k0 - k) for black, - (k0 - k) for white
-                shift = torch.where(black, self.komi_shift, -self.komi_shift)
-                score = torch.where(done, self.game.final_score(states).float(), got["score"].float() + shift)
+            if "score" in rows[0]:  # score under komi k = score under k0 + (k0 - k) for black, - (k0 - k) for white
+                shift = torch.where(states.player == 0, self.komi_shift, -self.komi_shift)
+                score = torch.stack([row["score"].float() for row in rows]) + shift
+                if ended is not None:
+                    score[done] = self.game.final_score(ended).float()
                 self.score = score if self.score is None else torch.cat([self.score, score])
         self.count = max(self.count, n)
 
-    @staticmethod
-    def subtree_means(tree: Tree, values: Tensor) -> Tensor:
-        """values [N, K] of the nodes (each from its player to move's view) -> [N, K]: each node's subtree mean from
-        the root player's view, a node weighing the simulations that ended there (visits - its children's)."""
-        n = values.shape[0]
-        visits, parent, depth = tree.visits[0, :n].double(), tree.parent[0, :n], tree.depth[0, :n]
-        player = tree.states.player[0, :n]
+    def means(self, tree: Tree) -> tuple[list[float] | None, dict[int, float] | None]:
+        """(the tree's mean ownership, {node: mean score in points} of the root (0) and of each root child's subtree),
+        from the root player's view, a node weighing the simulations that ended there (its visits less its
+        children's); None for a head the net lacks. Call `update` first."""
+        n = self.count
+        visits, parent = tree.visits[0, :n].double(), tree.parent[0, :n]
         below = torch.zeros(n, dtype=torch.float64).index_add_(0, parent[1:], visits[1:])
         weight = (visits - below).clamp_min(0.0)
-        sign = torch.where(player == player[0], 1.0, -1.0).double()
-        total = values.double() * (sign * weight)[:, None]
-        for d in range(int(depth.max()), 0, -1):  # deepest first: a level's sums are whole when added up
-            at = (depth == d).nonzero()[:, 0]
-            total.index_add_(0, parent[at], total[at])
-            weight.index_add_(0, parent[at], weight[at])
-        return (total / weight.clamp_min(1e-12)[:, None]).float()
-
-    def ownership(self, tree: Tree) -> list[float] | None:
-        """The tree's mean ownership, root player's view (None: the net has no ownership head)."""
-        if self.own is None:
-            return None
-        return self.subtree_means(tree, self.own[: int(tree.num_nodes[0])])[0].tolist()
-
-    def scores(self, tree: Tree) -> list[float] | None:
-        """Every node's subtree mean score in points, root player's view (None: the net has no score head)."""
+        player = tree.states.player[0, :n]
+        signed = torch.where(player == player[0], 1.0, -1.0).double() * weight
+        total = float(weight.sum())
+        own = None if self.own is None else (signed @ self.own[:n].double() / total).tolist()
         if self.score is None:
-            return None
-        return self.subtree_means(tree, self.score[: int(tree.num_nodes[0]), None])[:, 0].tolist()
+            return own, None
+        score = signed * self.score[:n].double()
+        top = torch.tensor(self._top, dtype=torch.long)
+        sums = torch.zeros(n, dtype=torch.float64).index_add_(0, top, score).tolist()
+        weights = torch.zeros(n, dtype=torch.float64).index_add_(0, top, weight).tolist()
+        scores = {0: float(score.sum()) / total}
+        for node in tree.children[0, 0].tolist():
+            if 0 < node < n and weights[node] > 0:
+                scores[node] = sums[node] / weights[node]
+        return own, scores
 
 
 def run_analysis(
@@ -316,6 +350,8 @@ def run_analysis(
     needed = {"score"} | ({"ownership"} if request.ownership else set())
     use_heads = kata and aux is not None and bool(aux.heads & needed)
     heads = TreeAux(game, aux, getattr(player, "score_komi", None)) if use_heads else None
+    if heads is not None:
+        evaluate = heads.evaluator()  # the same search, the heads kept on the way
     chunk = settings.leaves_per_call(1)  # one network call a chunk: the input is checked that often
     generator = torch.Generator().manual_seed(seed)
     tree, done, result = None, 0, None
@@ -337,8 +373,8 @@ def run_analysis(
                 own, scores = None, None
                 if heads is not None:
                     heads.update(result.tree)
-                    own = heads.ownership(result.tree) if request.ownership else None
-                    scores = heads.scores(result.tree)
+                    own, scores = heads.means(result.tree)
+                    own = own if request.ownership else None
                 if kata and request.ownership and own is None:
                     own = ownership_estimate(game, result, generator)
                 emit(info_line(move_stats(result, request, scores), game.size, kata=kata, ownership=own) + "\n")

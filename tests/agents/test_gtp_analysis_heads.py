@@ -14,6 +14,7 @@ import torch
 from test_gtp import Engine
 from test_gtp_analysis import read_analysis, stop_after
 
+from agents import gtp_analysis
 from agents.gtp import GtpEngine, _player_maker
 from agents.gtp_coords import parse_vertex
 from agents.network import PolicyValueNet, load_policy_value_net
@@ -99,12 +100,21 @@ def _expected(path: Path, game: Go, tree) -> tuple[list[float], dict[int, float]
 
 
 @pytest.mark.parametrize("colour", ["b", "w"])
-def test_kata_analyze_reports_the_heads_averaged_over_the_tree(models, colour):
+def test_kata_analyze_reports_the_heads_averaged_over_the_tree(models, colour, monkeypatch):
+    made = []
+
+    class Recorded(gtp_analysis.TreeAux):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(gtp_analysis, "TreeAux", Recorded)
     engine, out = _engine(models["heads"])
     for line in ("komi 0.5", "play b B2", "play w C3", "play b C2"):  # komi differs from the net's 7.5
         assert engine.execute(line) == "=\n\n"
     engine.input_waiting = stop_after(out, 2)
     assert engine.execute(f"kata-analyze {colour} 1 ownership true") == "\n"
+    assert len(made) == 1 and made[0].misses == 0  # every node's heads came with the search's own network calls
     moves, own = read_analysis(out[-1], SIZE, kata=True)
     tree = engine.analysis.tree
     assert int(tree.states.player[0, 0]) == (0 if colour == "b" else 1) and int(tree.num_nodes[0]) > 2
@@ -117,6 +127,18 @@ def test_kata_analyze_reports_the_heads_averaged_over_the_tree(models, colour):
         assert float(m["scoreMean"]) == float(m["scoreLead"])
         assert abs(float(m["scoreLead"]) - want_scores[action]) < 1e-3, m["move"]
         assert abs(float(m["utility"]) - (2 * float(m["winrate"]) - 1)) < 1e-5
+
+
+def test_the_heads_leave_the_search_as_it_was(models):
+    """kata-genmove_analyze (searching with the heads kept) and lz-genmove_analyze (the player's own evaluator)
+    search the same tree for the same budget."""
+    visits = []
+    for command in ("kata-genmove_analyze b 1 ownership true", "lz-genmove_analyze b 1"):
+        engine, _ = _engine(models["heads"], sims=40)
+        engine.execute("play b C3")
+        assert engine.execute(command).startswith("play ")
+        visits.append(engine.analysis.visits[0])
+    assert torch.equal(visits[0], visits[1]) and float(visits[0].sum()) >= 40
 
 
 def test_a_model_without_the_heads_falls_back_to_playouts(models):
