@@ -27,7 +27,8 @@ on after two passes.
 Commands: protocol_version, name, version, known_command, list_commands, quit, boardsize, clear_board, komi, play,
 genmove, undo, showboard, final_score, final_status_list, time_settings, time_left, fixed_handicap; and live analysis
 for Go programs (Sabaki, Lizzie): lz-analyze, kata-analyze (with `ownership true`), lz-genmove_analyze,
-kata-genmove_analyze (agents/gtp_analysis.py has the formats). An analysis streams report lines until the next input
+kata-genmove_analyze (agents/gtp_analysis.py has the formats; ownership and scoreLead come from the network's heads
+where it has them). An analysis streams report lines until the next input
 line arrives (stdin is read by a thread, so the search can see it waiting).
 
 Vertices: a letter for the column (A-T without I) and the row number counted from the bottom, e.g. D4; `pass`.
@@ -141,6 +142,7 @@ class GtpEngine:
         self._player_key: tuple | None = None
         self._said: set[str] = set()  # notes already said on stderr
         self.player: Any = None
+        self.analysis: Any = None  # the SearchResult of the last analysis (the tree its last report was made from)
         self.quit = False
         self._new_game()
 
@@ -376,7 +378,7 @@ class GtpEngine:
             raise GtpError("analysis needs a searching player")
         self.emit(f"={ident}\n")
         if name.endswith("-analyze"):
-            run_analysis(
+            self.analysis = run_analysis(
                 self.game, s, self.player, request, kata=kata, emit=self.emit, stop=lambda _: self.input_waiting()
             )
             return "\n"
@@ -397,6 +399,7 @@ class GtpEngine:
             stop=enough,
             max_visits=min(sims, MAX_ANALYSIS_VISITS),
         )
+        self.analysis = result
         action = int(result.action[0])
         if len(self.moves) >= self.game.num_points // 4 and float(result.value[0]) < self.resign_below:
             return "play resign\n\n"
@@ -449,7 +452,9 @@ def _player_maker(
                 return _rollout_fallback(game, sims, seed), note
         _, net_game = load_policy_value_net(path)
         # the net plays in the game of its own options (komi is no input of the net); searches use the real one
-        return players.make_player(f"az:{path}:{sims}", net_game, seed=seed), None
+        player = players.make_player(f"az:{path}:{sims}", net_game, seed=seed)
+        player.score_komi = net_game.komi  # a score head's komi (agents.gtp_analysis shifts it to the game's)
+        return player, None
 
     return player_for
 

@@ -13,7 +13,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from agents.leaf_evaluators import network_evaluator, rollout_evaluator, uniform_evaluator
+from agents.leaf_evaluators import (
+    AuxEvaluator,
+    network_aux_evaluator,
+    network_evaluator,
+    rollout_evaluator,
+    uniform_evaluator,
+)
 from agents.mcts import Evaluator, SearchResult, SearchSettings, search
 from envs.base import Game
 
@@ -34,7 +40,8 @@ class SearchPlayer:
         extra: more facts for records (e.g. the checkpoint's path).
     Attributes:
         search_settings: the SearchSettings used; settings: what records keep of them (a dict);
-        info after each call: {"visits": [B, A], "value": [B], "policy": [B, A]}.
+        info after each call: {"visits": [B, A], "value": [B], "policy": [B, A]};
+        aux_evaluate: the evaluator's auxiliary heads for analysis (network_player sets it; None: none).
     """
 
     def __init__(
@@ -58,6 +65,7 @@ class SearchPlayer:
         knobs = {k: v for k, v in self.search_settings.describe().items() if k != "num_simulations"}
         self.settings = {"simulations": settings.num_simulations, **knobs, "temperature": 0.0, **(extra or {})}
         self.info: dict | None = None
+        self.aux_evaluate: AuxEvaluator | None = None
 
     def _finish(self, result: SearchResult) -> Tensor:
         self.info = {"visits": result.visits, "value": result.value, "policy": result.policy}
@@ -108,10 +116,12 @@ def network_player(
     planes_game: Any = None,
 ) -> SearchPlayer:
     """A policy-value network searching with `settings` (no root noise): the live net of a run or a loaded one
-    (`planes_game`: the net's own game where its input planes differ from the game played's)."""
+    (`planes_game`: the net's own game where its input planes differ from the game played's). Its `aux_evaluate` is
+    the net's ownership and score heads (leaf_evaluators.network_aux_evaluator; None without them), for analysis."""
     evaluate = network_evaluator(net, device, planes_game)
     player = SearchPlayer(evaluate, settings, name, checkpoint=checkpoint, extra=extra)
     player.net = net
+    player.aux_evaluate = network_aux_evaluator(net, device, planes_game)
     return player
 
 

@@ -1,7 +1,10 @@
 """Go's auxiliary targets (ownership, final score) and optional input features, against references written
-differently: pure-Python flood fills over lists, hand-made boards, and OpenSpiel's go returns."""
+differently: pure-Python flood fills over lists, hand-made boards, OpenSpiel's go returns, and GNU Go's final status
+of the points of its finished games."""
 
 from __future__ import annotations
+
+import subprocess
 
 import numpy as np
 import pytest
@@ -204,3 +207,60 @@ def test_input_features_against_a_list_reference(size):
         mask[state.done, game.pass_action] = 1.0
         state = game.step(state, torch.multinomial(mask, 1, generator=gen)[:, 0])
     assert seen["capture"] > 20 and seen["atari"] > 20, seen  # the positions did test both
+
+
+# ------------------------------------------------------------------------------------- against GNU Go's judgement
+
+
+def _gnugo_games(size: int, komi: float, openings: int, seed: int) -> list[dict[str, list[str]]]:
+    """GNU Go (level 1, Chinese rules, --capture-all-dead) plays itself to two passes from `openings` random
+    openings of two stones each; for each finished game, its stones and final_status_list answers by status. One
+    process per game, its commands in one batch (GNU Go answers in order)."""
+    from agents.external_engine import find_engine
+
+    rng = np.random.default_rng(seed)
+    columns = "ABCDEFGHJKLMNOPQRST"[:size]
+    statuses = ("alive", "dead", "seki", "black_territory", "white_territory", "dame")
+    games = []
+    for _ in range(openings):
+        first = rng.choice(size * size, 2, replace=False)
+        lines = [f"boardsize {size}", f"komi {komi}"]
+        lines += [f"play {c} {columns[p % size]}{size - p // size}" for c, p in zip("bw", first)]
+        lines += ["genmove b", "genmove w"] * (2 * size * size)
+        lines += ["list_stones black", "list_stones white", *(f"final_status_list {s}" for s in statuses), "quit"]
+        argv = find_engine("gnugo --mode gtp --chinese-rules --capture-all-dead --level 1")
+        out = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120).stdout
+        replies = [r.strip()[1:].split() for r in out.strip().split("\n\n")]
+        moves = [r[0].lower() for r in replies[4 : 4 + 4 * size * size] if r]
+        if "resign" in moves or moves[-2:] != ["pass", "pass"]:
+            continue  # a resigned or unfinished game: no final position to compare
+        answers = replies[4 + 4 * size * size :]
+        games.append(dict(zip(("black", "white", *statuses), answers)))
+    return games
+
+
+@pytest.mark.gnugo
+def test_ownership_of_finished_games_against_gnugo():
+    """Ownership of GNU Go's finished games (no dead stones left: --capture-all-dead) is its final status of every
+    point: its stones, alive or in seki, its territory; dame neither. The final score is GNU Go's area count too."""
+    size, komi = 7, 9.0
+    game = Go(size=size, komi=komi)
+    games = _gnugo_games(size, komi, openings=3, seed=0)
+    assert len(games) >= 2
+    for g in games:
+        assert g["dead"] == []
+        point = {f"{c}{size - r}": r * size + i for r in range(size) for i, c in enumerate("ABCDEFG")}
+        board = torch.zeros(1, size * size, dtype=torch.int8)
+        board[0, [point[v] for v in g["black"]]] = 1
+        board[0, [point[v] for v in g["white"]]] = -1
+        want = [0] * (size * size)
+        for key, owner in (("black_territory", 1), ("white_territory", -1)):
+            for v in g[key]:
+                want[point[v]] = owner
+        for v in g["alive"] + g["seki"]:
+            want[point[v]] = int(board[0, point[v]])
+        assert any(w == 1 for w in want) and any(w == -1 for w in want)  # both sides own something
+        for player, sign in ((0, 1), (1, -1)):
+            state = game.position(board, player=player)
+            assert (game.ownership(state)[0] * sign).tolist() == [float(w) for w in want]
+            assert float(game.final_score(state)[0]) * sign == pytest.approx(sum(want) - komi)
