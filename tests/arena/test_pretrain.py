@@ -122,3 +122,23 @@ def test_pretraining_learns_the_experts_moves(tmp_path):
     stage = [r for r in read_metrics(_run(tmp_path / "runs") / "metrics.jsonl") if r.get("stage") == "pretrain"]
     chance, first, best = stage[0]["heldout_chance"], stage[0]["heldout_top1"], max(r["heldout_top1"] for r in stage)
     assert best > 1.8 * chance and best > first + 0.15, (chance, first, best)  # measured: 0.252, 0.279, 0.500
+
+
+@pytest.mark.parametrize("fmt", ["kif", pytest.param("csa", marks=pytest.mark.slow)])
+def test_shogi_records_feed_the_stage(fmt, tmp_path):
+    """Shogi KIF and CSA files (this project's writer) are replayed through the rules into the stage: every held-out
+    game's plies are evaluated and the weights move."""
+    games = tmp_path / f"games.{fmt}"
+    assert main(["games", "generate", "shogi", "--white", "random", "--black", "random", "--games", "4",
+                 "--option", "max_moves=12", "--out", str(games), "--quiet"]) == 0  # fmt: skip
+    argv = ["shogi", *TINY, "--pretrain", str(games), "--pretrain-batch", "8", "--pretrain-eval-every", "2",
+            "--pretrain-holdout", "0.25", "--iterations=0", "--runs", str(tmp_path / "runs")]  # fmt: skip
+    assert train.main(argv) == 0
+    run = _run(tmp_path / "runs")
+    stage = [r for r in read_metrics(run / "metrics.jsonl") if r.get("stage") == "pretrain"]
+    assert stage and all(r["heldout_positions"] == 12 for r in stage)  # game 4 of 4, 12 plies (max_moves)
+    assert stage[-1]["pretrain_step"] == 36 // 8 + 1  # the other 3 games' 36 positions in batches of 8
+    done = load_checkpoint(run / "checkpoints" / "iter_000000.pt", kind="alphazero")
+    seed_everything(0)
+    fresh = make_net(get_game("shogi"), config_from_dict(TrainConfig, done["config"])).state_dict()
+    assert done["pretrain"]["done"] and any(not torch.equal(v, fresh[k]) for k, v in done["model"].items())
