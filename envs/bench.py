@@ -24,7 +24,6 @@ Dimension letters: B games, A actions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -40,7 +39,7 @@ from torch import Tensor
 import envs
 from core.config import bounded
 from core.device import pick_device, synchronize
-from core.job import JobParser, fail, option_type
+from core.job import JobParser, option_type, print_figures
 from envs.base import Game
 from envs.shogi_bench import reference_steps_per_s, references
 from envs.state import where
@@ -425,12 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(argv)
     cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
-    try:
-        result = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    except ValueError as e:
-        return fail(e)
-    print(json.dumps(result) if args.json else format_table(result), flush=True)
-    return 0
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    return print_figures(lambda: run_bench(cfg, log=log), format_table, args.json)
 
 
 if __name__ == "__main__":
