@@ -35,15 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from envs.base import (
-    Symmetry,
-    as_actions,
-    check_actions,
-    dihedral_symmetries,
-    grid_action_at,
-    grid_rect,
-    outcome_value,
-)
+from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect, outcome_value
 from envs.draw import COLORS, draw_cell_grid, draw_last_move, draw_stone, fill_background
 from envs.state import where
 from envs.traits import OptionSpec
