@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -29,7 +30,7 @@ from core.config import bounded
 from core.device import pick_device, set_cpu_threads, synchronize
 from core.job import JobParser, option_type, print_figures
 from envs import state as state_ops
-from envs.base import random_actions
+from envs.base import Game, random_actions
 
 __all__ = ["BenchConfig", "run_bench", "work_rate", "random_positions", "main"]
 
@@ -68,7 +69,9 @@ def work_rate(
     return work / (clock() - start)
 
 
-def random_positions(game, batch: int, device: torch.device, generator: torch.Generator, max_plies: int = 8):
+def random_positions(
+    game: Game, batch: int, device: torch.device, generator: torch.Generator, max_plies: int = 8
+) -> Any:
     """B positions a few random moves into the game (finished games are replaced by fresh ones)."""
     state = game.init(batch, device=device)
     plies = torch.randint(0, max_plies + 1, (batch,), generator=generator).to(device)
