@@ -14,11 +14,11 @@ Dimension letters: B games.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -28,11 +28,11 @@ from agents.leaf_evaluators import network_evaluator
 from agents.network import PRESETS, PolicyValueNet
 from core.config import bounded
 from core.device import pick_device, set_cpu_threads, synchronize
-from core.job import JobParser, fail, option_type
+from core.job import JobParser, option_type, print_figures
 from envs import state as state_ops
-from envs.base import random_actions
+from envs.base import Game, random_actions
 
-__all__ = ["BenchConfig", "run_bench", "main"]
+__all__ = ["BenchConfig", "run_bench", "work_rate", "random_positions", "main"]
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,30 @@ class BenchConfig:
     seed: int = bounded(0, ge=0)
 
 
-def _timed(fn: Callable[[], int], seconds: float, device: torch.device) -> float:
-    """Run fn (which returns a work count) until `seconds` have passed (at least twice, after one warm-up call).
-    Returns work per second."""
+def work_rate(
+    fn: Callable[[], int],
+    seconds: float,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+    device: torch.device | None = None,
+) -> float:
+    """Work per second of fn (which returns a work count), called until `seconds` of `clock` have passed (at least
+    twice, after one warm-up call); with a `device`, its queued work is waited for before and after."""
     fn()
-    synchronize(device)
-    work, calls, start = 0, 0, time.perf_counter()
-    while calls < 2 or time.perf_counter() - start < seconds:
+    if device is not None:
+        synchronize(device)
+    work, calls, start = 0, 0, clock()
+    while calls < 2 or clock() - start < seconds:
         work += fn()
         calls += 1
-    synchronize(device)
-    return work / (time.perf_counter() - start)
+    if device is not None:
+        synchronize(device)
+    return work / (clock() - start)
 
 
-def _random_positions(game, batch: int, device: torch.device, generator: torch.Generator, max_plies: int = 8):
+def random_positions(
+    game: Game, batch: int, device: torch.device, generator: torch.Generator, max_plies: int = 8
+) -> Any:
     """B positions a few random moves into the game (finished games are replaced by fresh ones)."""
     state = game.init(batch, device=device)
     plies = torch.randint(0, max_plies + 1, (batch,), generator=generator).to(device)
@@ -85,7 +95,7 @@ def run_bench(cfg: BenchConfig) -> dict:
     game = envs.get_game(cfg.game)
     net = PolicyValueNet(tuple(game.planes_shape), game.num_actions, **PRESETS[cfg.preset]).to(device).eval()
     evaluate = network_evaluator(net, device)
-    state = _random_positions(game, cfg.batch, device, gen)
+    state = random_positions(game, cfg.batch, device, gen)
     search_kw = {"num_simulations": cfg.sims, "gumbel": cfg.gumbel}
 
     planes, mask = game.planes(state), game.legal_mask(state)
@@ -94,13 +104,13 @@ def run_bench(cfg: BenchConfig) -> dict:
         evaluate(planes, mask)
         return cfg.batch
 
-    inference = _timed(infer, cfg.seconds, device)
+    inference = work_rate(infer, cfg.seconds, device=device)
 
     def batched() -> int:
         mcts.search(game, state, evaluate, **search_kw)
         return cfg.batch * cfg.sims
 
-    search_rate = _timed(batched, cfg.seconds, device)
+    search_rate = work_rate(batched, cfg.seconds, device=device)
 
     sp = {"state": game.init(cfg.batch, device=device), "tree": None}
     sp_gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -117,7 +127,7 @@ def run_bench(cfg: BenchConfig) -> dict:
         sp["tree"] = mcts.reset_rows(tree, done)
         return cfg.batch
 
-    selfplay = _timed(selfplay_moves, cfg.seconds, device)
+    selfplay = work_rate(selfplay_moves, cfg.seconds, device=device)
 
     one = state_ops.take(state, 0)
 
@@ -125,7 +135,7 @@ def run_bench(cfg: BenchConfig) -> dict:
         mcts.search(game, one, evaluate, leaf_batch=1, **search_kw)  # one leaf a call (see `gamelab bench play`)
         return cfg.sims
 
-    single_rate = _timed(single, cfg.seconds, device)
+    single_rate = work_rate(single, cfg.seconds, device=device)
     return {
         "game": cfg.game,
         "preset": cfg.preset,
@@ -184,12 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
     cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
-    try:
-        result = run_bench(cfg)
-    except ValueError as e:
-        return fail(e)
-    print(json.dumps(result) if args.json else _table(result))
-    return 0
+    return print_figures(lambda: run_bench(cfg), _table, args.json)
 
 
 if __name__ == "__main__":

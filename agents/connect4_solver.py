@@ -33,6 +33,9 @@ __all__ = [
     "available",
     "position_from_moves",
     "position_from_board",
+    "has_four",
+    "WIDTH",
+    "HEIGHT",
     "solve",
     "analyze",
     "analyze_state",
@@ -41,7 +44,7 @@ __all__ = [
     "SolverPlayer",
 ]
 
-WIDTH, HEIGHT = 7, 6
+WIDTH, HEIGHT = 7, 6  # of the board; a bitboard holds column c in bits c*(HEIGHT+1) .. c*(HEIGHT+1)+HEIGHT-1
 _BUILD_HINT = "build it with `pip install -e .` (or `python setup.py build_ext --inplace` in a source tree)"
 
 
@@ -81,7 +84,7 @@ def position_from_moves(moves: str | Sequence[int]) -> Position:
             raise ValueError(f"bad connect four move {c + 1 if isinstance(moves, str) else c} at position {k}")
         if mask >> (c * (HEIGHT + 1) + HEIGHT - 1) & 1:
             raise ValueError(f"connect four column {c} is full at move {k}")
-        if _has_four(current ^ mask):
+        if has_four(current ^ mask):
             raise ValueError(f"connect four game already over before move {k}")
         current ^= mask  # the other player is to move
         mask |= mask + (1 << (c * (HEIGHT + 1)))
@@ -102,7 +105,8 @@ def position_from_board(board: Sequence[int], player: int) -> Position:
     return current, mask, bin(mask).count("1")
 
 
-def _has_four(pos: int) -> bool:
+def has_four(pos: int) -> bool:
+    """Whether the stones of a bitboard hold four in a row."""
     for s in (1, HEIGHT, HEIGHT + 1, HEIGHT + 2):
         m = pos & (pos >> s)
         if m & (m >> 2 * s):

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from agents import connect4_solver as c4s
+from agents.connect4_solver import HEIGHT, WIDTH, has_four
 from core.paths import read_text_file
 
 __all__ = ["OWN_SETS", "STAGES", "DATA_FILE", "own_sets", "load_own_set", "generate", "main"]
@@ -42,7 +43,6 @@ __all__ = ["OWN_SETS", "STAGES", "DATA_FILE", "own_sets", "load_own_set", "gener
 DATA_FILE = Path(__file__).parent / "data" / "connect_four_positions.txt"
 STAGES = {"Own_Begin": (4, 12), "Own_Middle": (13, 24), "Own_End": (25, 35)}
 OWN_SETS = tuple(STAGES)
-WIDTH, HEIGHT = 7, 6
 
 
 @cache
@@ -84,14 +84,6 @@ def load_own_set(name: str, path: str | Path = DATA_FILE) -> list[tuple[str, lis
 
 
 # ----------------------------------------------------------------------------------------------------- generation
-def _wins(pos: int) -> bool:
-    for s in (1, HEIGHT, HEIGHT + 1, HEIGHT + 2):
-        m = pos & (pos >> s)
-        if m & (m >> 2 * s):
-            return True
-    return False
-
-
 def _cell(mask: int, c: int) -> int:
     """The bit where a disc dropped in column c lands (0 when the column is full)."""
     bit = (mask + (1 << c * (HEIGHT + 1))) & (((1 << HEIGHT) - 1) << c * (HEIGHT + 1))
@@ -101,17 +93,17 @@ def _cell(mask: int, c: int) -> int:
 def _tactical(cur: int, mask: int, legal: list[int], rng: random.Random) -> int:
     opp = cur ^ mask
     for c in legal:
-        if _wins(cur | _cell(mask, c)):
+        if has_four(cur | _cell(mask, c)):
             return c
     for c in legal:
-        if _wins(opp | _cell(mask, c)):
+        if has_four(opp | _cell(mask, c)):
             return c
     safe = []
     for c in legal:
         below = _cell(mask, c)
         above = below << 1
         top_ok = above & (((1 << HEIGHT) - 1) << c * (HEIGHT + 1))
-        if not (top_ok and _wins(opp | above)):
+        if not (top_ok and has_four(opp | above)):
             safe.append(c)
     pool = safe or legal
     weights = [4 - abs(c - 3) for c in pool]
@@ -126,7 +118,7 @@ def _play_game(stones: int, randomness: float, rng: random.Random) -> str | None
         legal = [c for c in range(WIDTH) if _cell(mask, c)]
         c = rng.choice(legal) if rng.random() < randomness else _tactical(cur, mask, legal, rng)
         bit = _cell(mask, c)
-        if _wins(cur | bit):
+        if has_four(cur | bit):
             return None  # the game is over: no position to evaluate
         cur, mask = cur ^ mask, mask | bit
         moves.append(c)

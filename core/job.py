@@ -45,6 +45,7 @@ __all__ = [
     "config_help",
     "parse_job",
     "fail",
+    "print_figures",
     "option_type",
     "ranged",
 ]
@@ -72,6 +73,17 @@ def fail(err: BaseException | str) -> int:
     text = err.args[0] if isinstance(err, KeyError) and err.args else err
     print(f"error: {text}", file=sys.stderr)
     return 2
+
+
+def print_figures(measure: Callable[[], dict], table: Callable[[dict], str], as_json: bool) -> int:
+    """Print the figures `measure()` returns, as one JSON object or as `table(figures)`; returns the exit status (a
+    ValueError from `measure`: one `error: ...` line and status 2)."""
+    try:
+        figures = measure()
+    except ValueError as e:
+        return fail(e)
+    print(json.dumps(figures) if as_json else table(figures), flush=True)
+    return 0
 
 
 def ranged(

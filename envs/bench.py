@@ -24,9 +24,9 @@ Dimension letters: B games, A actions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -40,9 +40,9 @@ from torch import Tensor
 import envs
 from core.config import bounded
 from core.device import pick_device, synchronize
-from core.job import JobParser, fail, option_type
+from core.job import JobParser, option_type, print_figures
 from envs.base import Game
-from envs.shogi_bench import reference_steps_per_s, references
+from envs.shogi_bench import REFERENCES, references
 from envs.state import where
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "random_legal_actions",
     "batched_steps_per_s",
     "pettingzoo_steps_per_s",
+    "reference_steps_per_s",
     "run_bench",
     "main",
 ]
@@ -193,6 +194,27 @@ def batched_steps_per_s(
     return _best_of(rates, total_steps, total_time, finished)
 
 
+def _one_at_a_time(move: Callable[[], bool], seconds: float, repeats: int) -> dict[str, Any]:
+    """Moves per second of one game played by `move()` (True: it moved; False: the game had ended and restarted),
+    best of `repeats` runs that share the `seconds`."""
+    rates, total_steps, total_time, finished = [], 0, 0.0, 0
+    for _ in range(max(1, repeats)):
+        steps = 0
+        start = time.perf_counter()
+        while True:
+            if not move():
+                finished += 1
+                continue
+            steps += 1
+            if steps % 16 == 0 and time.perf_counter() - start >= seconds / max(1, repeats):
+                break
+        elapsed = time.perf_counter() - start
+        rates.append(steps / elapsed)
+        total_steps += steps
+        total_time += elapsed
+    return _best_of(rates, total_steps, total_time, finished)
+
+
 def pettingzoo_steps_per_s(name: str, seconds: float, *, seed: int = 0, repeats: int = 3) -> dict[str, Any]:
     """Moves per second of PettingZoo's own env for game `name` (random legal moves, reset after each game),
     best of `repeats` runs as in batched_steps_per_s.
@@ -206,26 +228,33 @@ def pettingzoo_steps_per_s(name: str, seconds: float, *, seed: int = 0, repeats:
     env = importlib.import_module(module_name).env(**kwargs)
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
-    rates, total_steps, total_time, finished = [], 0, 0.0, 0
-    for _ in range(max(1, repeats)):
-        steps = 0
-        start = time.perf_counter()
-        while True:
-            obs, _, term, trunc, _ = env.last()
-            if term or trunc:
-                finished += 1
-                env.reset()
-                continue
-            env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
-            steps += 1
-            if steps % 16 == 0 and time.perf_counter() - start >= seconds / max(1, repeats):
-                break
-        elapsed = time.perf_counter() - start
-        rates.append(steps / elapsed)
-        total_steps += steps
-        total_time += elapsed
+
+    def move() -> bool:
+        obs, _, term, trunc, _ = env.last()
+        if term or trunc:
+            env.reset()
+            return False
+        env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+        return True
+
+    result = _one_at_a_time(move, seconds, repeats)
     env.close()
-    return {"env": module_name.rsplit(".", 1)[1], **_best_of(rates, total_steps, total_time, finished)}
+    return {"env": module_name.rsplit(".", 1)[1], **result}
+
+
+def reference_steps_per_s(name: str, library: str, seconds: float, *, seed: int = 0, repeats: int = 3) -> dict:
+    """Moves per second of an outside library's game `name` (envs.shogi_bench), best of `repeats` runs as in
+    batched_steps_per_s.
+
+    Returns:
+        {"env", "available": True, "steps_per_s", "runs", "steps", "seconds", "games_finished"}; {"env",
+        "available": False, "reason"} when the library is not installed.
+    """
+    try:
+        move = REFERENCES[name][library](random.Random(seed))
+    except ImportError as e:
+        return {"env": library, "available": False, "reason": f"{library} is not installed ({e})"}
+    return {"env": library, "available": True, **_one_at_a_time(move, seconds, repeats)}
 
 
 def _cores() -> int:
@@ -425,12 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(argv)
     cfg = BenchConfig(**{k: v for k, v in vars(args).items() if k != "json"})
-    try:
-        result = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    except ValueError as e:
-        return fail(e)
-    print(json.dumps(result) if args.json else format_table(result), flush=True)
-    return 0
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    return print_figures(lambda: run_bench(cfg, log=log), format_table, args.json)
 
 
 if __name__ == "__main__":

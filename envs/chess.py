@@ -60,7 +60,7 @@ from torch import Tensor
 
 from envs import chess_end as ce
 from envs import chess_moves as cm
-from envs.base import Symmetry, as_actions, check_actions
+from envs.base import Symmetry, as_actions, check_actions, outcome_value
 from envs.chess_draw import draw_board
 from envs.chess_notation import (
     START_FEN,
@@ -424,8 +424,7 @@ class Chess:
 
     def outcome(self, state: ChessState) -> tuple[Tensor, Tensor]:
         """(done[B], value[B]) with value in {-1, 0, +1} for the player to move; 0 while not done."""
-        value = (state.winner == state.player).float() - (state.winner == 1 - state.player).float()
-        return state.done.clone(), value
+        return outcome_value(state.done, state.winner, state.player)
 
     def termination(self, state: ChessState) -> list[str]:
         """Why each game ended ("" while running): a name of TERMINATIONS (python-chess's Termination names in

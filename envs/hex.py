@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from envs.base import Symmetry, as_actions, check_actions, sgf_action, sgf_point
+from envs.base import Symmetry, as_actions, check_actions, outcome_value, sgf_action, sgf_point
 from envs.draw import COLORS, draw_last_move, draw_stone
 from envs.state import where
 from envs.traits import OptionSpec
@@ -172,9 +172,7 @@ class Hex:
 
     def outcome(self, state: HexState) -> tuple[Tensor, Tensor]:
         """(done BoolTensor[B], value FloatTensor[B] in {-1, 0, 1} for the player to move, 0 when not done)."""
-        value = torch.where(state.winner == state.player, 1.0, -1.0)
-        value = torch.where(state.done & (state.winner >= 0), value, 0.0)
-        return state.done, value
+        return outcome_value(state.done, state.winner, state.player)
 
     def planes(self, state: HexState) -> Tensor:
         """FloatTensor[B, 3, H, W]: own stones, opponent's stones, the colour of the player to move."""

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect
+from envs.base import Symmetry, as_actions, check_actions, dihedral_symmetries, grid_action_at, grid_rect, outcome_value
 from envs.draw import COLORS, draw_cell_grid, draw_last_move, draw_stone, fill_background
 from envs.state import where
 from envs.traits import OptionSpec
@@ -231,9 +231,7 @@ class Othello:
 
     def outcome(self, state: OthelloState) -> tuple[Tensor, Tensor]:
         """(done BoolTensor[B], value FloatTensor[B] in {-1, 0, 1} for the player to move, 0 when not done)."""
-        value = torch.where(state.winner == state.player, 1.0, -1.0)
-        value = torch.where(state.done & (state.winner >= 0), value, 0.0)
-        return state.done, value
+        return outcome_value(state.done, state.winner, state.player)
 
     def planes(self, state: OthelloState) -> Tensor:
         """FloatTensor[B, 2, H, W]: discs of the player to move, then the opponent's."""

@@ -58,7 +58,7 @@ import torch
 from torch import Tensor
 
 from envs import shogi_moves as sm
-from envs.base import Symmetry, as_actions, check_actions
+from envs.base import Symmetry, as_actions, check_actions, outcome_value
 from envs.shogi_notation import START, SfenPosition, format_sfen, parse_sfen, parse_square, square_name, western
 from envs.state import where
 from envs.traits import OptionSpec
@@ -335,8 +335,7 @@ class Shogi:
 
     def outcome(self, state: ShogiState) -> tuple[Tensor, Tensor]:
         """(done[B], value[B]) with value in {-1, 0, +1} for the player to move; 0 while not done."""
-        value = (state.winner == state.player).float() - (state.winner == 1 - state.player).float()
-        return state.done.clone(), value
+        return outcome_value(state.done, state.winner, state.player)
 
     def termination(self, state: ShogiState) -> list[str]:
         """Why each game ended ("" while running): a name of TERMINATIONS."""

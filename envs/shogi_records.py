@@ -113,17 +113,27 @@ class _Line:
         )
 
 
-def _plays(game: Any, record: dict) -> tuple[_Line, list[tuple[list[int], int, str]]]:
-    """(the game at its end, [(board before, player, USI text)]) of a record's moves from its start."""
+_Play = tuple[int, int | None, int, int, bool]  # (player, from square (None: a drop), to square, piece type, promotes)
+
+
+def _plays(game: Any, record: dict) -> tuple[_Line, list[_Play]]:
+    """(the game at its end, [(player, from square or None for a drop, to square, the piece type before the move,
+    whether it promotes)]) of a record's moves from its start."""
     line = _Line(game, record.get("start"))
-    out = []
-    for n, a in enumerate(record["moves"]):
+    n = game.size
+    out: list[_Play] = []
+    for k, a in enumerate(record["moves"]):
         board, player = list(line.board), line.player
         try:
             usi = line.play(int(a))
         except (ValueError, TypeError):
-            raise ValueError(f"move {n + 1} ({a!r}) moves no piece of the side to move") from None
-        out.append((board, player, usi))
+            raise ValueError(f"move {k + 1} ({a!r}) moves no piece of the side to move") from None
+        to = parse_square(usi[2:4], n)
+        if usi[1] == "*":
+            out.append((player, None, to, "PLNSBRGK".index(usi[0]) + 1, False))
+        else:
+            frm = parse_square(usi[:2], n)
+            out.append((player, frm, to, board[frm] & 15, usi.endswith("+")))
     return line, out
 
 
@@ -165,6 +175,24 @@ def _same(a: SfenPosition, b: SfenPosition) -> bool:
     return (a.board, a.hands, a.player) == (b.board, b.hands, b.player)
 
 
+def _digits(sq: int, n: int) -> str:
+    """A square as its file and rank digits ("77"), as KIF origins and CSA moves write it."""
+    return f"{sq // n + 1}{sq % n + 1}"
+
+
+def _board_lines(pos: SfenPosition, n: int, empty: str, marks: str, names: tuple[str, ...]) -> list[str]:
+    """Each rank of the board, files from the highest to 1: `empty` for an empty square, else the owner's mark
+    (marks[0] the first player's, marks[1] the second's) and the piece's name."""
+    rows = []
+    for r in range(n):
+        row = ""
+        for f in range(n - 1, -1, -1):
+            code = pos.board[f * n + r]
+            row += empty if not code else marks[code >= ENEMY] + names[code & 15]
+        rows.append(row)
+    return rows
+
+
 def _kif_square(sq: int, n: int) -> str:
     return _WIDE[sq // n + 1] + _KANJI[sq % n + 1]
 
@@ -185,12 +213,7 @@ def _kif_hand(counts: tuple[int, ...]) -> str:
 def _bod(pos: SfenPosition, n: int) -> list[str]:
     lines = ["後手の持駒：" + _kif_hand(pos.hands[1]), "  " + " ".join(_WIDE[f] for f in range(n, 0, -1))]
     lines.append("+" + "-" * (3 * n) + "+")
-    for r in range(n):
-        row = ""
-        for f in range(n - 1, -1, -1):
-            code = pos.board[f * n + r]
-            row += " ・" if not code else ("v" if code >= ENEMY else " ") + BOD_NAMES[code & 15]
-        lines.append(f"|{row}|{_KANJI[r + 1]}")
+    lines += [f"|{row}|{_KANJI[r + 1]}" for r, row in enumerate(_board_lines(pos, n, " ・", " v", BOD_NAMES))]
     lines += ["+" + "-" * (3 * n) + "+", "先手の持駒：" + _kif_hand(pos.hands[0])]
     if pos.player == 1:
         lines.append("後手番")
@@ -212,15 +235,12 @@ def _write_kif(game: Any, record: dict) -> str:
     players = list(record.get("players") or ["?", "?"])
     lines += ["先手：" + _name(players[0]), "後手：" + _name(players[1]), "手数----指手---------消費時間--"]
     last_to = None
-    for k, (board, _, usi) in enumerate(plays, 1):
-        if usi[1] == "*":
-            to = parse_square(usi[2:4], n)
-            text = _kif_square(to, n) + KIF_NAMES["PLNSBRGK".index(usi[0]) + 1] + "打"
+    for k, (_, frm, to, piece, promote) in enumerate(plays, 1):
+        if frm is None:
+            text = _kif_square(to, n) + KIF_NAMES[piece] + "打"
         else:
-            frm, to = parse_square(usi[:2], n), parse_square(usi[2:4], n)
-            piece = board[frm] & 15
             dest = "同　" if to == last_to else _kif_square(to, n)
-            text = f"{dest}{KIF_NAMES[piece]}{'成' if usi.endswith('+') else ''}({frm // n + 1}{frm % n + 1})"
+            text = f"{dest}{KIF_NAMES[piece]}{'成' if promote else ''}({_digits(frm, n)})"
         last_to = to
         width = sum(2 if ord(ch) > 127 else 1 for ch in text)
         lines.append(f"{k:>4} {text}{' ' * max(1, 14 - width)}( 0:00/00:00:00)")
@@ -241,16 +261,15 @@ def _write_kif(game: Any, record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _csa_rows(pos: SfenPosition, n: int) -> list[str]:
+    """The board lines P1..Pn of a CSA position."""
+    return [f"P{r + 1}{row}" for r, row in enumerate(_board_lines(pos, n, " * ", "+-", CSA_NAMES))]
+
+
 def _csa_position(pos: SfenPosition, n: int) -> list[str]:
     if _same(pos, parse_sfen(START[9], 9)):
         return ["PI", "+-"[pos.player]]
-    lines = []
-    for r in range(n):
-        row = ""
-        for f in range(n - 1, -1, -1):
-            code = pos.board[f * n + r]
-            row += " * " if not code else ("-" if code >= ENEMY else "+") + CSA_NAMES[code & 15]
-        lines.append(f"P{r + 1}{row}")
+    lines = _csa_rows(pos, n)
     for side in (0, 1):
         held = "".join(f"00{CSA_NAMES[t]}" * pos.hands[side][k] for k, t in enumerate(HAND_ORDER))
         if held:
@@ -268,15 +287,9 @@ def _write_csa(game: Any, record: dict) -> str:
     if game.options:
         lines.append(f"'gamelab options {_options_text(game)}")
     lines += _csa_position(parse_sfen(record.get("start") or START[n], n), n)
-    for board, player, usi in plays:
-        sign = "+-"[player]
-        if usi[1] == "*":
-            to = parse_square(usi[2:4], n)
-            lines.append(f"{sign}00{to // n + 1}{to % n + 1}{CSA_NAMES['PLNSBRGK'.index(usi[0]) + 1]}")
-        else:
-            frm, to = parse_square(usi[:2], n), parse_square(usi[2:4], n)
-            piece = (board[frm] & 15) + (PROMOTED if usi.endswith("+") else 0)
-            lines.append(f"{sign}{frm // n + 1}{frm % n + 1}{to // n + 1}{to % n + 1}{CSA_NAMES[piece]}")
+    for player, frm, to, piece, promote in plays:
+        origin = "00" if frm is None else _digits(frm, n)
+        lines.append(f"{'+-'[player]}{origin}{_digits(to, n)}{CSA_NAMES[piece + (PROMOTED if promote else 0)]}")
     ending, _ = _ending(game, record, final)
     lines.append({"unfinished": "%CHUDAN", "resignation": "%TORYO"}.get(ending) or _CSA_END[ending])
     return "\n".join(lines) + "\n"
@@ -344,6 +357,10 @@ class _Game:
     def fail(self, message: str) -> ValueError:
         return ValueError(f"{self.where}: {message}")
 
+    def bad_move(self, text: str, why: str) -> ValueError:
+        """The error for the next move (written `text`): its number, its text and what is wrong with it."""
+        return self.fail(f"move {len(self.moves) + 1} ({text}): {why}")
+
     def begin(self) -> None:
         if self.game is not None:
             return
@@ -369,7 +386,7 @@ class _Game:
             there = int(self.state.board[0, parse_square(usi[:2], n)])
             mine = there and (there >= ENEMY) == (int(self.state.player[0]) == 1)
             if not mine or there & 15 != piece:
-                raise self.fail(f"move {number} ({text}): no such piece of the side to move on {usi[:2]}")
+                raise self.bad_move(text, f"no such piece of the side to move on {usi[:2]}")
         try:
             action = self.game.usi_to_action(self.state, 0, usi)
         except ValueError:
@@ -377,6 +394,12 @@ class _Game:
         self.state = self.game.step(self.state, torch.tensor([action]))
         self.moves.append(action)
         self.last_to = parse_square(usi[2:4], n)
+
+    def drop(self, piece: int, to: int, text: str, name: str) -> None:
+        """Drop a piece of type `piece` (named `name` in the record) from the mover's hand on square `to`."""
+        if piece >= KING:
+            raise self.bad_move(text, f"a {name} cannot be dropped")
+        self.play(f"{'PLNSBRGK'[piece - 1]}*{square_name(to, self.n)}", text, None)
 
     def record(self) -> dict:
         """The record (arena.records' keys): game, players, moves, result, winner, reason, termination, start."""
@@ -522,11 +545,16 @@ def _bod_sfen(rows: list[str], hands: dict[int, tuple[int, ...]], gote: bool, g:
             board[(n - 1 - c) * n + r] = BOD_NAMES.index(name) + (ENEMY if cell[0] == "v" else 0)
     empty = (0,) * 7
     pos = SfenPosition(tuple(board), (hands.get(0, empty), hands.get(1, empty)), int(gote), 1)
+    return _checked_sfen(pos, n, g, "board diagram")
+
+
+def _checked_sfen(pos: SfenPosition, n: int, g: _Game, what: str) -> str:
+    """The SFEN of a start position read from a record, read back as a check (an error names `what`)."""
     try:
         text = format_sfen(pos, n)
         parse_sfen(text, n)
     except ValueError as err:
-        raise g.fail(f"board diagram: {err}") from None
+        raise g.fail(f"{what}: {err}") from None
     return text
 
 
@@ -540,26 +568,24 @@ def _kif_move(m: re.Match, g: _Game, text: str) -> None:
     n = g.n
     if m.group("same"):
         if g.last_to is None:
-            raise g.fail(f"move {len(g.moves) + 1} ({text}): 同 with no move before")
+            raise g.bad_move(text, "同 with no move before")
         to = g.last_to
     else:
         f = _WIDE.index(m.group("file")) if m.group("file") in _WIDE else int(m.group("file"))
         to = (f - 1) * n + _KANJI.index(m.group("rank")) - 1
         if not (f <= n and _KANJI.index(m.group("rank")) <= n):
-            raise g.fail(f"move {len(g.moves) + 1} ({text}): no such square on a {n}x{n} board")
+            raise g.bad_move(text, f"no such square on a {n}x{n} board")
     name = _KIF_ALIASES.get(m.group("piece"), m.group("piece"))
     piece = KIF_NAMES.index(name)
     how = m.group("how") or ""
     if how == "打" or (m.group("ff") == "0" and m.group("fr") == "0"):
-        if piece > KING or piece == KING:
-            raise g.fail(f"move {len(g.moves) + 1} ({text}): a {name} cannot be dropped")
-        g.play(f"{'PLNSBRGK'[piece - 1]}*{square_name(to, n)}", text, None)
+        g.drop(piece, to, text, name)
         return
     if m.group("ff") is None:
-        raise g.fail(f"move {len(g.moves) + 1} ({text}): no origin square (e.g. ７六歩(77))")
+        raise g.bad_move(text, "no origin square (e.g. ７六歩(77))")
     ff, fr = int(m.group("ff")), int(m.group("fr"))
     if not (1 <= ff <= n and 1 <= fr <= n):
-        raise g.fail(f"move {len(g.moves) + 1} ({text}): no such origin on a {n}x{n} board")
+        raise g.bad_move(text, f"no such origin on a {n}x{n} board")
     frm = (ff - 1) * n + fr - 1
     g.play(square_name(frm, n) + square_name(to, n) + ("+" if how == "成" else ""), text, piece)
 
@@ -585,7 +611,7 @@ def _read_csa(lines: list[str], g: _Game) -> dict:
             elif line.startswith("$"):
                 continue
             elif line == "PI":
-                rows = _csa_rows(START[9])
+                rows = _csa_rows(parse_sfen(START[9], 9), 9)
             elif line.startswith("PI"):
                 raise g.fail(f"handicap positions ({line!r}) are not supported; write the board as P1..P9")
             elif re.match(r"^P[1-9]", line):
@@ -612,11 +638,6 @@ def _read_csa(lines: list[str], g: _Game) -> dict:
             raise g.fail("no CSA position (PI or P1..P9)")
         g.start = _csa_sfen(rows, hands, side, g)
     return g.record()
-
-
-def _csa_rows(sfen: str) -> list[str]:
-    pos = parse_sfen(sfen, 9)
-    return [line for line in _csa_position(SfenPosition(pos.board, pos.hands, 1, 1), 9) if line[:2] != "PI"][:9]
 
 
 def _csa_hand(line: str, hands: list[list[int]], g: _Game) -> None:
@@ -647,34 +668,27 @@ def _csa_sfen(rows: list[str], hands: list[list[int]], side: str | None, g: _Gam
     if side is None:
         raise g.fail("no side to move (+ or -) after the position")
     pos = SfenPosition(tuple(board), (tuple(hands[0]), tuple(hands[1])), 0 if side == "+" else 1, 1)
-    try:
-        text = format_sfen(pos, 9)
-        parse_sfen(text, 9)
-    except ValueError as err:
-        raise g.fail(f"CSA position: {err}") from None
-    start = parse_sfen(START[9], 9)
-    return None if _same(pos, start) else text
+    text = _checked_sfen(pos, 9, g, "CSA position")
+    return None if _same(pos, parse_sfen(START[9], 9)) else text
 
 
 def _csa_move(line: str, g: _Game) -> None:
     m = _CSA_MOVE.match(line)
     if not m or m.group(6) not in CSA_NAMES[1:]:
-        raise g.fail(f"move {len(g.moves) + 1} ({line}): not a CSA move (e.g. +7776FU)")
+        raise g.bad_move(line, "not a CSA move (e.g. +7776FU)")
     g.begin()
     sign, ff, fr, tf, tr, name = m.groups()
     if not g.state.done[0] and "+-"[int(g.state.player[0])] != sign:
-        raise g.fail(f"move {len(g.moves) + 1} ({line}): not the side to move")
+        raise g.bad_move(line, "not the side to move")
     piece = CSA_NAMES.index(name)
     if not ("1" <= tf <= "9" and "1" <= tr <= "9"):
-        raise g.fail(f"move {len(g.moves) + 1} ({line}): no such square")
+        raise g.bad_move(line, "no such square")
     to = (int(tf) - 1) * 9 + int(tr) - 1
     if ff + fr == "00":
-        if piece >= KING:
-            raise g.fail(f"move {len(g.moves) + 1} ({line}): a {name} cannot be dropped")
-        g.play(f"{'PLNSBRGK'[piece - 1]}*{square_name(to, 9)}", line, None)
+        g.drop(piece, to, line, name)
         return
     if not ("1" <= ff <= "9" and "1" <= fr <= "9"):
-        raise g.fail(f"move {len(g.moves) + 1} ({line}): no such square")
+        raise g.bad_move(line, "no such square")
     frm = (int(ff) - 1) * 9 + int(fr) - 1
     there = int(g.state.board[0, frm]) & 15
     promote = piece > KING and there <= KING

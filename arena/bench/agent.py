@@ -11,7 +11,6 @@ Tic-tac-toe positions are every reachable position that is not over (arena.evalu
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import envs
 from agents.mcts import PLAY_SIMULATIONS
 from arena.evaluate import tictactoe_positions
-from core.job import JobParser, fail, ranged
+from core.job import JobParser, print_figures, ranged
 from envs.tictactoe import TicTacToe
 
 __all__ = ["run_agent_bench", "main"]
@@ -104,6 +103,20 @@ def run_agent_bench(game_name: str, count: int, sims: int, checkpoint: str | Non
     }
 
 
+def _table(r: dict) -> str:
+    cpu = (
+        f"  agent CPU {r['one_at_a_time_cpu_s']:.2f} s vs {r['at_once_cpu_s']:.2f} s ({r['cpu_speedup']:.1f}x)"
+        if r["cpu_speedup"]
+        else ""
+    )
+    return (
+        f"{r['game']}  {r['positions']} positions, {r['sims']} simulations each, one agent process\n"
+        f"  one at a time  {r['one_at_a_time_s']:.2f} s\n"
+        f"  all at once    {r['at_once_s']:.2f} s  ({r['speedup']:.1f}x faster){cpu}\n"
+        f"  same answers   {r['same_answers']}/{r['positions']}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """`gamelab bench agent`: print the figures (or JSON)."""
     p = JobParser(prog="gamelab bench agent", description=__doc__.split("\n")[0])
@@ -114,25 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", default=None, help="model file (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = p.parse_args(argv)
-    try:
-        r = run_agent_bench(args.game, args.positions, args.sims, args.checkpoint)
-    except ValueError as e:
-        return fail(e)
-    if args.json:
-        print(json.dumps(r))
-        return 0
-    cpu = (
-        f"  agent CPU {r['one_at_a_time_cpu_s']:.2f} s vs {r['at_once_cpu_s']:.2f} s ({r['cpu_speedup']:.1f}x)"
-        if r["cpu_speedup"]
-        else ""
+    return print_figures(
+        lambda: run_agent_bench(args.game, args.positions, args.sims, args.checkpoint), _table, args.json
     )
-    print(
-        f"{r['game']}  {r['positions']} positions, {r['sims']} simulations each, one agent process\n"
-        f"  one at a time  {r['one_at_a_time_s']:.2f} s\n"
-        f"  all at once    {r['at_once_s']:.2f} s  ({r['speedup']:.1f}x faster){cpu}\n"
-        f"  same answers   {r['same_answers']}/{r['positions']}"
-    )
-    return 0
 
 
 if __name__ == "__main__":

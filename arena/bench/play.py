@@ -26,19 +26,17 @@ Dimension letters: B games, K leaves per tree.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 import envs
-from agents.bench import _random_positions
+from agents.bench import random_positions, work_rate
 from agents.host_tree import WALKS, current_walk, native_walk_available, use_walk
 from agents.leaf_evaluators import network_evaluator
 from agents.mcts import SearchSettings, search
@@ -47,7 +45,7 @@ from agents.players import find_bundled_model
 from agents.search_player import network_player
 from arena.evaluate import bench_dir_default, connect4_benchmark
 from core.device import pick_device, set_cpu_threads
-from core.job import JobParser, fail, ranged
+from core.job import JobParser, print_figures, ranged
 from envs import state as state_ops
 from envs.connect_four import ConnectFour
 
@@ -71,17 +69,6 @@ class PlayBenchConfig:
     tactics: tuple[int, ...] = (-1,)  # depths of the exact win check (agents.tactics), a block of rows each
 
 
-def _rate(fn: Callable[[], int], seconds: float, clock: Callable[[], float]) -> float:
-    """Work per second of fn (which returns a work count), called until `seconds` of `clock` have passed (at least
-    twice, after one warm-up call)."""
-    fn()
-    work, calls, start = 0, 0, clock()
-    while calls < 2 or clock() - start < seconds:
-        work += fn()
-        calls += 1
-    return work / (clock() - start)
-
-
 def _search_rate(game, starts, evaluate, settings: SearchSettings, seconds: float, clock) -> float:
     """Simulations/s of one game searched alone, cycling over the start positions."""
     turn = iter(range(1 << 62))
@@ -90,7 +77,7 @@ def _search_rate(game, starts, evaluate, settings: SearchSettings, seconds: floa
         search(game, state_ops.take(starts, next(turn) % starts.player.shape[0]), evaluate, settings)
         return settings.num_simulations
 
-    return _rate(one_game, seconds, clock)
+    return work_rate(one_game, seconds, clock=clock)
 
 
 def _net_rate(game, batch, evaluate, seconds: float, clock) -> float:
@@ -101,7 +88,7 @@ def _net_rate(game, batch, evaluate, seconds: float, clock) -> float:
         evaluate(planes, mask)
         return mask.shape[0]
 
-    return _rate(infer, seconds, clock)
+    return work_rate(infer, seconds, clock=clock)
 
 
 def run_play_bench(cfg: PlayBenchConfig) -> dict:
@@ -120,7 +107,7 @@ def run_play_bench(cfg: PlayBenchConfig) -> dict:
     clock = time.process_time if cfg.clock == "cpu" else time.perf_counter
     if device.type != "cpu" and cfg.clock == "cpu":
         raise ValueError("--clock cpu measures CPU time: use it with --device cpu")
-    starts = _random_positions(game, 8, device, torch.Generator().manual_seed(cfg.seed))
+    starts = random_positions(game, 8, device, torch.Generator().manual_seed(cfg.seed))
     folder = bench_dir_default()
     strength_note = None
     if not isinstance(game, ConnectFour) or cfg.positions == 0:
@@ -255,12 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     values = {k: v for k, v in vars(args).items() if k != "json"}
     values["sets"] = tuple(s for s in args.sets.split(",") if s)
-    try:
-        result = run_play_bench(PlayBenchConfig(**values))
-    except ValueError as e:
-        return fail(e)
-    print(json.dumps(result) if args.json else _table(result))
-    return 0
+    return print_figures(lambda: run_play_bench(PlayBenchConfig(**values)), _table, args.json)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ No pygame drawing here (only rectangles), so each fact is tested on its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pygame
@@ -15,6 +16,9 @@ from envs import traits
 
 __all__ = [
     "per_state",
+    "sync_hand",
+    "play_or_choose",
+    "refuse_pick",
     "is_chess",
     "is_shogi",
     "side_names",
@@ -27,17 +31,45 @@ __all__ = [
 ]
 
 
-def per_state(cache: dict[int, tuple[Any, Any]], state: Any, build: Any) -> Any:
+def per_state(cache: dict[int, tuple[Any, Any]], state: Any, build: Any, most: int | None = 64) -> Any:
     """`build()` for `state`, cached by the state object (the cache keeps the state so its id is not reused; at most
-    64 entries)."""
+    `most` entries, None: no limit)."""
     hit = cache.get(id(state))
     if hit is not None and hit[0] is state:
         return hit[1]
-    if len(cache) > 64:
+    if most is not None and len(cache) > most:
         cache.clear()
     value = build()
     cache[id(state)] = (state, value)
     return value
+
+
+def sync_hand(hand: Any, state: Any) -> None:
+    """Put the hand's piece down when the shown position is not the one its pick belongs to (a move, undo, a jump
+    in the move list). `hand`: a board's ChessHand or ShogiHand."""
+    if hand.at is not state:
+        hand.drop()
+        hand.at = state
+
+
+def play_or_choose(viewer: Any, hand: Any, moves: list[tuple[str, int]], target: Any, choice: Callable) -> None:
+    """Play the one move to `target`, or open the promotion choice among several: `hand.promotion` = (target,
+    {choice(move text): action})."""
+    hand.drop()
+    if len(moves) == 1:
+        viewer.try_move(moves[0][1])
+    else:
+        hand.promotion = (target, {choice(text): action for text, action in moves})
+
+
+def refuse_pick(viewer: Any, hand: Any) -> bool:
+    """Whether a person may not pick a piece now (the game is over, a review, the agent's turn); if so the viewer
+    says why and the piece is put down."""
+    refusal = viewer.refusal()
+    if refusal:
+        viewer.say(refusal)
+        hand.drop()
+    return bool(refusal)
 
 
 def is_chess(game: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pygame
 
-from arena.viewer.board import hint_weights, per_state
+from arena.viewer.board import hint_weights, per_state, play_or_choose, refuse_pick, sync_hand
 from arena.viewer.widgets import THEME, draw_text
 from envs.chess_draw import draw_board, draw_piece, square_at, square_rect
 from envs.chess_san import board_grid, legal_uci, move_san
@@ -27,7 +27,6 @@ __all__ = [
     "Position",
     "PROMOTION_ORDER",
     "position",
-    "sync",
     "press",
     "motion",
     "release",
@@ -81,14 +80,6 @@ class Position:
 _CACHE: dict[int, tuple[Any, Position]] = {}
 
 
-def sync(viewer: Any) -> None:
-    """Put the piece down when the shown position changed (a move, undo, a jump in the move list)."""
-    hand = viewer.chess
-    if hand.at is not viewer.session.state:
-        hand.drop()
-        hand.at = viewer.session.state
-
-
 def position(viewer: Any) -> Position:
     """The shown position (cached per state object)."""
     return per_state(_CACHE, viewer.session.state, lambda: _position(viewer))
@@ -106,14 +97,10 @@ def _position(viewer: Any) -> Position:
 
 def move_name(viewer: Any, move_number: int) -> str:
     """The SAN of move `move_number` (1-based) of the session, cached."""
-    session, hand = viewer.session, viewer.chess
-    after = session.states[move_number]
-    hit = hand.names.get(id(after))
-    if hit is not None and hit[0] is after:
-        return hit[1]
-    name = move_san(viewer.game, session.states[move_number - 1], session.actions[move_number - 1], after)
-    hand.names[id(after)] = (after, name)
-    return name
+    session = viewer.session
+    before, after = session.states[move_number - 1], session.states[move_number]
+    action = session.actions[move_number - 1]
+    return per_state(viewer.chess.names, after, lambda: move_san(viewer.game, before, action, after), most=None)
 
 
 def last_move_squares(viewer: Any) -> tuple[str, str] | None:
@@ -151,13 +138,7 @@ def _promotion_rects(viewer: Any) -> list[tuple[pygame.Rect, str]]:
 
 def _play(viewer: Any, moves: list[tuple[str, int]], target: str) -> None:
     """Play the move to `target`, or open the promotion choice when it has several (the promoted piece)."""
-    hand = viewer.chess
-    if len(moves) == 1:
-        hand.drop()
-        viewer.try_move(moves[0][1])
-        return
-    hand.picked, hand.dragging, hand.drag_pos = None, False, None
-    hand.promotion = (target, {uci[4:]: action for uci, action in moves})
+    play_or_choose(viewer, viewer.chess, moves, target, lambda uci: uci[4:])
 
 
 def choose_promotion(viewer: Any, letter: str) -> bool:
@@ -174,7 +155,7 @@ def choose_promotion(viewer: Any, letter: str) -> bool:
 
 def press(viewer: Any, pos: tuple[int, int]) -> None:
     """The mouse button goes down at `pos`: choose a promotion, play to a target of the picked piece, or pick."""
-    sync(viewer)
+    sync_hand(viewer.chess, viewer.session.state)
     hand = viewer.chess
     if hand.promotion is not None:
         letter = next((p for rect, p in _promotion_rects(viewer) if rect.collidepoint(pos)), None)
@@ -190,10 +171,7 @@ def press(viewer: Any, pos: tuple[int, int]) -> None:
     if hand.picked is not None and square in pos_info.moves.get(hand.picked, {}):
         _play(viewer, pos_info.moves[hand.picked][square], square)
         return
-    refusal = viewer.refusal()
-    if refusal:
-        viewer.say(refusal)
-        hand.drop()
+    if refuse_pick(viewer, hand):
         return
     if square in pos_info.moves:
         hand.picked, hand.dragging, hand.drag_pos = square, True, pos
@@ -246,7 +224,7 @@ def _mouse() -> tuple[int, int]:
 def draw(viewer: Any, surface: pygame.Surface, board: pygame.Rect, margin: int, hint: dict | None) -> None:
     """The whole chess board: frame with coordinates, squares and pieces, the last move, check, the picked piece
     and its targets, the square under the mouse, hints as arrows, the dragged piece, the promotion choice."""
-    sync(viewer)
+    sync_hand(viewer.chess, viewer.session.state)
     hand = viewer.chess
     pos = position(viewer)
     shape = pos.shape

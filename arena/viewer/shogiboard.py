@@ -17,7 +17,7 @@ from typing import Any
 
 import pygame
 
-from arena.viewer.board import per_state
+from arena.viewer.board import per_state, play_or_choose, refuse_pick, sync_hand
 from arena.viewer.widgets import THEME, draw_text
 from envs.shogi_draw import (
     Marks,
@@ -32,7 +32,6 @@ from envs.shogi_notation import parse_square
 __all__ = [
     "ShogiHand",
     "Position",
-    "sync",
     "position",
     "press",
     "key",
@@ -70,14 +69,6 @@ class Position:
 _CACHE: dict[int, tuple[Any, Position]] = {}
 
 
-def sync(viewer: Any) -> None:
-    """Put the piece down when the shown position changed."""
-    hand = viewer.shogi
-    if hand.at is not viewer.session.state:
-        hand.drop()
-        hand.at = viewer.session.state
-
-
 def position(viewer: Any) -> Position:
     """The shown position's legal moves (cached per state object)."""
     return per_state(_CACHE, viewer.session.state, lambda: _position(viewer))
@@ -95,15 +86,8 @@ def _position(viewer: Any) -> Position:
 
 def move_name(viewer: Any, move_number: int) -> str:
     """Move `move_number` (1-based) of the session in Western notation ("P-7f"), cached."""
-    session, hand = viewer.session, viewer.shogi
-    before = session.states[move_number - 1]
-    hit = hand.names.get(id(before))
-    action = session.actions[move_number - 1]
-    if hit is not None and hit[0] is before:
-        return hit[1]
-    name = viewer.game.move_name(before, 0, action)
-    hand.names[id(before)] = (before, name)
-    return name
+    before, action = viewer.session.states[move_number - 1], viewer.session.actions[move_number - 1]
+    return per_state(viewer.shogi.names, before, lambda: viewer.game.move_name(before, 0, action), most=None)
 
 
 def last_move_squares(viewer: Any) -> tuple[int, ...]:
@@ -161,19 +145,13 @@ def _choose(viewer: Any, which: str) -> None:
 
 def _play(viewer: Any, moves: list[tuple[str, int]], target: int) -> None:
     """Play the move to `target`, or open the promotion choice when it may promote or not."""
-    hand = viewer.shogi
-    if len(moves) == 1:
-        hand.drop()
-        viewer.try_move(moves[0][1])
-        return
-    hand.picked = None
-    hand.promotion = (target, {"+" if usi.endswith("+") else "=": action for usi, action in moves})
+    play_or_choose(viewer, viewer.shogi, moves, target, lambda usi: "+" if usi.endswith("+") else "=")
 
 
 def press(viewer: Any, pos: tuple[int, int]) -> None:
     """The mouse button goes down at `pos`: answer the promotion choice, play to a target, or pick a piece (on the
     board or in the mover's hand)."""
-    sync(viewer)
+    sync_hand(viewer.shogi, viewer.session.state)
     hand = viewer.shogi
     if hand.promotion is not None:
         which = next((w for rect, w in choice_rects(viewer) if rect.collidepoint(pos)), None)
@@ -187,10 +165,7 @@ def press(viewer: Any, pos: tuple[int, int]) -> None:
     if hand.picked is not None and square is not None and square in pos_info.moves.get(hand.picked, {}):
         _play(viewer, pos_info.moves[hand.picked][square], square)
         return
-    refusal = viewer.refusal()
-    if refusal:
-        viewer.say(refusal)
-        hand.drop()
+    if refuse_pick(viewer, hand):
         return
     held = _hand_piece(viewer, pos)
     if held is not None:
@@ -232,7 +207,7 @@ def key(viewer: Any, char: str, escape: bool) -> bool:
 def draw(viewer: Any, surface: pygame.Surface, board: pygame.Rect) -> None:
     """The position with hands and coordinates, the last move, check, the picked piece and its targets, and the
     promotion choice."""
-    sync(viewer)
+    sync_hand(viewer.shogi, viewer.session.state)
     hand, game, n = viewer.shogi, viewer.game, viewer.game.size
     marks = Marks(last=last_move_squares(viewer))
     if hand.picked is not None:
