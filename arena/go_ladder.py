@@ -25,7 +25,6 @@ Go's verdict, disagreements, our wall time per position (`our s/pos`) and the ru
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from agents.gtp_check import engine_games, summarize
@@ -42,7 +41,6 @@ __all__ = [
     "ladder_rung",
     "ladder_settings",
     "rung_line",
-    "main",
 ]
 
 GNUGO = "gnugo --mode gtp --chinese-rules"
@@ -161,14 +159,3 @@ def rung_line(label: str, r: dict) -> str:
         f" ({r['explained_by_dead_stones']} dead stones)  rule notes: {notes}  mean margin {r['mean_margin']:+.1f}"
         f"  our s/pos {r['our_seconds_per_position']:.2f}  {r['seconds']:.0f} s"
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`gamelab bench ladder` (arena.ladder.main), Go against GNU Go by default. Returns the exit code."""
-    from arena.ladder import main as ladder_main  # the ladder imports this module
-
-    return ladder_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

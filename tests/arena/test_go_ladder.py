@@ -13,7 +13,8 @@ import math
 import pytest
 
 from arena.elo import elo_from_score
-from arena.go_ladder import main, opponent_command, parse_opponents
+from arena.go_ladder import opponent_command, parse_opponents
+from arena.ladder import main
 
 
 def test_opponents():
