@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -116,8 +117,9 @@ def _child(args: argparse.Namespace) -> None:
                 inputs.append(shown(n + 1, sent) - sent)
                 if not viewer.session.over and viewer.agent_to_move:
                     agents.append(shown(n + 2, sent) - finished[-1])
-            result["input_latency_ms"] = [round(1000 * s, 1) for s in inputs]
-            result["agent_latency_ms"] = [round(1000 * s, 1) for s in agents]
+            for name, times in (("input", inputs), ("agent", agents)):
+                result[f"{name}_latency_median_ms"] = round(1000 * statistics.median(times), 1) if times else None
+                result[f"{name}_latency_ms"] = [round(1000 * s, 1) for s in times]
         except Exception as err:  # reported in the JSON line
             result["error"] = repr(err)
         finally:

@@ -32,7 +32,7 @@ from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 from arena.viewer.session import GameSession
 from core.checkpoint import CheckpointError
 from core.paths import check_output_dir, check_output_file
-from core.window import EventWaiter
+from core.window import EventWaiter, freeze_heap
 from envs import IllegalActionError, get_game, traits
 
 __all__ = ["main", "render_screenshot"]
@@ -280,6 +280,7 @@ def _run(args: argparse.Namespace) -> int:
     waiter = EventWaiter()
     if viewer is not None:
         viewer.on_change = waiter.wake  # a finished search wakes the loop: its move shows at once
+    freeze_heap()
     timeout: float | None = 0.0  # the first frame at once
     running = True
     while running:

@@ -29,7 +29,7 @@ from arena.viewer.recording import load_records, load_session
 from core.checkpoint import atomic_write
 from core.job import ranged
 from core.paths import check_output_file
-from core.window import EventWaiter
+from core.window import EventWaiter, freeze_heap
 
 __all__ = ["main"]
 
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = pygame.time.Clock()
     waiter = EventWaiter()
     viewer.on_change = waiter.wake
+    freeze_heap()
     timeout: float | None = 0.0
     running = True
     while running and not viewer.quit_to_menu:  # draws only when something changed, as `gamelab play` does

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from core.checkpoint import CheckpointError
 from core.job import JobParser, fail, ranged
 from core.paths import check_output_dir, check_output_file
-from core.window import EventWaiter
+from core.window import EventWaiter, freeze_heap
 from generative.images import save_image
 
 from . import latent
@@ -461,6 +461,7 @@ def _window(explorer: Explorer) -> int:
     pygame.font.init()
     pygame.display.set_caption(f"gamelab gan explore: {explorer.title}")
     waiter = EventWaiter()
+    freeze_heap()
     try:
         running, changed = True, True
         while running:
