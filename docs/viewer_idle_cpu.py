@@ -9,7 +9,9 @@ move: the CPU seconds the process spends then (all its threads) and the frames i
 calls) are the idle cost. Then the script plays `--moves` moves by posting digit keys; the agent takes `--think`
 seconds per move, and the script times from the key to the frame that shows the person's move (input latency)
 and from the agent's search returning to the frame that shows its move (agent latency). One JSON line per tree.
-Without `--xvfb` the windows open on DISPLAY, or under SDL's dummy driver with `--dummy`.
+Without `--xvfb` the windows open on DISPLAY, or under SDL's dummy driver with `--dummy`. Compare idle CPU side by
+side, latencies with `--sequential`: a window drawing all the time slows its neighbours' frames (the CPU, the X
+server).
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--think", type=float, default=0.5, help="seconds the agent takes per move")
     p.add_argument("--xvfb", action="store_true", help="open the windows on a private Xvfb")
     p.add_argument("--dummy", action="store_true", help="SDL's dummy video driver (no X server)")
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="one tree after the other (side by side, a window that draws all the time slows the others' frames)",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return p
 
@@ -145,13 +152,22 @@ def main(argv: list[str] | None = None) -> int:
             env["DISPLAY"] = stack.enter_context(xvfb())
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--idle", str(args.idle)]
         cmd += ["--moves", str(args.moves), "--think", str(args.think)]
-        children = [
-            subprocess.Popen(cmd, cwd=tree, env=dict(env, PYTHONPATH=str(tree)), stdout=subprocess.PIPE, text=True)
-            for tree in trees
-        ]
-        for child in children:
+
+        def start(tree: Path) -> subprocess.Popen:
+            return subprocess.Popen(
+                cmd, cwd=tree, env=dict(env, PYTHONPATH=str(tree)), stdout=subprocess.PIPE, text=True
+            )
+
+        def report(child: subprocess.Popen) -> None:
             out, _ = child.communicate(timeout=args.idle + 60 * (1 + args.moves))
             print(out.strip().splitlines()[-1] if out.strip() else f"no result (exit status {child.returncode})")
+
+        if args.sequential:
+            for tree in trees:
+                report(start(tree))
+        else:
+            for child in [start(tree) for tree in trees]:
+                report(child)
     return 0
 
 
