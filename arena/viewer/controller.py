@@ -2,7 +2,9 @@
 
 `Viewer` holds everything a frame shows and every command a key or button runs; `handle(event)` (arena.viewer.events)
 turns pygame events into those commands, `draw(surface)` (arena.viewer.drawing) paints the state, and `update()`
-advances time: agent moves, hints, autoplay, recording. The controller itself draws nothing.
+advances time: agent moves, hints, autoplay, recording. The controller itself draws nothing. A window redraws after
+input, when `update()` says the state changed, and `wake_after()` seconds later when time alone changes the picture
+(a progress bar, a message running out, the next move in watch mode); a finished search calls `on_change`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -28,9 +31,10 @@ from arena.viewer.shogiboard import ShogiHand
 from arena.viewer.thinking import Thinker
 from envs.base import Game
 
-__all__ = ["Viewer", "SPEEDS"]
+__all__ = ["Viewer", "SPEEDS", "TICK"]
 
 SPEEDS = [0.0, 0.2, 0.5, 1.0, 2.0]  # seconds between moves in watch mode and autoplay
+TICK = 0.1  # seconds between frames while a search's progress bar moves
 
 
 class Viewer:
@@ -96,6 +100,8 @@ class Viewer:
         self.buttons: list = []
         self.move_rects: list = []  # (pygame.Rect, move number) of the move list's entries
         self.board_rect = None
+        # called from a search's thread when it ends (the agent's move or a hint is ready): the window's loop wakes
+        self.on_change: Callable[[], None] | None = None
 
     # --- players ---
     def _make_player(self, spec: str) -> Any:
@@ -300,7 +306,9 @@ class Viewer:
         player = self.players[self.session.to_move]
         if is_human(player) or (not force and not self.session.at_end):
             return
-        self.thinker = Thinker(player, self.game, self.session.state, think_time=self.think_time)
+        self.thinker = Thinker(
+            player, self.game, self.session.state, think_time=self.think_time, on_done=self.on_change
+        )
         self.thinker.position = (self.session.cursor, id(self.session.state))
 
     @property
@@ -320,9 +328,43 @@ class Viewer:
             return None
         return t.info
 
-    def update(self) -> None:
-        """Advance background work: agent moves, hints, autoplay, recording."""
+    def _agent_may_start(self) -> bool:
+        """Whether an agent is to move at the end of the game and nothing holds it (it may wait for `next_move_at`)."""
+        s = self.session
+        return self.thinker is None and not s.over and self.agent_to_move and s.at_end and not self.paused
+
+    def _shown(self) -> tuple:
+        """What `update()` may change that a frame shows (the objects themselves: a new thinker is a change)."""
+        s = self.session
+        return (
+            self.thinker,
+            self.hint_thinker,
+            s.cursor,
+            len(s.states),
+            self.autoplay,
+            self.paused,
+            self.message_until,
+        )
+
+    def wake_after(self) -> float | None:
+        """Seconds until the window must update and draw again though no input comes (None: not before the next
+        event): a search's progress bar moves (every TICK), a message runs out, the next move of watch mode or
+        autoplay is due. A search's end needs no time-out: it calls `on_change`."""
         now = time.monotonic()
+        due = []
+        if self.thinker is not None or self.analysing:
+            due.append(TICK)
+        if self.message and now < self.message_until:
+            due.append(self.message_until - now)
+        if self._agent_may_start() or (self.reviewing and self.autoplay):
+            due.append(self.next_move_at - now)
+        return max(0.0, min(due)) if due else None
+
+    def update(self) -> bool:
+        """Advance background work: agent moves, hints, autoplay, recording. Returns whether what a frame shows
+        changed."""
+        now = time.monotonic()
+        before = self._shown()
         if self.thinker is not None and self.thinker.done:
             thinker, self.thinker = self.thinker, None
             if thinker.error is not None:
@@ -331,14 +373,7 @@ class Viewer:
             elif thinker.position == self._position and not self.session.over:
                 self.session.play(thinker.action, move_info_from(thinker.info, 0))
                 self.next_move_at = now + SPEEDS[self.speed]
-        if (
-            self.thinker is None
-            and not self.session.over
-            and self.agent_to_move
-            and self.session.at_end
-            and not self.paused
-            and (now >= self.next_move_at or self.humans)
-        ):
+        if self._agent_may_start() and (now >= self.next_move_at or self.humans):
             self._start_thinking()
         if self.reviewing and self.autoplay and now >= self.next_move_at:
             if not self.session.redo():
@@ -350,11 +385,14 @@ class Viewer:
                 if self.hint_player is None:
                     spec = self.hint_spec or next((s for s in self.seat_specs if s != "human"), "rollout:400")
                     self.hint_player = self._make_player(spec)
-                self.hint_thinker = Thinker(self.hint_player, self.game, self.session.state, think_time=self.think_time)
+                self.hint_thinker = Thinker(
+                    self.hint_player, self.game, self.session.state, think_time=self.think_time, on_done=self.on_change
+                )
                 self.hint_thinker.position = key
                 self.hint_cursor = key
         if self.session.over:
             self._record_if_needed()
+        return self._shown() != before
 
     # --- recording ---
     def _record_if_needed(self) -> None:

@@ -12,7 +12,8 @@
 
 Every game played here is appended to replays/<game>-<YYYYmmdd>.jsonl (see arena.records); `gamelab replay FILE`
 reviews one. The same command runs as `python -m arena.viewer.play`.
-Keys are listed in the help overlay (F1 or ?).
+Keys are listed in the help overlay (F1 or ?). The window draws only when something changed (input, a move, a
+progress bar or message, see Viewer.wake_after) and otherwise sleeps: an untouched window costs next to no CPU.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from arena.viewer.menu import GAME_CHOICES, STRENGTHS, Menu, MenuChoice
 from arena.viewer.session import GameSession
 from core.checkpoint import CheckpointError
 from core.paths import check_output_dir, check_output_file
+from core.window import EventWaiter, freeze_heap
 from envs import IllegalActionError, get_game, traits
 
 __all__ = ["main", "render_screenshot"]
@@ -39,6 +41,7 @@ __all__ = ["main", "render_screenshot"]
 OPPONENTS = ("bundled", "rollout", "alphabeta", "random", "human", "watch", "stockfish")
 STOCKFISH_LEVELS = {"easy": 0, "medium": 5, "hard": 10, "max": 20}  # Stockfish's "Skill Level" per --strength
 MIN_WINDOW = (480, 360)
+FPS = 30  # the most frames a second, while input streams in (a drag, the mouse moving over the board)
 
 
 class UsageError(ValueError):
@@ -274,9 +277,16 @@ def _run(args: argparse.Namespace) -> int:
     clock = pygame.time.Clock()
     choice = MenuChoice(game=args.game or "connect_four", opponent=opponent, side=args.side, strength=args.strength)
     menu = Menu(choice) if not args.game else None
+    waiter = EventWaiter()
+    if viewer is not None:
+        viewer.on_change = waiter.wake  # a finished search wakes the loop: its move shows at once
+    freeze_heap()
+    timeout: float | None = 0.0  # the first frame at once
     running = True
     while running:
-        for event in pygame.event.get():
+        events, due = waiter.wait(timeout)
+        changed = due or bool(events)  # any event may change the picture: a key, a hover, an expose, a resize
+        for event in events:
             if event.type == pygame.QUIT:
                 running = False
             elif event.type == pygame.VIDEORESIZE and not os.environ.get("SDL_VIDEODRIVER") == "dummy":
@@ -302,19 +312,20 @@ def _run(args: argparse.Namespace) -> int:
                     device=args.device,
                     seed=args.seed,
                 )
+                viewer.on_change = waiter.wake
             except Exception as err:  # e.g. no bundled model for this game: back to the menu with the reason
                 print(f"gamelab play: {err}", file=sys.stderr)
                 menu.started = False
         if viewer is not None:
-            viewer.update()
-            viewer.draw(screen)
+            changed = viewer.update() or changed
             if viewer.quit_to_menu:
                 viewer.close()
-                viewer, menu = None, Menu(choice)
-        elif menu is not None:
-            menu.draw(screen)
-        pygame.display.flip()
-        clock.tick(30)
+                viewer, menu, changed = None, Menu(choice), True
+        if changed:
+            (viewer or menu).draw(screen)
+            pygame.display.flip()
+            clock.tick(FPS)
+        timeout = viewer.wake_after() if viewer is not None else None
     if viewer is not None:
         viewer.close()
     pygame.quit()

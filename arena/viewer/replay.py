@@ -29,6 +29,7 @@ from arena.viewer.recording import load_records, load_session
 from core.checkpoint import atomic_write
 from core.job import ranged
 from core.paths import check_output_file
+from core.window import EventWaiter, freeze_heap
 
 __all__ = ["main"]
 
@@ -113,19 +114,26 @@ def main(argv: list[str] | None = None) -> int:
     screen = pygame.display.set_mode((1000, 720), pygame.RESIZABLE)
     pygame.display.set_caption(f"gamelab replay: {Path(args.file).name}")
     clock = pygame.time.Clock()
+    waiter = EventWaiter()
+    viewer.on_change = waiter.wake
+    freeze_heap()
+    timeout: float | None = 0.0
     running = True
-    while running and not viewer.quit_to_menu:
-        for event in pygame.event.get():
+    while running and not viewer.quit_to_menu:  # draws only when something changed, as `gamelab play` does
+        events, due = waiter.wait(timeout)
+        changed = due or bool(events)
+        for event in events:
             if event.type == pygame.QUIT:
                 running = False
             elif event.type == pygame.VIDEORESIZE:
                 screen = pygame.display.set_mode((max(480, event.w), max(360, event.h)), pygame.RESIZABLE)
             else:
                 viewer.handle(event)
-        viewer.update()
-        viewer.draw(screen)
-        pygame.display.flip()
-        clock.tick(30)
+        if viewer.update() or changed:
+            viewer.draw(screen)
+            pygame.display.flip()
+            clock.tick(30)
+        timeout = viewer.wake_after()
     viewer.close()
     pygame.quit()
     return 0

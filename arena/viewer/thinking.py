@@ -11,6 +11,7 @@ import atexit
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -29,7 +30,8 @@ def stop_all(timeout: float = 10.0) -> None:
 
 
 class Thinker:
-    """Runs `player(game, state)` (a batch of 1) in a daemon thread.
+    """Runs `player(game, state)` (a batch of 1) in a daemon thread; `on_done()`, if given, is called from that
+    thread once the player has moved (or failed), so a window waiting for events can wake at once.
 
     Attributes:
         progress: 0..1, how far the search is (0 until the player reports, 1 when done).
@@ -38,9 +40,18 @@ class Thinker:
         error: the exception the player raised, if any.
     """
 
-    def __init__(self, player: Any, game: Any, state: Any, *, think_time: float | None = None):
+    def __init__(
+        self,
+        player: Any,
+        game: Any,
+        state: Any,
+        *,
+        think_time: float | None = None,
+        on_done: Callable[[], None] | None = None,
+    ):
         self.player, self.game, self.state = player, game, state
         self.think_time = think_time
+        self.on_done = on_done
         self.progress = 0.0
         self.action: int | None = None
         self.info: dict | None = None
@@ -89,3 +100,5 @@ class Thinker:
             self.error = err
         finally:
             self._done.set()
+            if self.on_done is not None:
+                self.on_done()

@@ -33,6 +33,7 @@ import torch  # noqa: E402
 from core.checkpoint import CheckpointError
 from core.job import JobParser, fail, ranged
 from core.paths import check_output_dir, check_output_file
+from core.window import EventWaiter, freeze_heap
 from generative.images import save_image
 
 from . import latent
@@ -450,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _window(explorer: Explorer) -> int:
-    """The interactive loop: draw when something changed, then sleep until the next event."""
+    """The interactive loop: draw when something changed, then sleep until the next event (core.window: pygame's
+    own `event.wait` would poll every millisecond); the mouse moving with no slider held changes nothing."""
     try:
         pygame.display.init()
         screen = pygame.display.set_mode(WINDOW)
@@ -458,12 +460,16 @@ def _window(explorer: Explorer) -> int:
         return fail(f"cannot open a window ({err}); --screenshot PATH draws a frame without one")
     pygame.font.init()
     pygame.display.set_caption(f"gamelab gan explore: {explorer.title}")
+    waiter = EventWaiter()
+    freeze_heap()
     try:
-        running = True
+        running, changed = True, True
         while running:
-            explorer.draw(screen)
-            pygame.display.flip()
-            events = [pygame.event.wait()] + pygame.event.get()
+            if changed:
+                explorer.draw(screen)
+                pygame.display.flip()
+            events, _ = waiter.wait()
+            changed = any(e.type != pygame.MOUSEMOTION for e in events) or explorer.drag is not None
             running = all([explorer.handle(e) for e in events])
     finally:
         pygame.quit()
