@@ -87,6 +87,7 @@ def test_bundled_go_7x7_beats_random_play():
         # 20 games at 200 simulations: 19-1-0 against Fairy-Stockfish level -20; at 32 simulations against random
         # 107-10-3 in 120 games (seeds 1-30): 3 points of 4 fail about 1 sample in 35, 12 of 16 about 1 in 800
         ("gardner_chess.pt", "random", 16, 12),
+        ("minishogi.pt", "random", 4, 4),  # 40 games at 32 simulations: 40-0-0 against random play
     ],
 )
 def test_bundled_models_of_the_bigger_boards_beat_a_weak_opponent(name, opponent, games, needed):
