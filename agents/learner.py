@@ -102,6 +102,7 @@ class TrainConfig:
     # length of the run
     iterations: int = bounded(10, ge=0)  # iterations of the run (self-play, training, checkpoint)
     minutes: float = bounded(0.0, ge=0)  # 0: no time limit
+    cpu_minutes: float = bounded(0.0, ge=0)  # CPU time of the learner process (not Ray actors); 0: no limit
     # checkpoints kept on disk: the last `keep_checkpoints` (the newest is what --resume needs; the one before is
     # the fallback when the newest is damaged) plus every `milestone_every`-th iteration (0: no milestones)
     keep_checkpoints: int = bounded(3, ge=1)  # newest checkpoints kept on disk

@@ -61,7 +61,7 @@ from core.device import pick_device, set_cpu_threads
 from core.job import fail, job_parser, parse_job, ranged
 from core.metrics import plot_metrics, read_metrics
 from core.optim import load_optimizer_state, make_optimizer, make_scheduler
-from core.run import RunDir, make_run_dir, rearm_interrupts
+from core.run import Budget, RunDir, make_run_dir, rearm_interrupts
 from core.seeding import rng_state, seed_everything, set_rng_state
 from envs import game_class, get_game, parse_options, traits
 from envs.base import Game
@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         cfg, args, resume, ckpt_path = _parse(sys.argv[1:] if argv is None else list(argv))
+        budget = Budget(cfg.minutes, cfg.cpu_minutes)  # wall clock and this process's CPU time
         device = pick_device(args.device)
         game = _make_game(cfg, args, resume)
         _check_baselines(cfg, game)
@@ -293,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 rearm_interrupts()  # Ray's native handlers would print a stack dump on SIGTERM
             while iteration < cfg.iterations:
-                if cfg.minutes > 0 and time.perf_counter() - start > cfg.minutes * 60:
-                    print(f"time limit of {cfg.minutes} minutes reached")
+                spent = budget.spent()
+                if spent:
+                    print(f"{spent} reached")
                     break
                 t0 = time.perf_counter()
                 if pool is None:

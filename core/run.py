@@ -7,8 +7,9 @@
     payload, path = run.resume_point()        # newest good checkpoint; falls back past a torn newest file
     run.truncate_metrics(payload["step"])     # the steps after it are taken again
     run.write_config({...})                   # config.json, atomically
+    budget = Budget(minutes=cfg.minutes, cpu_minutes=cfg.cpu_minutes)  # wall clock and CPU time of this process
     with run.interruptible("step", "gamelab gan train --resume RUN") as at:
-        while ...:
+        while not budget.spent():
             ...
             at.value = step                   # where the loop is (shown when interrupted)
             run.save(step, payload)           # checkpoints/step_0000500.pt atomically, then rotation
@@ -40,6 +41,7 @@ from core.metrics import MetricsLog, read_metrics
 
 __all__ = [
     "RunDir",
+    "Budget",
     "Position",
     "Interrupted",
     "interrupts",
@@ -76,6 +78,40 @@ def read_json(path: str | os.PathLike):
     """Read a JSON file."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+class Budget:
+    """A run's time budgets, counted from the moment it is made: `minutes` of wall clock and `cpu_minutes` of this
+    process's CPU time (`time.process_time()`: every thread of the process, user and system); 0 means none.
+
+    On a shared machine wall minutes are not CPU minutes: two runs given equal `cpu_minutes` get equal compute
+    whatever else the machine is doing. Each process counts its own (a resumed run starts a fresh budget).
+    """
+
+    def __init__(self, minutes: float = 0.0, cpu_minutes: float = 0.0):
+        self.minutes, self.cpu_minutes = minutes, cpu_minutes
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    @property
+    def limited(self) -> bool:
+        """Whether either budget is set."""
+        return self.minutes > 0 or self.cpu_minutes > 0
+
+    def wall_s(self) -> float:
+        """Wall-clock seconds since the budget was made."""
+        return time.perf_counter() - self.wall0
+
+    def cpu_s(self) -> float:
+        """CPU seconds this process has used since the budget was made."""
+        return time.process_time() - self.cpu0
+
+    def spent(self) -> str:
+        """Empty while time is left, else which budget ran out ("time limit of M minutes", "CPU limit of M minutes")."""
+        if self.minutes > 0 and self.wall_s() >= self.minutes * 60:
+            return f"time limit of {self.minutes:g} minutes"
+        if self.cpu_minutes > 0 and self.cpu_s() >= self.cpu_minutes * 60:
+            return f"CPU limit of {self.cpu_minutes:g} minutes"
+        return ""
 
 
 @dataclass

@@ -38,7 +38,7 @@ from core.job import fail, job_parser, parse_job
 from core.metrics import plot_metrics
 from core.optim import load_optimizer_state
 from core.progress import progress
-from core.run import RunDir, make_run_dir
+from core.run import Budget, RunDir, make_run_dir
 from core.seeding import rng_state, seed_everything, set_rng_state
 from generative.data import dataset_hash, load_dataset
 
@@ -71,6 +71,7 @@ class GanConfig:
     batch: int = bounded(64, ge=1)  # per process
     steps: int = bounded(2000, ge=0)  # generator updates
     minutes: float = bounded(0.0, ge=0)  # wall-clock budget of this process (0: none); then the run saves and stops
+    cpu_minutes: float = bounded(0.0, ge=0)  # CPU-time budget of this process (0: none); then the run saves and stops
     lr_g: float = bounded(2e-4, gt=0)  # learning rate of the generator
     lr_d: float = bounded(2e-4, gt=0)  # learning rate of the discriminator
     beta1: float = bounded(0.5, ge=0, lt=1)  # Adam beta1 of both optimizers
@@ -177,19 +178,24 @@ def _saved_config(run: Path, args: argparse.Namespace | None = None) -> dict:
 
 
 class _Bar:
-    """The progress bar of a run's real budget: seconds of `minutes` when that is set (the step budget is then
-    shown beside it), else steps."""
+    """The progress bar of a run's real budget: seconds of `minutes` when that is set, else CPU seconds of
+    `cpu_minutes` when that is (the step budget is then shown beside it), else steps."""
 
-    def __init__(self, cfg: GanConfig, step: int, show: bool):
-        self.timed, self.steps, self.start = cfg.minutes > 0, cfg.steps, time.time()
-        total, unit = (round(cfg.minutes * 60), "s") if self.timed else (cfg.steps, "step")  # whole seconds
+    def __init__(self, cfg: GanConfig, step: int, show: bool, budget: Budget):
+        self.steps = cfg.steps
+        self.clock = budget.wall_s if cfg.minutes > 0 else budget.cpu_s if cfg.cpu_minutes > 0 else None
+        self.timed = self.clock is not None
+        if self.timed:  # whole seconds
+            total, unit = round((cfg.minutes or cfg.cpu_minutes) * 60), "s" if cfg.minutes > 0 else "cpu-s"
+        else:
+            total, unit = cfg.steps, "step"
         self.bar = progress(total=total, desc="gan", unit=unit, disable=None if show else True)
         if not self.timed:
             self.bar.update(step)
 
     def update(self, step: int, **postfix) -> None:
         if self.timed:
-            self.bar.update(int(min(time.time() - self.start, self.bar.total)) - self.bar.n)
+            self.bar.update(int(min(self.clock(), self.bar.total)) - self.bar.n)
         else:
             self.bar.update(step - self.bar.n)
         if postfix:
@@ -212,11 +218,13 @@ def train(
 
     Returns:
         {"run_dir", "step", "rewinds", "final": last logged record, "checkpoint": path of the last checkpoint,
-        "parts": the live models and optimizers}.
+        "parts": the live models and optimizers, "stopped": which budget ended the run ("" : the step budget),
+        "cpu_s": CPU seconds the run used in this process}.
     Raises:
         DataError, ConfigError: the data set cannot be used (before any run directory is made).
         CheckpointError: the checkpoint to resume from is missing or damaged.
     """
+    budget = Budget(cfg.minutes, cfg.cpu_minutes)  # loading and probes count too
     device, rank, world = setup_distributed(cfg.device)
     seed_everything(cfg.seed + 1000 * rank)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1000 * rank + 1)
@@ -259,7 +267,7 @@ def train(
                     classifier_accuracy=probe.get("classifier_accuracy"), data_hash=dhash, images=len(x),
                     world_size=world, lr_g=cfg.lr_g, lr_d=cfg.lr_d)  # fmt: skip
         last_ckpt = ckpt or _save(parts, run, step, data_gen, {**extra, "rewinds": rewinds})
-        bar = _Bar(cfg, step, show=rank == 0 and not quiet)
+        bar = _Bar(cfg, step, show=rank == 0 and not quiet, budget=budget)
         last_log_time, last_log_step, record = time.time(), step, {}
         fault_done = False
         while step < cfg.steps:
@@ -282,8 +290,8 @@ def train(
                     log.log(step=step, event="rewind", bad_step=bad_step, rewinds=rewinds, checkpoint=str(last_ckpt))
                 print(f"gan: non-finite loss at step {bad_step}; rewound to {last_ckpt}", file=sys.stderr)
                 continue
-            out_of_time = cfg.minutes > 0 and time.time() - bar.start > cfg.minutes * 60
-            if cfg.minutes > 0:
+            out_of_time = bool(budget.spent())
+            if budget.limited:  # every rank stops at the same step
                 out_of_time = bool(all_reduce_max(torch.tensor(float(out_of_time)), device) > 0)
             finished = step >= cfg.steps or out_of_time
             if step % cfg.log_every == 0 or finished:
@@ -292,7 +300,8 @@ def train(
                 last_log_time, last_log_step = now, step
                 record = {k2: float(v) for k2, v in out.items()}
                 lrs = {"lr_g": parts.opt_g.param_groups[0]["lr"], "lr_d": parts.opt_d.param_groups[0]["lr"]}
-                record.update(step=step, aug_p=parts.ada.p, rt=parts.ada.rt, images_per_s=rate, rewinds=rewinds, **lrs)
+                record.update(step=step, aug_p=parts.ada.p, rt=parts.ada.rt, images_per_s=rate, rewinds=rewinds, **lrs,
+                              cpu_s=round(budget.cpu_s(), 2))  # fmt: skip
                 if log is not None:
                     log.log(**record)
                 bar.update(step, d=f"{record['loss_d']:.3f}", g=f"{record['loss_g']:.3f}", p=f"{parts.ada.p:.2f}")
@@ -317,11 +326,14 @@ def train(
         if log is not None:
             log.close()
         return {"run_dir": run_dir, "step": step, "rewinds": rewinds, "final": record, "checkpoint": last_ckpt,
-                "parts": parts}  # fmt: skip
+                "parts": parts, "stopped": budget.spent() if step < cfg.steps else "",
+                "cpu_s": budget.cpu_s()}  # fmt: skip
 
 
 def _dry_run(cfg: GanConfig) -> GanConfig:
-    return dataclasses.replace(cfg, steps=min(cfg.steps, 10), sample_every=5, ckpt_every=5, minutes=0.0)
+    return dataclasses.replace(
+        cfg, steps=min(cfg.steps, 10), sample_every=5, ckpt_every=5, minutes=0.0, cpu_minutes=0.0
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             saved_config=_saved_config, fixed_on_resume=FIXED_ON_RESUME, dry_run=_dry_run,
         )  # fmt: skip
         torch.set_num_threads(job.args.threads)
-        result = train(job.cfg, runs=job.args.runs, resume=job.resume)
+        result = train(job.cfg, runs=job.args.runs, resume=job.resume, quiet=job.args.quiet)
     except (ValueError, CheckpointError) as err:  # ConfigError, DataError, or a model these settings cannot build
         return fail(err)
     except SystemExit as done:  # --help, --print-config, or a malformed command line (already reported)
@@ -348,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     final = result["final"]
     print(f"run: {result['run_dir']}")
-    print(f"step {result['step']}  loss_d {final.get('loss_d', float('nan')):.4f}  "
+    if result["stopped"]:
+        print(f"{result['stopped']} reached")
+    print(f"step {result['step']}  cpu {result['cpu_s']:.1f} s  loss_d {final.get('loss_d', float('nan')):.4f}  "
           f"loss_g {final.get('loss_g', float('nan')):.4f}  rewinds {result['rewinds']}")  # fmt: skip
     if "fd" in final:
         print(f"in-run Frechet distance {final['fd']:.3f}  coverage {final.get('coverage')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -120,9 +121,17 @@ def test_config_errors_are_clear(tmp_path, capsys):
     assert not list(tmp_path.glob("train__*"))  # no run directory left behind by a failed start
     assert train.main(["tictactoe", "--runs", runs, "simulations=3"]) == 2  # not --key=value
     assert "simulations=3" in capsys.readouterr().err
-    for bad in ("--lr=0", "--batch_size=0", "--simulations=0", "--iterations=-1", "--minutes=-2"):
+    for bad in ("--lr=0", "--batch_size=0", "--simulations=0", "--iterations=-1", "--minutes=-2", "--cpu_minutes=nan"):
         assert train.main(["tictactoe", "--runs", runs, bad]) == 2
         assert bad[2:].split("=")[0] in capsys.readouterr().err
+
+
+def test_cpu_budget_stops_the_run(tmp_path, capsys):
+    argv = ["tictactoe", "--preset", "tiny", "--runs", str(tmp_path), "--iterations=100000", "--eval_every=0"]
+    assert train.main([*argv, "--cpu-minutes=0.001"]) == 0  # 0.06 CPU-seconds: spent before the first iteration
+    assert "CPU limit of 0.001 minutes reached" in capsys.readouterr().out
+    (run,) = tmp_path.glob("train__*")
+    assert json.loads((run / "config.json").read_text())["cpu_minutes"] == 0.001
 
 
 @pytest.mark.parametrize("name", sorted(envs.GAMES))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 import torch
 
 from core.checkpoint import CheckpointError, save_checkpoint
 from core.metrics import MetricsLog, read_metrics
-from core.run import RunDir
+from core.run import Budget, RunDir
 
 
 def _run(tmp_path, **layout) -> RunDir:
@@ -81,3 +82,16 @@ def test_an_interrupted_loop_exits_with_one_line_and_keeps_its_checkpoint(signam
     assert cleaned and run.resume_point()[0]["n"] == 3
     assert capsys.readouterr().err == "interrupted at iteration 3; resume with gamelab train x --resume RUN\n"
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before  # the handlers are put back
+
+
+def test_budget_counts_this_process_cpu_time_not_wall_time():
+    assert Budget().spent() == "" and not Budget().limited
+    cpu = Budget(cpu_minutes=0.002)  # 0.12 CPU-seconds
+    time.sleep(0.2)  # sleeping spends wall time, not CPU time
+    assert cpu.spent() == "" and cpu.wall_s() >= 0.2 and cpu.cpu_s() < 0.12
+    while not cpu.spent():
+        sum(range(10_000))
+    assert cpu.spent() == "CPU limit of 0.002 minutes" and cpu.cpu_s() >= 0.12
+    wall = Budget(minutes=0.003, cpu_minutes=60)
+    time.sleep(0.2)
+    assert wall.spent() == "time limit of 0.003 minutes"

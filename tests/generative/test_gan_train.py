@@ -167,6 +167,8 @@ def test_cli_dry_run_print_config_and_runs(tmp_path, capsys):
         (["--arch", "vae"], "arch"),
         (["--cond", "--data", "builtin:brick"], "cond"),
         (["--resume", "nowhere"], "nowhere"),
+        (["--cpu-minutes", "-1"], "cpu_minutes"),
+        (["--cpu_minutes=nan"], "cpu_minutes"),
     ],
 )
 def test_bad_input_is_one_error_line(tmp_path, capsys, argv, named):
@@ -211,6 +213,25 @@ def test_resume_takes_a_changed_learning_rate(tmp_path):
     assert [g["lr"] for g in payload["opt_g"]["param_groups"]] == [0.5, 0.5]  # the optimizers' actual rate
     assert payload["opt_g"]["state"][0]["step"] == 6  # Adam's moments and step count continued
     assert payload["config"]["lr_g"] == 0.5
+
+
+def test_cpu_budget_stops_the_run_and_resume_keeps_it(tmp_path, capsys):
+    argv = ["train", "--preset", "tiny", "--steps=1000000", "--eval_samples=0", "--sample_every=1000000", "--runs",
+            str(tmp_path)]  # fmt: skip
+    assert cli.main([*argv, "--cpu-minutes", "0.01"]) == 0  # 0.6 CPU-seconds
+    assert "CPU limit of 0.01 minutes reached" in capsys.readouterr().out
+    (run,) = tmp_path.iterdir()
+    assert json.loads((run / "config.json").read_text())["cpu_minutes"] == 0.01
+    records = [r for r in read_metrics(run / "metrics.jsonl") if "cpu_s" in r]
+    first = records[-1]["step"]
+    assert 0 < first < 1_000_000 and records[-1]["cpu_s"] >= 0.6  # stopped by CPU time, not by steps
+    assert load_checkpoint(run / "checkpoints" / f"step_{first:07d}.pt")["config"]["cpu_minutes"] == 0.01
+    assert cli.main(["train", "--resume", str(run), "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu_minutes"] == 0.01
+    assert cli.main(["train", "--resume", str(run)]) == 0  # the saved budget again, for this process
+    assert "CPU limit of 0.01 minutes reached" in capsys.readouterr().out
+    second = [r for r in read_metrics(run / "metrics.jsonl") if "cpu_s" in r][-1]["step"]
+    assert first < second < 1_000_000
 
 
 def test_kill_at_a_random_moment_then_resume_matches_an_uninterrupted_run(tmp_path):
