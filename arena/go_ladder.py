@@ -39,8 +39,10 @@ from agents.gtp_check import engine_games, summarize
 from agents.gtp_player import GtpPlayer
 from agents.players import make_player
 from arena.elo import elo_from_score, format_elo
+from core.checkpoint import atomic_write
 from core.device import set_cpu_threads
 from core.job import JobParser, fail, ranged
+from core.paths import check_output_file
 from envs.go import Go
 
 __all__ = ["opponent_command", "parse_opponents", "ladder_rung", "main"]
@@ -207,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     set_cpu_threads(1)
     try:
+        if args.out is not None:
+            check_output_file(args.out)
         labels = parse_opponents(args.opponents)
         options: dict[str, Any] = {"size": args.size, "superko": args.superko}
         if args.komi is not None:
@@ -253,8 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_line(label, rung), flush=True)
         out["opponents"][label] = rung
         if args.out is not None:  # written after each opponent, so a stopped run keeps what it measured
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(out, indent=1) + "\n")
+            atomic_write(args.out, (json.dumps(out, indent=1) + "\n").encode())
     player.close()
     return 0
 
