@@ -23,6 +23,7 @@ import argparse
 import multiprocessing
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,7 +48,9 @@ from arena.records import (
 )
 from core.config import ConfigError
 from core.job import JobParser, fail, ranged
+from core.paths import check_output_file
 from core.progress import progress
+from core.run import Interrupted, interrupts
 from envs import game_class, get_game, parse_options
 from envs.traits import option_specs, record_encoding, record_formats
 
@@ -137,6 +140,13 @@ def _init_worker(game_name: str, options: dict, white: str, black: str, seed: in
     )
 
 
+def _init_pool_worker(*args) -> None:
+    """A worker process of `--jobs N`: Ctrl-C in the terminal reaches it too, but the parent alone answers it (and
+    ends the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*args)
+
+
 def _close_worker() -> None:
     for key in ("white", "black"):
         if key in _WORKER:
@@ -174,7 +184,7 @@ def _run_tasks(tasks: list, init_args: tuple, jobs: int) -> Iterator[dict]:
             _close_worker()
         return
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
+    with ctx.Pool(jobs, initializer=_init_pool_worker, initargs=init_args) as pool:
         yield from pool.imap(_play_one, tasks, chunksize=1)
 
 
@@ -191,12 +201,12 @@ def generate(
             path that cannot be written.
     """
     game = get_game(game_name, **options)
+    out = check_output_file(out)  # a folder, or a parent that is a file: refused before any game is played
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: no folder {out.parent}")
     fmt = record_format(out, game)
     for i, spec in enumerate((white, black)):  # a bad spec fails now, in this process, not in a worker
         make_player(spec, game, seed=seed + i).close()
-    out = Path(out)
-    if out.is_dir():
-        raise ValueError(f"{out}: is a folder, not a file")
     tmp = out.with_name(f".{out.name}.part")
     tasks = [(i, seed, opening_plies, noise) for i in range(num_games)]
     counts = {1.0: 0, 0.5: 0, 0.0: 0}
@@ -354,10 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     try:
         options = parse_options(args.option)
-        res = generate(
-            args.game, options, args.white, args.black, args.games, args.out, seed=args.seed,
-            opening_plies=args.opening_plies, noise=args.noise, jobs=args.jobs, show=not args.quiet,
-        )  # fmt: skip
+        with interrupts():  # Ctrl-C or SIGTERM: the temporary file goes, one line says so
+            res = generate(
+                args.game, options, args.white, args.black, args.games, args.out, seed=args.seed,
+                opening_plies=args.opening_plies, noise=args.noise, jobs=args.jobs, show=not args.quiet,
+            )  # fmt: skip
+    except Interrupted as stop:
+        print(f"interrupted; {args.out} was not written (it is written whole at the end)", file=sys.stderr)
+        return stop.code
     except (KeyError, ValueError, OSError, ConfigError) as err:
         return fail(err)
     score = f"{res['white_wins']}/{res['draws']}/{res['black_wins']}"

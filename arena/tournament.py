@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from arena.match import game_and_players, play_games, player_parser
 from core.config import bounded
 from core.job import fail, option_type
 from core.paths import check_output_dir
-from core.run import make_run_dir, write_json_atomic
+from core.run import Interrupted, interrupts, make_run_dir, write_json_atomic
 
 __all__ = ["TournamentConfig", "round_robin", "plot_table", "main"]
 
@@ -154,17 +155,23 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"anchor {anchor!r} is not among {[pl.name for pl in players]}")
     out = Path(args.out) if args.out else make_run_dir("tournament", game.name, args.seed)
     out.mkdir(parents=True, exist_ok=True)
-    table, pairs = round_robin(
-        game,
-        players,
-        args.games,
-        seed=args.seed,
-        anchor=anchor,
-        record=None if args.no_record else out / "games.jsonl",
-        progress=not args.quiet,
-        opening_plies=args.opening_plies,
-        device=args.device,
-    )
+    record = None if args.no_record else out / "games.jsonl"
+    try:
+        with interrupts():  # Ctrl-C or SIGTERM: the games recorded so far stay, one line says so
+            table, pairs = round_robin(
+                game,
+                players,
+                args.games,
+                seed=args.seed,
+                anchor=anchor,
+                record=record,
+                progress=not args.quiet,
+                opening_plies=args.opening_plies,
+                device=args.device,
+            )
+    except Interrupted as stop:
+        print(f"interrupted{f'; the finished games are recorded in {record}' if record else ''}", file=sys.stderr)
+        return stop.code
     print(table.format())
     payload = {
         "game": game.name,

@@ -15,6 +15,15 @@ sets, for its own processes (through the environment) and for this one (which re
 every listening socket of the private Ray is on 127.0.0.1 and the node announces 127.0.0.1 (checked with `ss` by
 tests/arena/test_actors.py).
 
+Agent ports chosen in advance: a new raylet waits a fixed time (about 20 s in Ray 2.60, with no setting to change
+it) for its Python agents to write the ports they listen on, and aborts when they miss it; on a loaded 2-core
+machine the agents' imports alone took 27 and 38 s (load average 12), so every start failed however often it was
+retried. A private Ray therefore gives the raylet the ports before it starts (`_agent_ports`): the runtime-env
+agent a free loopback port outside the kernel's ephemeral range, and, where Ray's agent runs minimal (without the
+dashboard's dependencies, as here), -1 for its metrics and HTTP ports, the value that agent reports itself (no
+such service). The raylet then does not wait; the agents start at their own pace, and Ray's own wait for an agent
+(`RAY_agent_register_timeout_ms`) is raised to 10 minutes.
+
 A learner killed with SIGKILL cannot stop its private Ray: Ray's agents run on for minutes and its session folder
 stays in /tmp. Two things end them: a watchdog process started with the private Ray (`core.ray_watchdog`) ends the
 folder's processes and removes the folder once the learner is gone, and every private start first ends what runs
@@ -25,10 +34,14 @@ holds a file open in it, killed by id.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
+import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -36,6 +49,9 @@ from pathlib import Path
 
 import ray
 import ray._private.ray_constants
+import ray._private.services
+import ray._private.utils
+from ray._raylet import DASHBOARD_AGENT_LISTEN_PORT_NAME, persist_port
 
 from core.ray_watchdog import alive, folder_processes, start_watchdog
 
@@ -45,6 +61,7 @@ START_ATTEMPTS = 3  # tries to start a private Ray (see start_ray)
 
 # read by Ray's processes at start: no usage reports, no dashboard, no token file written to ~/.ray
 _ENV_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_USAGE_STATS": "1", "RAY_USAGE_STATS_PROMPT_ENABLED": "0"}
+AGENT_WAIT_MS = 600_000  # how long Ray's processes wait for an agent of a private Ray (RAY_agent_register_timeout_ms)
 
 
 @dataclass
@@ -94,6 +111,7 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
     # this process read the setting when it imported Ray
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
+    os.environ.setdefault("RAY_agent_register_timeout_ms", str(AGENT_WAIT_MS))
     reap_stale_sessions()
     temp_dir = Path(tempfile.mkdtemp(prefix="gamelab-ray-"))  # short: Ray's socket paths must stay under 108 bytes
     (temp_dir / "owner").write_text(f"{os.getpid()}\n")
@@ -102,15 +120,16 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
         watchdog = start_watchdog(temp_dir)
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
-                ray.init(
-                    num_cpus=num_cpus,
-                    num_gpus=num_gpus,
-                    include_dashboard=False,
-                    configure_logging=False,
-                    log_to_driver=True,
-                    _temp_dir=str(temp_dir),
-                    _node_ip_address="127.0.0.1",
-                )
+                with _agent_ports_given():
+                    ray.init(
+                        num_cpus=num_cpus,
+                        num_gpus=num_gpus,
+                        include_dashboard=False,
+                        configure_logging=False,
+                        log_to_driver=True,
+                        _temp_dir=str(temp_dir),
+                        _node_ip_address="127.0.0.1",
+                    )
                 break
             except Exception as err:
                 # Ray gives its new node a fixed 30 s to register; a heavily loaded machine can miss that, mostly on
@@ -128,6 +147,64 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, num_gp
             watchdog.wait()
         raise
     return RaySession(address=ray.get_runtime_context().gcs_address, private=True, temp_dir=temp_dir, watchdog=watchdog)
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range of automatically assigned ports (Linux; the usual default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _free_port(taken: set[int]) -> int:
+    """A port free on 127.0.0.1 now, outside the ephemeral range (so no connection or port-0 listener is given it
+    before its owner binds it) and not in `taken`."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(10000, 65536) if not low <= p <= high and p not in taken]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+    raise OSError("no free port on 127.0.0.1 for Ray's agents")
+
+
+def _agent_ports() -> dict[str, int]:
+    """The ports a private Ray's agents will listen on, chosen before the raylet starts (see the module's
+    docstring): -1 (no such service) for the metrics and HTTP ports of a minimal agent."""
+    taken: set[int] = set()
+    ports = {"runtime_env_agent_port": _free_port(taken)}
+    minimal = ray._private.utils.get_dashboard_dependency_error() is not None  # how Ray decides it
+    for name in ("metrics_agent_port", "metrics_export_port", "dashboard_agent_listen_port"):
+        ports[name] = -1 if minimal else _free_port(taken)
+    return ports
+
+
+@contextlib.contextmanager
+def _agent_ports_given():
+    """While inside, every raylet this process starts is given its agents' ports (`_agent_ports`) on its command
+    line, and the dashboard agent's HTTP port (which the raylet only ever reads from its file) is written to that
+    file before the raylet starts: the raylet waits for none of them."""
+    original = ray._private.services.start_raylet
+
+    def start_raylet(*args, **kwargs):
+        call = inspect.signature(original).bind(*args, **kwargs)
+        ports = _agent_ports()
+        call.arguments.update(ports)
+        persist_port(call.arguments["session_dir"], call.arguments["node_id"], DASHBOARD_AGENT_LISTEN_PORT_NAME,
+                     ports["dashboard_agent_listen_port"])  # fmt: skip
+        return original(*call.args, **call.kwargs)
+
+    ray._private.services.start_raylet = start_raylet
+    try:
+        yield
+    finally:
+        ray._private.services.start_raylet = original
 
 
 def _kill_children(keep: int | None = None) -> None:

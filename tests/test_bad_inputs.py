@@ -221,6 +221,23 @@ CASES = [
     ("tournament tictactoe random random --out {corrupt}", "corrupt.pt: is a file, not a folder"),
     ("style apply {corrupt} chelsea -o {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
     ("style apply {corrupt} chelsea -o {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("games generate tictactoe --white random --black random --out {dir}", "adir: is a directory"),
+    ("games generate tictactoe --white random --black random --out {corrupt}/t.jsonl", "corrupt.pt is a file, not"),
+    ("bench ladder --out {dir}", "adir: is a directory"),
+    ("bench ladder --out {corrupt}/ladder.json", "corrupt.pt is a file, not a folder"),
+    ("gan explore {corrupt} --screenshot {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("gan explore {corrupt} --screenshot {dir}", "adir: the screenshot is a PNG file"),
+    ("gan explore {corrupt} --out {corrupt}", "corrupt.pt: is a file, not a folder"),
+    ("tournament tictactoe random random --out {corrupt}/t", "corrupt.pt is a file, not a folder"),
+    ("export {corrupt} {corrupt}/x.pt", "corrupt.pt is a file, not a folder"),
+    ("dream chelsea -o {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("generate {corrupt} --grid {corrupt}/x.png", "corrupt.pt is a file, not a folder"),
+    ("replay game.jsonl --pgn {corrupt}/x.pgn", "corrupt.pt is a file, not a folder"),
+    # engines: a checkpoint that is a folder without checkpoints, or not a checkpoint
+    ("usi minishogi --checkpoint {dir}", "adir: no checkpoint found"),
+    ("usi minishogi --checkpoint {corrupt}", "corrupt.pt: damaged or not a gamelab checkpoint"),
+    ("gtp go --checkpoint {dir}", "adir: no checkpoint found"),
+    ("agent connect_four --checkpoint {dir}", "adir: no checkpoint found"),
 ]
 
 
@@ -293,6 +310,10 @@ INTERRUPTIONS = [
      "interrupted at step ", "--steps {last+1}", "step_{last+1:06d}.pt"),
     ("match tictactoe random random --games 100000 --batch 2 --quiet --record games.jsonl", "games.jsonl",
      "interrupted; the finished games are recorded in games.jsonl", "", ""),
+    ("tournament tictactoe random random --games 100000 --quiet --out tour", "tour/games.jsonl",
+     "interrupted; the finished games are recorded in tour/games.jsonl", "", ""),
+    ("games generate tictactoe --white random --black random --games 100000 --quiet --out g.jsonl", ".g.jsonl.part",
+     "interrupted; g.jsonl was not written", "", ""),
 ]  # fmt: skip
 _FAST = {("match", "SIGINT")}  # the default run; the other cases are marked slow
 
@@ -318,7 +339,7 @@ def test_an_interrupted_command_says_one_line_and_resumes(case, signame, tmp_pat
         return subprocess.Popen([sys.executable, "-m", "core.cli", *argv], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
-    proc = gamelab([*command.split(), "--runs", "runs"] if command.split()[0] != "match" else command.split())
+    proc = gamelab([*command.split(), "--runs", "runs"] if more else command.split())
     wait_for_checkpoint(proc, tmp_path / ("runs" if "checkpoints" in wait_for else ""), wait_for)
     time.sleep(random.uniform(0.0, 1.0))  # a random moment of the loop
     os.kill(proc.pid, getattr(signal, signame))
@@ -326,9 +347,12 @@ def test_an_interrupted_command_says_one_line_and_resumes(case, signame, tmp_pat
     lines = [x for x in err.splitlines() if x.strip()]
     assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
     assert len(lines) == 1 and lines[0].startswith(line), err  # no traceback, no stack dump
-    if command.startswith("match"):
-        records = (tmp_path / "games.jsonl").read_text().splitlines()
+    if command.startswith(("match", "tournament")):
+        records = (tmp_path / wait_for).read_text().splitlines()
         assert records and all(json.loads(r)["moves"] for r in records)  # whole records only
+        return
+    if command.startswith("games"):  # written whole at the end: no file, and the temporary one is gone
+        assert not (tmp_path / "g.jsonl").exists() and not (tmp_path / wait_for).exists()
         return
     n = int(lines[0].removeprefix(line).split(";")[0])
     last = int(lines[0].split("last checkpoint at step ")[1].split(";")[0]) if "last checkpoint" in lines[0] else n

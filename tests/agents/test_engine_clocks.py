@@ -1,6 +1,8 @@
 """Every engine keeps its clock in every position, on a loaded machine: `gamelab uci` through python-chess's UCI
-client (in check, among many captures, with a huge number of moves; with and without a network) and `gamelab gtp`
-with `time_settings`, each while a busy loop holds another core; and `bestmove (none)` at once where no move is legal.
+client (in check, among many captures, with a huge number of moves; with and without a network), `gamelab usi
+minishogi` through cshogi's USI client (`go byoyomi`, in check and with every piece in hand) and `gamelab gtp` with
+`time_settings`, each while a busy loop holds another core; and `bestmove (none)` / `bestmove resign` at once where
+no move is legal.
 """
 
 from __future__ import annotations
@@ -138,6 +140,47 @@ def test_uci_gardner_bundled_network_keeps_movetime(busy_core):
     finally:
         proc.communicate("quit\n", timeout=60)
     assert max(took) < 0.2 + GRACE_S, took
+
+
+MINISHOGI_WORST = {
+    "check, answered by drops": "k4/r4/5/5/K4 b RBGSPbgsp 1",
+    "every piece in hand (114 moves)": "k4/5/5/5/4K b RBGSPrbgsp 1",
+    "start": "rbsgk/4p/5/P4/KGSBR b - 1",
+}
+MINISHOGI_MATED = "kG3/1G3/5/5/4K w - 1"  # gote to move, mated
+
+
+@pytest.mark.parametrize("network", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["alphabeta", "network"])
+def test_usi_minishogi_keeps_byoyomi_in_the_worst_positions(busy_core, tmp_path, network):
+    """`gamelab usi minishogi` through cshogi's USI client: `go byoyomi 200` in check, with every piece in hand and
+    at the start, then `bestmove resign` at once when mated; without a model (alpha-beta) and with a network whose
+    simulations the clock, not their number, ends."""
+    usi = pytest.importorskip("cshogi.usi", reason="cshogi's USI client is not installed")
+    game = envs.get_game("minishogi")
+    script = tmp_path / "engine.sh"
+    command = f"PYTHONPATH={ROOT} OMP_NUM_THREADS=1 exec {sys.executable} -m core.cli usi minishogi"
+    if network:
+        command += f" --checkpoint {_tiny_checkpoint(tmp_path, 'minishogi')}"
+    script.write_text(f"#!/bin/sh\ncd {ROOT}\n{command}\n")
+    script.chmod(0o755)
+    engine = usi.Engine(str(script))  # answers usiok once its imports are done, before any clock runs
+    took = {}
+    try:
+        if network:
+            engine.setoption("Simulations", 100_000)
+        engine.isready()
+        for name, sfen in {**MINISHOGI_WORST, "mated": MINISHOGI_MATED}.items():
+            engine.position(sfen=f"sfen {sfen}")
+            start = time.perf_counter()
+            best, _ = engine.go(byoyomi=200)
+            took[name] = time.perf_counter() - start
+            legal = set(game.legal_usi(game.from_sfen(sfen), 0).values())
+            assert best in legal if legal else best == "resign", (name, best)
+    finally:
+        engine.quit()
+    late = {name: round(s, 2) for name, s in took.items() if s > 0.2 + GRACE_S}
+    assert not late, f"over byoyomi 200 + {GRACE_S} s: {late}"
+    assert took["mated"] < 1.0, took
 
 
 class _Gtp:
