@@ -149,15 +149,20 @@ def _on_loopback(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
-def _watch_listeners(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> dict[str, str]:
+def _watch_listeners(proc: subprocess.Popen, ns_file: Path, timeout: float = RUN_TIMEOUT) -> dict[str, str]:
     """Every socket that listened in the run's namespace while it ran (`ss` once a second until it ends): its
-    `ss` line by netid, local address and process names."""
+    `ss` line by netid, local address and process names. Sampling starts once the run has written its namespace's
+    name to `ns_file` and the process is in it (before `unshare` runs, /proc/PID/ns/net is the host's)."""
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
         try:
+            ns = ns_file.read_text().strip() if ns_file.exists() else ""
+            if not ns or os.readlink(f"/proc/{proc.pid}/ns/net") != ns:
+                time.sleep(0.2)
+                continue
             lines = _listeners(proc.pid)
-        except (AssertionError, subprocess.TimeoutExpired):  # the run ended between the poll and ss
+        except (AssertionError, OSError, subprocess.TimeoutExpired):  # the run ended between the poll and ss
             break
         for line in lines:
             seen.setdefault(" ".join([*line.split()[:1], line.split()[4], *re.findall(r'\(\("([^"]+)"', line)]), line)
@@ -213,7 +218,7 @@ def test_two_actors_run_to_completion_and_checkpoints_evaluate(tmp_path):
     proc = _start(tmp_path, ["train", "connect_four", "--preset", "tiny", "--actors", "2",
                              "--runs", str(tmp_path / "runs"), "--quiet"])  # fmt: skip
     try:
-        listeners = _watch_listeners(proc)
+        listeners = _watch_listeners(proc, tmp_path / "netns")
     finally:
         code, out, left = _finish(proc, tmp_path)
     _check_ray_started(code, out)
