@@ -4,6 +4,7 @@
     gamelab play connect_four --opponent bundled --side second
     gamelab play go --opponent human                # two people on one board
     gamelab play othello --opponent watch           # agent against agent, speed with + and -
+    gamelab play tictactoe --opponent watch --sims 30   # plays on by itself, a move each 0.5 s; Space pauses
     gamelab play connect_four --screenshot board.png --moves "4 4 3" --hints   # a PNG, no display needed
     gamelab play go --screenshot go.png --moves "dd,ee,cc"                     # moves in the game's own text
     gamelab play chess --opponent stockfish --level 3 --side second     # Stockfish at skill level 3; you play black

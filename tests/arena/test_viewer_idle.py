@@ -146,3 +146,23 @@ def test_wake_after_names_what_time_alone_changes():
     assert viewer.update() and len(viewer.session.actions) == 2 and viewer.thinker is None
     assert viewer.wake_after() is None and not viewer.update()
     viewer.close()
+
+
+def test_watch_mode_plays_a_game_of_tictactoe_to_its_end_without_input(monkeypatch, tmp_path):
+    def script(window: Window) -> dict:
+        session = window.viewers[-1].session
+        end = window.frame(lambda f: session.over and f.moves == len(session.actions), timeout=10)
+        shown = [f.moves for f in window.frames if f.time <= end.time]
+        return {"seconds": end.time - window.frames[0].time, "shown": shown, "actions": list(session.actions)}
+
+    argv = ["tictactoe", "--opponent", "watch", "--sims", "30", "--replays", str(tmp_path)]
+    found = _run(monkeypatch, play, "_make_viewer", argv, script)
+    moves = found["actions"]
+    assert 5 <= len(moves) <= 9, found  # a finished game: three in a row takes five moves at least
+    assert found["seconds"] < 10, found  # 0.5 s between moves by default
+    assert sorted(set(found["shown"])) == list(range(len(moves) + 1)), found  # every move drawn as it came
+    record = load_replays(next(tmp_path.glob("tictactoe-*.jsonl")))[-1]  # written as the game ended
+    lines = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
+    won = [any(set(line) <= set(moves[side::2]) for line in lines) for side in (0, 1)]
+    assert won[(len(moves) - 1) % 2] or len(moves) == 9, moves  # it ended: the last mover made a line, or a full board
+    assert record["moves"] == moves and record["result"] == (1.0 if won[0] else 0.0 if won[1] else 0.5), record
