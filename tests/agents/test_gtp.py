@@ -64,6 +64,17 @@ class Engine:
         rc = self.proc.wait(timeout=60)
         return rc, self.proc.stderr.read().decode()
 
+    def quit(self) -> int:
+        """`quit` (answered `=`), then the process's exit code."""
+        assert self.ask("quit") == "="
+        return self.close()[0]
+
+    def kill(self) -> None:
+        """End the process if it still runs."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
 
 @pytest.fixture
 def engine():

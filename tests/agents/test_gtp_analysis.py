@@ -154,13 +154,9 @@ def test_analysis_streams_until_the_next_command_through_a_pipe():
         while engine.lines.get(timeout=120) != b"\n":
             pass
         assert time.monotonic() - start < 60
-        assert engine.ask("quit") == "="
-        rc, _ = engine.close()
-        assert rc == 0
+        assert engine.quit() == 0
     finally:
-        if engine.proc.poll() is None:
-            engine.proc.kill()
-            engine.proc.wait()
+        engine.kill()
 
 
 def test_playout_ownership_counts_the_area():

@@ -188,10 +188,6 @@ def test_heads_through_the_engine_process(models):
         while (line := engine.lines.get(timeout=120)) != b"\n":
             read_analysis(line.decode(), SIZE, kata=True)
         assert engine.reply() == "=3 gamelab"
-        assert engine.ask("quit") == "="
-        rc, _ = engine.close()
-        assert rc == 0
+        assert engine.quit() == 0
     finally:
-        if engine.proc.poll() is None:
-            engine.proc.kill()
-            engine.proc.wait()
+        engine.kill()
